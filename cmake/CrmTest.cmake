@@ -1,0 +1,16 @@
+# crm_test(<name> LABEL <unit|integration|e2e> SOURCES ... DEPS ...)
+# One GoogleTest binary registered with CTest under a label. Integration and
+# e2e tests need the throw-away MariaDB fixture started by tests/CMakeLists.txt.
+function(crm_test name)
+  cmake_parse_arguments(ARG "" "LABEL" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  crm_warnings(${name})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock_main)
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABEL}" TIMEOUT 600)
+  if(NOT ARG_LABEL STREQUAL "unit")
+    set_tests_properties(${name} PROPERTIES
+      FIXTURES_REQUIRED mariadb
+      ENVIRONMENT "CRM_TEST_DB_ENV=${CMAKE_BINARY_DIR}/test-mariadb/env")
+  endif()
+endfunction()

@@ -1,0 +1,41 @@
+#pragma once
+// Canonical error construction shared by every service. INVALID_ARGUMENT
+// carries a google.rpc.BadRequest payload naming each offending field, which
+// ToGrpcStatus (grpc_status.h) turns into the standard error details.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace crm {
+
+struct FieldViolation {
+  std::string field;        // proto path, e.g. "customer.credit_code"
+  std::string description;  // why it was refused
+
+  friend bool operator==(const FieldViolation&, const FieldViolation&) = default;
+};
+
+// INVALID_ARGUMENT naming every violation; `violations` must not be empty.
+absl::Status InvalidArgument(std::vector<FieldViolation> violations);
+absl::Status InvalidField(std::string field, std::string description);
+
+// The violations carried by `status` (empty when it has none).
+std::vector<FieldViolation> FieldViolations(const absl::Status& status);
+
+// Collects violations while validating a request.
+class Violations {
+ public:
+  void Add(std::string field, std::string description) {
+    list_.push_back({std::move(field), std::move(description)});
+  }
+  bool empty() const { return list_.empty(); }
+  // OK when nothing was added, otherwise INVALID_ARGUMENT with all of them.
+  absl::Status ToStatus() const;
+
+ private:
+  std::vector<FieldViolation> list_;
+};
+
+}  // namespace crm
