@@ -1,0 +1,54 @@
+#include "common/config/config.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "absl/flags/commandlineflag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace crm::config {
+
+std::string EnvNameForFlag(std::string_view flag_name) {
+  return absl::StrCat("CRM_", absl::AsciiStrToUpper(flag_name));
+}
+
+void Die(std::string_view message) {
+  std::fprintf(stderr, "configuration error: %.*s\n", static_cast<int>(message.size()),
+               message.data());
+  std::exit(2);
+}
+
+std::vector<char*> ParseFlagsWithEnv(int argc, char** argv, std::string_view usage) {
+  absl::SetProgramUsageMessage(usage);
+  // Environment first, so that flags given on the command line override it.
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    std::string env_name = EnvNameForFlag(name);
+    const char* value = std::getenv(env_name.c_str());
+    if (value == nullptr) continue;
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      Die(absl::StrCat(env_name, ": ", error));
+    }
+  }
+  return absl::ParseCommandLine(argc, argv);
+}
+
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read secret file ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string secret = buffer.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.empty()) return absl::InvalidArgumentError(absl::StrCat("secret file is empty: ", path));
+  return secret;
+}
+
+}  // namespace crm::config

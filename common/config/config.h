@@ -1,0 +1,28 @@
+#pragma once
+// Process configuration: absl flags, each with an environment fallback for
+// containers. Precedence: command line > CRM_<FLAG_NAME_UPPERCASE> > default.
+// Bad values end the process at start-up with a clear message (exit 2).
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace crm::config {
+
+// Applies environment fallbacks, then parses argv. Returns the positional
+// arguments (argv[0] first).
+std::vector<char*> ParseFlagsWithEnv(int argc, char** argv, std::string_view usage);
+
+// "db_pool_size" → "CRM_DB_POOL_SIZE".
+std::string EnvNameForFlag(std::string_view flag_name);
+
+// Prints "configuration error: <message>" and exits 2. For start-up only.
+[[noreturn]] void Die(std::string_view message);
+
+// Reads a secret from a file (trailing newline trimmed, empty refused).
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path);
+
+}  // namespace crm::config

@@ -1,0 +1,150 @@
+// Pool, transactions, error mapping and migrations against a real MariaDB.
+#include <cppconn/statement.h>
+
+#include <atomic>
+#include <thread>
+
+#include "absl/synchronization/barrier.h"
+#include "common/db/migrations.h"
+#include "common/db/sql.h"
+#include "common/db/transaction.h"
+#include "common/testing/status_matchers.h"
+#include "common/testing/test_database.h"
+#include "gtest/gtest.h"
+
+namespace crm::db {
+namespace {
+
+using ::crm::testing::IsOk;
+using ::crm::testing::StatusIs;
+
+absl::Time Soon() { return absl::Now() + absl::Seconds(20); }
+
+class DbIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = crm::testing::TestDatabase::Create();
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_.emplace(std::move(*db));
+    pool_ = std::make_unique<ConnectionPool>(db_->config());
+    ASSERT_THAT(ApplyMigrations(*pool_, {{"V001__t.sql",
+                                          "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(50)) "
+                                          "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n"
+                                          "INSERT INTO t VALUES (1, 'a'), (2, 'b');\n"}},
+                                Soon()),
+                IsOk());
+  }
+
+  int64_t Count() {
+    auto n = WithConnection(*pool_, Soon(), [](sql::Connection& c) -> absl::StatusOr<int64_t> {
+      auto rs = Query(c, "SELECT COUNT(*) FROM t");
+      rs->next();
+      return rs->getInt64(1);
+    });
+    return n.ok() ? *n : -1;
+  }
+
+  std::optional<crm::testing::TestDatabase> db_;
+  std::unique_ptr<ConnectionPool> pool_;
+};
+
+TEST_F(DbIntegrationTest, MigrationsApplyOnceAndRefuseChangedFiles) {
+  const std::vector<Migration> same = {
+      {"V001__t.sql",
+       "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(50)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n"
+       "INSERT INTO t VALUES (1, 'a'), (2, 'b');\n"}};
+  EXPECT_THAT(ApplyMigrations(*pool_, same, Soon()), IsOk());
+  EXPECT_EQ(Count(), 2);  // not applied twice
+
+  std::vector<Migration> changed = same;
+  changed[0].sql += "-- edited\n";
+  EXPECT_THAT(ApplyMigrations(*pool_, changed, Soon()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+
+  std::vector<Migration> next = same;
+  next.push_back({"V002__more.sql", "INSERT INTO t VALUES (3, 'c');"});
+  EXPECT_THAT(ApplyMigrations(*pool_, next, Soon()), IsOk());
+  EXPECT_EQ(Count(), 3);
+}
+
+TEST_F(DbIntegrationTest, DuplicateKeyIsAlreadyExistsAndRollsBack) {
+  absl::Status s = RunInTransaction(*pool_, Soon(), [](sql::Connection& c) {
+    Execute(c, "INSERT INTO t VALUES (10, 'x')");
+    Execute(c, "INSERT INTO t VALUES (1, 'dup')");
+    return absl::OkStatus();
+  });
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_EQ(Count(), 2);  // the first insert was rolled back
+}
+
+TEST_F(DbIntegrationTest, ErrorResultRollsBack) {
+  absl::Status s = RunInTransaction(*pool_, Soon(), [](sql::Connection& c) {
+    Execute(c, "INSERT INTO t VALUES (11, 'y')");
+    return absl::FailedPreconditionError("rule refused");
+  });
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(Count(), 2);
+}
+
+TEST_F(DbIntegrationTest, DeadlockVictimIsRetried) {
+  // Two transactions lock rows 1 and 2 in opposite order; the barrier makes
+  // the deadlock certain on the first attempt. The victim must be retried
+  // by RunInTransaction and both must end up committed.
+  absl::Barrier* both_hold_first_lock = new absl::Barrier(2);
+  std::atomic<int> attempts{0};
+  auto worker = [&](int first, int second, const char* value) {
+    return RunInTransaction(*pool_, Soon(), [&, first, second, value](sql::Connection& c) {
+      const int attempt = ++attempts;
+      Execute(c, "UPDATE t SET v = ? WHERE id = ?", value, first);
+      if (attempt <= 2 && both_hold_first_lock->Block()) delete both_hold_first_lock;
+      Execute(c, "UPDATE t SET v = ? WHERE id = ?", value, second);
+      return absl::OkStatus();
+    });
+  };
+  absl::Status s1, s2;
+  std::thread t1([&] { s1 = worker(1, 2, "one"); });
+  std::thread t2([&] { s2 = worker(2, 1, "two"); });
+  t1.join();
+  t2.join();
+  EXPECT_THAT(s1, IsOk());
+  EXPECT_THAT(s2, IsOk());
+  EXPECT_EQ(attempts.load(), 3);  // exactly one retry
+}
+
+TEST_F(DbIntegrationTest, PoolWaitsThenTimesOutWhenExhausted) {
+  DbConfig one = db_->config();
+  one.pool_size = 1;
+  ConnectionPool pool(one);
+  auto first = pool.Acquire(Soon());
+  ASSERT_TRUE(first.ok());
+  EXPECT_THAT(pool.Acquire(absl::Now() + absl::Milliseconds(50)).status(),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
+TEST_F(DbIntegrationTest, StoresChineseText) {
+  ASSERT_THAT(RunInTransaction(*pool_, Soon(), [](sql::Connection& c) {
+                Execute(c, "INSERT INTO t VALUES (20, ?)", std::string("福州市鼓楼区 客户经理"));
+                return absl::OkStatus();
+              }),
+              IsOk());
+  auto v = WithConnection(*pool_, Soon(), [](sql::Connection& c) -> absl::StatusOr<std::string> {
+    auto rs = Query(c, "SELECT v FROM t WHERE id = 20");
+    rs->next();
+    return std::string(rs->getString(1));
+  });
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, "福州市鼓楼区 客户经理");
+}
+
+TEST(DbUnavailableTest, UnreachableServerIsUnavailable) {
+  DbConfig c;
+  c.host = "127.0.0.1";
+  c.port = 1;  // nothing listens on port 1
+  c.user = "nobody";
+  c.database = "none";
+  ConnectionPool pool(c);
+  EXPECT_THAT(pool.Ping(Soon()), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+}  // namespace
+}  // namespace crm::db

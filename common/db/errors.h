@@ -1,0 +1,33 @@
+#pragma once
+// MySQL/MariaDB error → canonical status, in one place. Only the repository
+// layer sees sql::SQLException; everything above it sees absl::Status.
+
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace sql {
+class SQLException;
+}
+
+namespace crm::db {
+
+// Server and client error numbers we act on.
+inline constexpr int kErrDuplicateKey = 1062;
+inline constexpr int kErrLockWaitTimeout = 1205;
+inline constexpr int kErrDeadlock = 1213;
+inline constexpr int kErrServerGone = 2006;
+inline constexpr int kErrLostConnection = 2013;
+inline constexpr int kErrCantConnect = 2002;
+inline constexpr int kErrCantConnectTcp = 2003;
+
+// duplicate key → ALREADY_EXISTS, deadlock/lock wait → ABORTED, lost or
+// refused connection → UNAVAILABLE, anything else → INTERNAL. The message
+// names `context` but never carries SQL text to the client.
+absl::Status ToStatus(const sql::SQLException& e, std::string_view context);
+absl::Status ErrorCodeToStatus(int mysql_error, std::string_view context);
+
+bool IsRetryableTransactionError(int mysql_error);
+bool IsConnectionError(int mysql_error);
+
+}  // namespace crm::db

@@ -1,0 +1,26 @@
+#include "common/db/errors.h"
+
+#include "common/testing/status_matchers.h"
+#include "gtest/gtest.h"
+
+namespace crm::db {
+namespace {
+
+using ::crm::testing::StatusIs;
+
+TEST(ErrorsTest, MapsMysqlErrorsToCanonicalCodes) {
+  EXPECT_THAT(ErrorCodeToStatus(kErrDuplicateKey, "x"), StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(ErrorCodeToStatus(kErrDeadlock, "x"), StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(ErrorCodeToStatus(kErrLockWaitTimeout, "x"), StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(ErrorCodeToStatus(kErrServerGone, "x"), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(ErrorCodeToStatus(kErrLostConnection, "x"), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(ErrorCodeToStatus(1064, "x"), StatusIs(absl::StatusCode::kInternal));
+}
+
+TEST(ErrorsTest, MessageNamesContextButNoSql) {
+  absl::Status s = ErrorCodeToStatus(1064, "create customer");
+  EXPECT_EQ(s.message(), "create customer: database error 1064");
+}
+
+}  // namespace
+}  // namespace crm::db

@@ -1,0 +1,104 @@
+#include "common/db/migrations.h"
+
+#include <cppconn/statement.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/db/sql.h"
+#include "common/db/transaction.h"
+#include "common/util/log.h"
+
+namespace crm::db {
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  std::string hex;
+  for (unsigned char b : digest) absl::StrAppend(&hex, absl::Hex(b, absl::kZeroPad2));
+  return hex;
+}
+
+std::vector<std::string> SplitStatements(const std::string& sql) {
+  std::vector<std::string> statements;
+  std::string current;
+  for (std::string_view line : absl::StrSplit(sql, '\n')) {
+    std::string_view stripped = absl::StripAsciiWhitespace(line);
+    if (stripped.empty() || absl::StartsWith(stripped, "--")) continue;
+    absl::StrAppend(&current, line, "\n");
+    if (absl::EndsWith(stripped, ";")) {
+      std::string_view stmt = absl::StripAsciiWhitespace(current);
+      stmt.remove_suffix(1);  // the ';'
+      statements.emplace_back(stmt);
+      current.clear();
+    }
+  }
+  if (!absl::StripAsciiWhitespace(current).empty()) {
+    statements.emplace_back(absl::StripAsciiWhitespace(current));
+  }
+  return statements;
+}
+
+absl::Status ApplyMigrations(ConnectionPool& pool, const std::vector<Migration>& migrations,
+                             absl::Time deadline) {
+  std::vector<Migration> ordered = migrations;
+  std::sort(ordered.begin(), ordered.end(),
+            [](const Migration& a, const Migration& b) { return a.name < b.name; });
+
+  return WithConnection(pool, deadline, [&](sql::Connection& conn) -> absl::Status {
+    std::unique_ptr<sql::Statement> stmt(conn.createStatement());
+    const int64_t lock_seconds = std::max<int64_t>(1, absl::ToInt64Seconds(deadline - absl::Now()));
+    {
+      auto rs = Query(conn, "SELECT GET_LOCK('crm_schema_migrations', ?)", lock_seconds);
+      if (!rs->next() || rs->getInt(1) != 1) {
+        return absl::DeadlineExceededError("another replica holds the migration lock");
+      }
+    }
+    struct Unlock {
+      sql::Statement* s;
+      ~Unlock() {
+        try {
+          s->execute("DO RELEASE_LOCK('crm_schema_migrations')");
+        } catch (const sql::SQLException&) {
+        }
+      }
+    } unlock{stmt.get()};
+
+    stmt->execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " name VARCHAR(255) NOT NULL PRIMARY KEY,"
+        " checksum CHAR(64) NOT NULL,"
+        " applied_at DATETIME(6) NOT NULL"
+        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
+    std::map<std::string, std::string> applied;
+    {
+      std::unique_ptr<sql::ResultSet> rs(
+          stmt->executeQuery("SELECT name, checksum FROM schema_migrations"));
+      while (rs->next()) applied[rs->getString(1)] = rs->getString(2);
+    }
+    for (const Migration& m : ordered) {
+      const std::string checksum = Sha256Hex(m.sql);
+      auto it = applied.find(m.name);
+      if (it != applied.end()) {
+        if (it->second != checksum) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "migration ", m.name, " was changed after it was applied; add a new migration instead"));
+        }
+        continue;
+      }
+      // DDL commits implicitly in MySQL, so a migration is not atomic: keep
+      // each file to statements that are safe to re-run (IF NOT EXISTS).
+      for (const std::string& statement : SplitStatements(m.sql)) stmt->execute(statement);
+      Execute(conn, "INSERT INTO schema_migrations (name, checksum, applied_at) VALUES (?, ?, UTC_TIMESTAMP(6))",
+              m.name, checksum);
+      log::Info("migration applied", {{"name", m.name}});
+    }
+    return absl::OkStatus();
+  }, "migrations");
+}
+
+}  // namespace crm::db

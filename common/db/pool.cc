@@ -1,0 +1,135 @@
+#include "common/db/pool.h"
+
+#include <cppconn/connection.h>
+#include <cppconn/exception.h>
+#include <cppconn/statement.h>
+#include <mysql_driver.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/db/errors.h"
+
+namespace crm::db {
+namespace {
+
+struct ThreadGuard {
+  sql::Driver* driver = nullptr;
+  ~ThreadGuard() {
+    if (driver != nullptr) driver->threadEnd();
+  }
+};
+
+int Seconds(absl::Duration d) { return static_cast<int>(absl::ToInt64Seconds(d)); }
+
+}  // namespace
+
+void EnsureThreadInit(sql::Driver* driver) {
+  thread_local ThreadGuard guard;
+  if (guard.driver == nullptr) {
+    driver->threadInit();
+    guard.driver = driver;
+  }
+}
+
+Lease::Lease(ConnectionPool* pool, std::unique_ptr<sql::Connection> conn)
+    : pool_(pool), conn_(std::move(conn)) {}
+
+Lease::Lease(Lease&& other) noexcept
+    : pool_(other.pool_), conn_(std::move(other.conn_)), broken_(other.broken_) {
+  other.pool_ = nullptr;
+}
+
+Lease::~Lease() {
+  if (pool_ != nullptr) pool_->Return(std::move(conn_), broken_);
+}
+
+ConnectionPool::ConnectionPool(DbConfig config)
+    // get_driver_instance() is not thread-safe; the pool is built in main.
+    : config_(std::move(config)), driver_(sql::mysql::get_mysql_driver_instance()) {}
+
+ConnectionPool::~ConnectionPool() {
+  absl::MutexLock lock(&mu_);
+  EnsureThreadInit(driver_);
+  idle_.clear();
+}
+
+absl::StatusOr<std::unique_ptr<sql::Connection>> ConnectionPool::Connect() {
+  sql::ConnectOptionsMap options;
+  if (!config_.socket.empty()) {
+    options["hostName"] = sql::SQLString("unix://" + config_.socket);
+  } else {
+    options["hostName"] = sql::SQLString(absl::StrCat("tcp://", config_.host, ":", config_.port));
+  }
+  options["userName"] = sql::SQLString(config_.user);
+  options["password"] = sql::SQLString(config_.password);
+  options["schema"] = sql::SQLString(config_.database);
+  options["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
+  options["OPT_CONNECT_TIMEOUT"] = Seconds(config_.connect_timeout);
+  options["OPT_READ_TIMEOUT"] = Seconds(config_.io_timeout);
+  options["OPT_WRITE_TIMEOUT"] = Seconds(config_.io_timeout);
+  // Never reconnect silently: it would drop session state mid-transaction.
+  options["OPT_RECONNECT"] = false;
+  try {
+    std::unique_ptr<sql::Connection> conn(driver_->connect(options));
+    std::unique_ptr<sql::Statement> stmt(conn->createStatement());
+    // Times are stored as UTC DATETIME(6); READ COMMITTED avoids gap locks.
+    stmt->execute("SET time_zone = '+00:00', NAMES utf8mb4 COLLATE utf8mb4_unicode_ci");
+    conn->setTransactionIsolation(sql::TRANSACTION_READ_COMMITTED);
+    conn->setAutoCommit(true);
+    return conn;
+  } catch (const sql::SQLException& e) {
+    return ToStatus(e, "connect");
+  }
+}
+
+absl::StatusOr<Lease> ConnectionPool::Acquire(absl::Time deadline) {
+  EnsureThreadInit(driver_);
+  {
+    absl::MutexLock lock(&mu_);
+    auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !idle_.empty() || leased_ < config_.pool_size;
+    };
+    if (!mu_.AwaitWithDeadline(absl::Condition(&available), deadline)) {
+      return absl::DeadlineExceededError("no database connection free before the deadline");
+    }
+    ++leased_;
+    if (!idle_.empty()) {
+      std::unique_ptr<sql::Connection> conn = std::move(idle_.front());
+      idle_.pop_front();
+      return Lease(this, std::move(conn));
+    }
+  }
+  // Connect outside the lock: it can take up to connect_timeout.
+  auto conn = Connect();
+  if (!conn.ok()) {
+    absl::MutexLock lock(&mu_);
+    --leased_;
+    return conn.status();
+  }
+  return Lease(this, std::move(*conn));
+}
+
+void ConnectionPool::Return(std::unique_ptr<sql::Connection> conn, bool broken) {
+  std::deque<std::unique_ptr<sql::Connection>> dropped;
+  absl::MutexLock lock(&mu_);
+  --leased_;
+  if (broken) {
+    dropped.swap(idle_);  // closed when this scope ends
+    return;
+  }
+  if (conn != nullptr) idle_.push_back(std::move(conn));
+}
+
+absl::Status ConnectionPool::Ping(absl::Time deadline) {
+  auto lease = Acquire(deadline);
+  if (!lease.ok()) return lease.status();
+  try {
+    std::unique_ptr<sql::Statement> stmt((*lease)->createStatement());
+    std::unique_ptr<sql::ResultSet> rs(stmt->executeQuery("SELECT 1"));
+    return absl::OkStatus();
+  } catch (const sql::SQLException& e) {
+    lease->MarkBroken();
+    return ErrorCodeToStatus(e.getErrorCode(), "ping");
+  }
+}
+
+}  // namespace crm::db

@@ -1,0 +1,95 @@
+#pragma once
+// Connection pool for MySQL Connector/C++ 1.1. A Connector/C++ connection is
+// never shared between threads: a caller leases one, uses it, and the lease
+// returns it on destruction. Connections that hit a connection-level error
+// are discarded, and the idle ones are dropped with them (after a server
+// restart they are all dead), so the next lease reconnects.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace sql {
+class Connection;
+class Driver;
+}  // namespace sql
+
+namespace crm::db {
+
+struct DbConfig {
+  std::string host = "127.0.0.1";
+  int port = 3306;
+  std::string socket;  // when set, used instead of host:port
+  std::string user;
+  std::string password;
+  std::string database;
+  int pool_size = 8;
+  absl::Duration connect_timeout = absl::Seconds(3);
+  absl::Duration io_timeout = absl::Seconds(30);
+};
+
+class ConnectionPool;
+
+class Lease {
+ public:
+  Lease(Lease&& other) noexcept;
+  Lease& operator=(Lease&&) = delete;
+  ~Lease();
+
+  sql::Connection& operator*() const { return *conn_; }
+  sql::Connection* operator->() const { return conn_.get(); }
+  sql::Connection& get() const { return *conn_; }
+
+  // The connection failed at the connection level: close it instead of
+  // returning it, and drop the idle ones too.
+  void MarkBroken() { broken_ = true; }
+
+ private:
+  friend class ConnectionPool;
+  Lease(ConnectionPool* pool, std::unique_ptr<sql::Connection> conn);
+  ConnectionPool* pool_;
+  std::unique_ptr<sql::Connection> conn_;
+  bool broken_ = false;
+};
+
+class ConnectionPool {
+ public:
+  // Does not connect: the service must start (and report NOT_SERVING) even
+  // while the database is down.
+  explicit ConnectionPool(DbConfig config);
+  ~ConnectionPool();
+
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  // Waits until a connection is free or `deadline` passes
+  // (DEADLINE_EXCEEDED); UNAVAILABLE when the database cannot be reached.
+  absl::StatusOr<Lease> Acquire(absl::Time deadline);
+
+  // Round trip to the server ("SELECT 1").
+  absl::Status Ping(absl::Time deadline);
+
+  const DbConfig& config() const { return config_; }
+
+ private:
+  friend class Lease;
+  void Return(std::unique_ptr<sql::Connection> conn, bool broken);
+  absl::StatusOr<std::unique_ptr<sql::Connection>> Connect();
+
+  const DbConfig config_;
+  sql::Driver* driver_;
+  absl::Mutex mu_;
+  std::deque<std::unique_ptr<sql::Connection>> idle_ ABSL_GUARDED_BY(mu_);
+  int leased_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Calls Driver::threadInit() once per thread and threadEnd() at thread exit,
+// as Connector/C++ requires for every thread that uses it.
+void EnsureThreadInit(sql::Driver* driver);
+
+}  // namespace crm::db

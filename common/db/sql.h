@@ -1,0 +1,76 @@
+#pragma once
+// Thin helpers over Connector/C++ prepared statements so repositories read
+// as SQL plus values: Execute(conn, "UPDATE t SET a=? WHERE id=?", a, id).
+// Times are UTC DATETIME(6); std::nullopt binds NULL.
+
+#include <cppconn/connection.h>
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "absl/time/time.h"
+
+namespace crm::db {
+
+std::string FormatDateTime(absl::Time t);
+absl::Time ParseDateTime(const std::string& s);
+
+inline void Bind(sql::PreparedStatement& ps, unsigned i, std::string_view v) {
+  ps.setString(i, sql::SQLString(v.data(), v.size()));
+}
+inline void Bind(sql::PreparedStatement& ps, unsigned i, const std::string& v) { ps.setString(i, v); }
+inline void Bind(sql::PreparedStatement& ps, unsigned i, const char* v) { ps.setString(i, v); }
+inline void Bind(sql::PreparedStatement& ps, unsigned i, bool v) { ps.setBoolean(i, v); }
+inline void Bind(sql::PreparedStatement& ps, unsigned i, double v) { ps.setDouble(i, v); }
+inline void Bind(sql::PreparedStatement& ps, unsigned i, absl::Time v) {
+  ps.setDateTime(i, FormatDateTime(v));
+}
+template <typename T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
+void Bind(sql::PreparedStatement& ps, unsigned i, T v) {
+  ps.setInt64(i, static_cast<int64_t>(v));
+}
+inline void Bind(sql::PreparedStatement& ps, unsigned i, std::nullopt_t) { ps.setNull(i, 0); }
+template <typename T>
+void Bind(sql::PreparedStatement& ps, unsigned i, const std::optional<T>& v) {
+  if (v.has_value()) {
+    Bind(ps, i, *v);
+  } else {
+    ps.setNull(i, 0);
+  }
+}
+
+template <typename... Args>
+std::unique_ptr<sql::PreparedStatement> Prepare(sql::Connection& conn, std::string_view query,
+                                                const Args&... args) {
+  std::unique_ptr<sql::PreparedStatement> ps(
+      conn.prepareStatement(sql::SQLString(query.data(), query.size())));
+  unsigned i = 1;
+  (Bind(*ps, i++, args), ...);
+  return ps;
+}
+
+// Runs a statement that returns no rows; returns the affected row count.
+template <typename... Args>
+int Execute(sql::Connection& conn, std::string_view query, const Args&... args) {
+  return Prepare(conn, query, args...)->executeUpdate();
+}
+
+template <typename... Args>
+std::unique_ptr<sql::ResultSet> Query(sql::Connection& conn, std::string_view query,
+                                      const Args&... args) {
+  return std::unique_ptr<sql::ResultSet>(Prepare(conn, query, args...)->executeQuery());
+}
+
+int64_t LastInsertId(sql::Connection& conn);
+
+// Column readers that map NULL to an empty value.
+std::string GetString(const sql::ResultSet& rs, const char* column);
+std::optional<absl::Time> GetTime(const sql::ResultSet& rs, const char* column);
+
+}  // namespace crm::db

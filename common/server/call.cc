@@ -1,0 +1,33 @@
+#include "common/server/call.h"
+
+#include <algorithm>
+
+#include "absl/time/clock.h"
+#include "common/util/log.h"
+
+namespace crm::server {
+
+absl::Time CallDeadline(const grpc::ServerContext& context) {
+  // Compare in chrono first: "no deadline" is time_point::max().
+  const auto cap = std::chrono::system_clock::now() + absl::ToChronoSeconds(kMaxCallDuration);
+  return absl::FromChrono(std::min(context.deadline(), cap));
+}
+
+void LogCallError(std::string_view method, const absl::Status& status) {
+  // Client mistakes are the client's to see; server-side trouble is logged.
+  switch (status.code()) {
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+      log::Warning("call failed", {{"method", method},
+                                   {"code", absl::StatusCodeToString(status.code())},
+                                   {"error", status.message()}});
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace crm::server

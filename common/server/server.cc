@@ -1,0 +1,99 @@
+#include "common/server/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
+#include <signal.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/util/log.h"
+
+namespace crm::server {
+
+GrpcServer::GrpcServer(ServerOptions options, std::vector<grpc::Service*> services,
+                       std::vector<std::string> service_names,
+                       std::function<absl::Status()> readiness)
+    : options_(std::move(options)),
+      services_(std::move(services)),
+      service_names_(std::move(service_names)),
+      readiness_(std::move(readiness)) {}
+
+GrpcServer::~GrpcServer() { Shutdown(); }
+
+absl::StatusOr<int> GrpcServer::Start() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options_.listen_address, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
+  builder.SetMaxSendMessageSize(options_.max_message_bytes);
+  grpc::ResourceQuota quota("crm-server");
+  quota.SetMaxThreads(options_.max_threads);
+  builder.SetResourceQuota(quota);
+  for (grpc::Service* service : services_) builder.RegisterService(service);
+
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen_address));
+  }
+  // Not serving until the first probe succeeds.
+  last_serving_ = true;
+  SetServing(false);
+  if (readiness_) {
+    SetServing(readiness_().ok());
+    probe_thread_ = std::thread([this] { ProbeLoop(); });
+  } else {
+    SetServing(true);
+  }
+  log::Info("listening", {{"address", options_.listen_address}, {"port", absl::StrCat(port)}});
+  return port;
+}
+
+void GrpcServer::SetServing(bool serving) {
+  if (serving == last_serving_) return;
+  last_serving_ = serving;
+  auto* health = server_->GetHealthCheckService();
+  health->SetServingStatus(serving);
+  for (const std::string& name : service_names_) health->SetServingStatus(name, serving);
+  log::Info("health", {{"status", serving ? "SERVING" : "NOT_SERVING"}});
+}
+
+void GrpcServer::ProbeLoop() {
+  while (!stop_probe_.WaitForNotificationWithTimeout(options_.health_probe_interval)) {
+    SetServing(readiness_().ok());
+  }
+}
+
+void GrpcServer::Shutdown() {
+  if (server_ == nullptr) return;
+  if (!stop_probe_.HasBeenNotified()) stop_probe_.Notify();
+  if (probe_thread_.joinable()) probe_thread_.join();
+  // Tell load balancers first, then drain.
+  server_->GetHealthCheckService()->Shutdown();
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_grace));
+  server_->Wait();
+  server_.reset();
+  log::Info("stopped");
+}
+
+void BlockTerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int WaitForTerminationSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+}  // namespace crm::server

@@ -1,0 +1,65 @@
+#pragma once
+// Runs a gRPC server the same way in every service: health (grpc.health.v1,
+// NOT_SERVING while the readiness probe fails), server reflection, message
+// size limits, a thread cap, and graceful shutdown with a deadline.
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+
+namespace crm::server {
+
+struct ServerOptions {
+  std::string listen_address = "127.0.0.1:0";
+  // Sync-server thread cap; keep it near the DB pool size so a burst waits
+  // for a connection instead of piling up threads.
+  int max_threads = 32;
+  int max_message_bytes = 8 * 1024 * 1024;
+  absl::Duration shutdown_grace = absl::Seconds(10);
+  absl::Duration health_probe_interval = absl::Seconds(1);
+};
+
+class GrpcServer {
+ public:
+  // `readiness` is polled every health_probe_interval (e.g. a DB ping);
+  // `service_names` are the fully qualified services whose health is reported
+  // besides the overall "".
+  GrpcServer(ServerOptions options, std::vector<grpc::Service*> services,
+             std::vector<std::string> service_names, std::function<absl::Status()> readiness);
+  ~GrpcServer();
+
+  // Binds and starts serving; returns the bound port (listen on port 0 in tests).
+  absl::StatusOr<int> Start();
+  // Stops accepting calls, lets running calls finish until the grace
+  // deadline, then cancels the rest.
+  void Shutdown();
+
+ private:
+  void ProbeLoop();
+  void SetServing(bool serving);
+
+  ServerOptions options_;
+  std::vector<grpc::Service*> services_;
+  std::vector<std::string> service_names_;
+  std::function<absl::Status()> readiness_;
+  std::unique_ptr<grpc::Server> server_;
+  absl::Notification stop_probe_;
+  std::thread probe_thread_;
+  bool last_serving_ = false;
+};
+
+// Call first thing in main (before any thread starts) so SIGTERM/SIGINT are
+// delivered only to WaitForTerminationSignal.
+void BlockTerminationSignals();
+// Blocks until SIGTERM or SIGINT; returns the signal number.
+int WaitForTerminationSignal();
+
+}  // namespace crm::server

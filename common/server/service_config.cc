@@ -1,0 +1,135 @@
+#include "common/server/service_config.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "common/config/config.h"
+#include "common/util/log.h"
+
+ABSL_FLAG(std::string, listen_address, "127.0.0.1:50051", "host:port to serve gRPC on");
+ABSL_FLAG(std::string, port_file, "", "write the bound port here once listening");
+ABSL_FLAG(int, max_threads, 32, "gRPC server thread cap");
+ABSL_FLAG(int, max_message_bytes, 8 << 20, "largest request or response message");
+ABSL_FLAG(int, shutdown_grace_seconds, 10, "time running calls get to finish on SIGTERM");
+ABSL_FLAG(int, health_probe_ms, 1000, "how often the database is pinged for health");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+
+ABSL_FLAG(std::string, db_host, "127.0.0.1", "MySQL/MariaDB host");
+ABSL_FLAG(int, db_port, 3306, "MySQL/MariaDB port");
+ABSL_FLAG(std::string, db_socket, "", "unix socket (instead of host:port)");
+ABSL_FLAG(std::string, db_user, "", "database user");
+ABSL_FLAG(std::string, db_name, "", "database (schema) name");
+ABSL_FLAG(std::string, db_password_file, "",
+          "file holding the database password (or set CRM_DB_PASSWORD; never a flag, so it "
+          "does not show in ps)");
+ABSL_FLAG(int, db_pool_size, 16, "database connections per process");
+
+ABSL_FLAG(std::string, jwt_hs256_key_file, "", "HS256 shared key (local runs)");
+ABSL_FLAG(std::string, jwt_rs256_public_key_file, "", "RS256 public key PEM (production)");
+ABSL_FLAG(std::string, jwt_issuer, "crm-local", "required token issuer");
+ABSL_FLAG(std::string, jwt_audience, "crm", "required token audience");
+ABSL_FLAG(std::string, page_token_key_file, "",
+          "key that signs page tokens; share it across replicas");
+
+namespace crm::server {
+namespace {
+
+std::string ReadSecretOrDie(const std::string& flag, const std::string& path) {
+  auto secret = config::ReadSecretFile(path);
+  if (!secret.ok()) config::Die(absl::StrCat("--", flag, ": ", secret.status().message()));
+  return *secret;
+}
+
+log::Level ParseLogLevel(const std::string& name) {
+  if (name == "debug") return log::Level::kDebug;
+  if (name == "info") return log::Level::kInfo;
+  if (name == "warning") return log::Level::kWarning;
+  if (name == "error") return log::Level::kError;
+  config::Die(absl::StrCat("--log_level: unknown level '", name, "'"));
+}
+
+}  // namespace
+
+ServiceConfig LoadServiceConfig() {
+  ServiceConfig c;
+  log::SetMinLevel(ParseLogLevel(absl::GetFlag(FLAGS_log_level)));
+
+  c.server.listen_address = absl::GetFlag(FLAGS_listen_address);
+  c.server.max_threads = absl::GetFlag(FLAGS_max_threads);
+  c.server.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  c.server.shutdown_grace = absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds));
+  c.server.health_probe_interval = absl::Milliseconds(absl::GetFlag(FLAGS_health_probe_ms));
+  c.port_file = absl::GetFlag(FLAGS_port_file);
+  if (c.server.listen_address.find(':') == std::string::npos) {
+    config::Die("--listen_address: expected host:port");
+  }
+  if (c.server.max_threads < 4) config::Die("--max_threads: must be at least 4");
+  if (c.server.max_message_bytes < 1024) config::Die("--max_message_bytes: too small");
+  if (c.server.health_probe_interval <= absl::ZeroDuration()) {
+    config::Die("--health_probe_ms: must be positive");
+  }
+
+  c.db.host = absl::GetFlag(FLAGS_db_host);
+  c.db.port = absl::GetFlag(FLAGS_db_port);
+  c.db.socket = absl::GetFlag(FLAGS_db_socket);
+  c.db.user = absl::GetFlag(FLAGS_db_user);
+  c.db.database = absl::GetFlag(FLAGS_db_name);
+  c.db.pool_size = absl::GetFlag(FLAGS_db_pool_size);
+  if (c.db.user.empty()) config::Die("--db_user (CRM_DB_USER) is required");
+  if (c.db.database.empty()) config::Die("--db_name (CRM_DB_NAME) is required");
+  if (c.db.port <= 0 || c.db.port > 65535) config::Die("--db_port: out of range");
+  if (c.db.pool_size < 1 || c.db.pool_size > 512) config::Die("--db_pool_size: 1..512");
+  const std::string password_file = absl::GetFlag(FLAGS_db_password_file);
+  if (!password_file.empty()) {
+    c.db.password = ReadSecretOrDie("db_password_file", password_file);
+  } else if (const char* pw = std::getenv("CRM_DB_PASSWORD")) {
+    c.db.password = pw;
+  }
+
+  const std::string hs_file = absl::GetFlag(FLAGS_jwt_hs256_key_file);
+  const std::string rs_file = absl::GetFlag(FLAGS_jwt_rs256_public_key_file);
+  if (hs_file.empty() == rs_file.empty()) {
+    config::Die("set exactly one of --jwt_hs256_key_file and --jwt_rs256_public_key_file");
+  }
+  if (!hs_file.empty()) c.auth.hs256_key = ReadSecretOrDie("jwt_hs256_key_file", hs_file);
+  if (!rs_file.empty()) {
+    c.auth.rs256_public_key_pem = ReadSecretOrDie("jwt_rs256_public_key_file", rs_file);
+  }
+  c.auth.issuer = absl::GetFlag(FLAGS_jwt_issuer);
+  c.auth.audience = absl::GetFlag(FLAGS_jwt_audience);
+  if (c.auth.issuer.empty() || c.auth.audience.empty()) {
+    config::Die("--jwt_issuer and --jwt_audience must not be empty");
+  }
+
+  const std::string page_key_file = absl::GetFlag(FLAGS_page_token_key_file);
+  if (!page_key_file.empty()) {
+    c.page_token_key = ReadSecretOrDie("page_token_key_file", page_key_file);
+  } else {
+    // Tokens then only work against this process: fine for one replica.
+    log::Warning("no --page_token_key_file: page tokens are signed with the JWT key material");
+    c.page_token_key = absl::StrCat("page-token:", c.auth.hs256_key, c.auth.rs256_public_key_pem);
+  }
+  return c;
+}
+
+absl::Status DatabaseReadiness(db::ConnectionPool& pool) {
+  absl::Status s = pool.Ping(absl::Now() + absl::Seconds(2));
+  if (s.code() == absl::StatusCode::kDeadlineExceeded) return absl::OkStatus();
+  return s;
+}
+
+void WritePortFile(const std::string& path, int port) {
+  if (path.empty()) return;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << port << "\n";
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace crm::server

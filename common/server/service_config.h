@@ -1,0 +1,33 @@
+#pragma once
+// The configuration every service process shares (listen address, database,
+// token verification, page tokens), read from flags with CRM_* environment
+// fallbacks. LoadServiceConfig() validates it and ends the process with a
+// clear message when something is wrong.
+
+#include <string>
+
+#include "common/auth/token_verifier.h"
+#include "common/db/pool.h"
+#include "common/server/server.h"
+
+namespace crm::server {
+
+struct ServiceConfig {
+  ServerOptions server;
+  db::DbConfig db;
+  auth::AuthConfig auth;
+  std::string page_token_key;
+  std::string port_file;  // written with the bound port once listening
+};
+
+// Reads flags (see service_config.cc for names and defaults).
+ServiceConfig LoadServiceConfig();
+
+// Health readiness for a database-backed service: NOT_SERVING only when the
+// database cannot be reached (a busy pool is still serving).
+absl::Status DatabaseReadiness(db::ConnectionPool& pool);
+
+// Writes `port` to `path` atomically (tests and scripts use port 0).
+void WritePortFile(const std::string& path, int port);
+
+}  // namespace crm::server

@@ -1,0 +1,48 @@
+#include "common/status/status.h"
+
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/rpc/error_details.pb.h"
+
+namespace crm {
+namespace {
+constexpr char kBadRequestUrl[] = "type.googleapis.com/google.rpc.BadRequest";
+}  // namespace
+
+absl::Status InvalidArgument(std::vector<FieldViolation> violations) {
+  google::rpc::BadRequest bad_request;
+  std::vector<std::string> parts;
+  for (const FieldViolation& v : violations) {
+    auto* out = bad_request.add_field_violations();
+    out->set_field(v.field);
+    out->set_description(v.description);
+    parts.push_back(absl::StrCat(v.field, ": ", v.description));
+  }
+  absl::Status status(absl::StatusCode::kInvalidArgument, absl::StrJoin(parts, "; "));
+  status.SetPayload(kBadRequestUrl, absl::Cord(bad_request.SerializeAsString()));
+  return status;
+}
+
+absl::Status InvalidField(std::string field, std::string description) {
+  return InvalidArgument({{std::move(field), std::move(description)}});
+}
+
+std::vector<FieldViolation> FieldViolations(const absl::Status& status) {
+  std::vector<FieldViolation> out;
+  auto payload = status.GetPayload(kBadRequestUrl);
+  if (!payload.has_value()) return out;
+  google::rpc::BadRequest bad_request;
+  if (!bad_request.ParseFromString(std::string(*payload))) return out;
+  for (const auto& v : bad_request.field_violations()) {
+    out.push_back({v.field(), v.description()});
+  }
+  return out;
+}
+
+absl::Status Violations::ToStatus() const {
+  if (list_.empty()) return absl::OkStatus();
+  return InvalidArgument(list_);
+}
+
+}  // namespace crm
