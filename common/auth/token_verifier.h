@@ -1,0 +1,52 @@
+#pragma once
+// Verifies the bearer tokens (JWT, RFC 7519) that carry the caller's
+// identity. One verifier per process, shared by all server threads.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/auth/principal.h"
+#include "common/util/clock.h"
+
+namespace crm::auth {
+
+struct AuthConfig {
+  // Exactly one of the two keys is set: an HS256 shared secret (at least
+  // 32 bytes, RFC 7518 §3.2) or a PEM RSA public key (at least 2048 bits).
+  std::string hs256_key;
+  std::string rs256_public_key_pem;
+  std::string issuer;    // required "iss"
+  std::string audience;  // must appear in "aud" (string or array)
+  // Tolerated clock skew between the token issuer and this process.
+  absl::Duration leeway = absl::Seconds(30);
+};
+
+class TokenVerifier {
+ public:
+  // INVALID_ARGUMENT when the configuration is unusable (no key or both,
+  // a short HMAC key, an unreadable or non-RSA public key, no issuer or
+  // audience, a negative leeway). `clock` must outlive the verifier.
+  static absl::StatusOr<std::unique_ptr<TokenVerifier>> Create(AuthConfig config,
+                                                               const crm::Clock& clock);
+
+  // The principal named by a valid token; UNAUTHENTICATED with a short
+  // reason otherwise (never echoing token contents). Thread-safe.
+  absl::StatusOr<Principal> Verify(std::string_view token) const;
+
+  TokenVerifier(const TokenVerifier&) = delete;
+  TokenVerifier& operator=(const TokenVerifier&) = delete;
+
+ private:
+  enum class Algorithm { kHs256, kRs256 };
+
+  TokenVerifier(AuthConfig config, Algorithm algorithm, const crm::Clock& clock);
+
+  const AuthConfig config_;
+  const Algorithm algorithm_;
+  const crm::Clock& clock_;
+};
+
+}  // namespace crm::auth
