@@ -13,6 +13,10 @@
 #   CRM_DEMO_DATA=0         do not load the demo data
 set -euo pipefail
 
+# A relative password file path means relative to the caller's directory.
+if [[ -n ${CRM_DB_PASSWORD_FILE:-} ]]; then
+  CRM_DB_PASSWORD_FILE=$(realpath -m -- "$CRM_DB_PASSWORD_FILE")
+fi
 cd "$(dirname -- "$(realpath -- "${BASH_SOURCE[0]}")")/../.."
 readonly REPO=$PWD
 readonly LOCAL=$REPO/.local
