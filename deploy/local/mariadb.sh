@@ -62,7 +62,9 @@ lock_root() {
 is_our_server() {
   local pid=$1
   [[ $pid =~ ^[0-9]+$ ]] || return 1
-  tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" | grep -qxF -- "--datadir=$data"
+  local args
+  args=$'\n'$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline")$'\n'
+  [[ $args == *$'\n'"--datadir=$data"$'\n'* ]]
 }
 
 # Prints the server's pid if it is running.
