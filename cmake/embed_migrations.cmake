@@ -1,10 +1,10 @@
 # Script mode helper for crm_embed_migrations: writes OUT from FILES.
-set(body "#include \"common/db/migrations.h\"\n\nnamespace crm::db {\n\nconst std::vector<Migration>& EmbeddedMigrations() {\n  static const std::vector<Migration> kMigrations = {\n")
+set(body "#include \"${HEADER}\"\n\nnamespace ${NAMESPACE} {\n\nconst std::vector<crm::db::Migration>& Migrations() {\n  static const std::vector<crm::db::Migration> kMigrations = {\n")
 foreach(f ${FILES})
   get_filename_component(name "${f}" NAME)
   file(READ "${f}" sql)
   string(APPEND body "    {\"${name}\", R\"crm_sql(${sql})crm_sql\"},\n")
 endforeach()
-string(APPEND body "  };\n  return kMigrations;\n}\n\n}  // namespace crm::db\n")
+string(APPEND body "  };\n  return kMigrations;\n}\n\n}  // namespace ${NAMESPACE}\n")
 file(WRITE "${OUT}.tmp" "${body}")
 file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)

@@ -15,17 +15,17 @@
 
 namespace crm::config {
 
-std::string EnvNameForFlag(std::string_view flag_name) {
+std::string EnvNameForFlag(absl::string_view flag_name) {
   return absl::StrCat("CRM_", absl::AsciiStrToUpper(flag_name));
 }
 
-void Die(std::string_view message) {
+void Die(absl::string_view message) {
   std::fprintf(stderr, "configuration error: %.*s\n", static_cast<int>(message.size()),
                message.data());
   std::exit(2);
 }
 
-std::vector<char*> ParseFlagsWithEnv(int argc, char** argv, std::string_view usage) {
+std::vector<char*> ParseFlagsWithEnv(int argc, char** argv, absl::string_view usage) {
   absl::SetProgramUsageMessage(usage);
   // Environment first, so that flags given on the command line override it.
   for (const auto& [name, flag] : absl::GetAllFlags()) {

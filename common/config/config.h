@@ -4,7 +4,7 @@
 // Bad values end the process at start-up with a clear message (exit 2).
 
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -14,13 +14,13 @@ namespace crm::config {
 
 // Applies environment fallbacks, then parses argv. Returns the positional
 // arguments (argv[0] first).
-std::vector<char*> ParseFlagsWithEnv(int argc, char** argv, std::string_view usage);
+std::vector<char*> ParseFlagsWithEnv(int argc, char** argv, absl::string_view usage);
 
 // "db_pool_size" → "CRM_DB_POOL_SIZE".
-std::string EnvNameForFlag(std::string_view flag_name);
+std::string EnvNameForFlag(absl::string_view flag_name);
 
 // Prints "configuration error: <message>" and exits 2. For start-up only.
-[[noreturn]] void Die(std::string_view message);
+[[noreturn]] void Die(absl::string_view message);
 
 // Reads a secret from a file (trailing newline trimmed, empty refused).
 absl::StatusOr<std::string> ReadSecretFile(const std::string& path);

@@ -18,7 +18,7 @@ bool IsConnectionError(int mysql_error) {
          (mysql_error >= 2000 && mysql_error < 2100);
 }
 
-absl::Status ErrorCodeToStatus(int mysql_error, std::string_view context) {
+absl::Status ErrorCodeToStatus(int mysql_error, absl::string_view context) {
   if (mysql_error == kErrDuplicateKey) {
     return absl::AlreadyExistsError(absl::StrCat(context, ": already exists"));
   }
@@ -31,7 +31,7 @@ absl::Status ErrorCodeToStatus(int mysql_error, std::string_view context) {
   return absl::InternalError(absl::StrCat(context, ": database error ", mysql_error));
 }
 
-absl::Status ToStatus(const sql::SQLException& e, std::string_view context) {
+absl::Status ToStatus(const sql::SQLException& e, absl::string_view context) {
   const int code = e.getErrorCode();
   if (code != kErrDuplicateKey && !IsRetryableTransactionError(code)) {
     // Full text for operators only; clients get the canonical message.

@@ -2,7 +2,7 @@
 // MySQL/MariaDB error → canonical status, in one place. Only the repository
 // layer sees sql::SQLException; everything above it sees absl::Status.
 
-#include <string_view>
+#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 
@@ -24,8 +24,8 @@ inline constexpr int kErrCantConnectTcp = 2003;
 // duplicate key → ALREADY_EXISTS, deadlock/lock wait → ABORTED, lost or
 // refused connection → UNAVAILABLE, anything else → INTERNAL. The message
 // names `context` but never carries SQL text to the client.
-absl::Status ToStatus(const sql::SQLException& e, std::string_view context);
-absl::Status ErrorCodeToStatus(int mysql_error, std::string_view context);
+absl::Status ToStatus(const sql::SQLException& e, absl::string_view context);
+absl::Status ErrorCodeToStatus(int mysql_error, absl::string_view context);
 
 bool IsRetryableTransactionError(int mysql_error);
 bool IsConnectionError(int mysql_error);

@@ -26,12 +26,12 @@ std::string Sha256Hex(const std::string& data) {
 std::vector<std::string> SplitStatements(const std::string& sql) {
   std::vector<std::string> statements;
   std::string current;
-  for (std::string_view line : absl::StrSplit(sql, '\n')) {
-    std::string_view stripped = absl::StripAsciiWhitespace(line);
+  for (absl::string_view line : absl::StrSplit(sql, '\n')) {
+    absl::string_view stripped = absl::StripAsciiWhitespace(line);
     if (stripped.empty() || absl::StartsWith(stripped, "--")) continue;
     absl::StrAppend(&current, line, "\n");
     if (absl::EndsWith(stripped, ";")) {
-      std::string_view stmt = absl::StripAsciiWhitespace(current);
+      absl::string_view stmt = absl::StripAsciiWhitespace(current);
       stmt.remove_suffix(1);  // the ';'
       statements.emplace_back(stmt);
       current.clear();

@@ -17,6 +17,18 @@ absl::Time ParseDateTime(const std::string& s) {
   return t;
 }
 
+std::unique_ptr<sql::PreparedStatement> PrepareDynamic(sql::Connection& conn, absl::string_view query,
+                                                       const std::vector<Param>& params) {
+  std::unique_ptr<sql::PreparedStatement> ps(
+      conn.prepareStatement(sql::SQLString(query.data(), query.size())));
+  unsigned i = 1;
+  for (const Param& p : params) {
+    std::visit([&](const auto& v) { Bind(*ps, i, v); }, p);
+    ++i;
+  }
+  return ps;
+}
+
 int64_t LastInsertId(sql::Connection& conn) {
   std::unique_ptr<sql::Statement> stmt(conn.createStatement());
   std::unique_ptr<sql::ResultSet> rs(stmt->executeQuery("SELECT LAST_INSERT_ID()"));

@@ -11,8 +11,10 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 #include <type_traits>
+#include <variant>
+#include <vector>
 
 #include "absl/time/time.h"
 
@@ -21,7 +23,7 @@ namespace crm::db {
 std::string FormatDateTime(absl::Time t);
 absl::Time ParseDateTime(const std::string& s);
 
-inline void Bind(sql::PreparedStatement& ps, unsigned i, std::string_view v) {
+inline void Bind(sql::PreparedStatement& ps, unsigned i, absl::string_view v) {
   ps.setString(i, sql::SQLString(v.data(), v.size()));
 }
 inline void Bind(sql::PreparedStatement& ps, unsigned i, const std::string& v) { ps.setString(i, v); }
@@ -46,7 +48,7 @@ void Bind(sql::PreparedStatement& ps, unsigned i, const std::optional<T>& v) {
 }
 
 template <typename... Args>
-std::unique_ptr<sql::PreparedStatement> Prepare(sql::Connection& conn, std::string_view query,
+std::unique_ptr<sql::PreparedStatement> Prepare(sql::Connection& conn, absl::string_view query,
                                                 const Args&... args) {
   std::unique_ptr<sql::PreparedStatement> ps(
       conn.prepareStatement(sql::SQLString(query.data(), query.size())));
@@ -57,15 +59,20 @@ std::unique_ptr<sql::PreparedStatement> Prepare(sql::Connection& conn, std::stri
 
 // Runs a statement that returns no rows; returns the affected row count.
 template <typename... Args>
-int Execute(sql::Connection& conn, std::string_view query, const Args&... args) {
+int Execute(sql::Connection& conn, absl::string_view query, const Args&... args) {
   return Prepare(conn, query, args...)->executeUpdate();
 }
 
 template <typename... Args>
-std::unique_ptr<sql::ResultSet> Query(sql::Connection& conn, std::string_view query,
+std::unique_ptr<sql::ResultSet> Query(sql::Connection& conn, absl::string_view query,
                                       const Args&... args) {
   return std::unique_ptr<sql::ResultSet>(Prepare(conn, query, args...)->executeQuery());
 }
+
+// For statements whose shape depends on the request (optional filters).
+using Param = std::variant<std::string, int64_t, double, bool, absl::Time>;
+std::unique_ptr<sql::PreparedStatement> PrepareDynamic(sql::Connection& conn, absl::string_view query,
+                                                       const std::vector<Param>& params);
 
 int64_t LastInsertId(sql::Connection& conn);
 

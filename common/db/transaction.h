@@ -18,7 +18,7 @@ namespace crm::db {
 
 struct TransactionOptions {
   int max_attempts = 3;
-  std::string_view context = "transaction";
+  absl::string_view context = "transaction";
 };
 
 namespace internal {
@@ -70,7 +70,7 @@ auto RunInTransaction(ConnectionPool& pool, absl::Time deadline, Fn&& fn,
 // Same error mapping without a transaction (single reads).
 template <typename Fn>
 auto WithConnection(ConnectionPool& pool, absl::Time deadline, Fn&& fn,
-                    std::string_view context = "query")
+                    absl::string_view context = "query")
     -> std::invoke_result_t<Fn&, sql::Connection&> {
   using Result = std::invoke_result_t<Fn&, sql::Connection&>;
   auto lease = pool.Acquire(deadline);

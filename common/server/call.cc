@@ -13,7 +13,7 @@ absl::Time CallDeadline(const grpc::ServerContext& context) {
   return absl::FromChrono(std::min(context.deadline(), cap));
 }
 
-void LogCallError(std::string_view method, const absl::Status& status) {
+void LogCallError(absl::string_view method, const absl::Status& status) {
   // Client mistakes are the client's to see; server-side trouble is logged.
   switch (status.code()) {
     case absl::StatusCode::kInternal:

@@ -5,7 +5,7 @@
 
 #include <grpcpp/server_context.h>
 
-#include <string_view>
+#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -25,11 +25,11 @@ struct Call {
 inline constexpr absl::Duration kMaxCallDuration = absl::Seconds(30);
 
 absl::Time CallDeadline(const grpc::ServerContext& context);
-void LogCallError(std::string_view method, const absl::Status& status);
+void LogCallError(absl::string_view method, const absl::Status& status);
 
 template <typename Fn>
 grpc::Status Serve(const auth::TokenVerifier& verifier, grpc::ServerContext* context,
-                   std::string_view method, Fn&& fn) {
+                   absl::string_view method, Fn&& fn) {
   auto principal = auth::AuthenticateCall(verifier, *context);
   if (!principal.ok()) return ToGrpcStatus(principal.status());
   const Call call{std::move(*principal), CallDeadline(*context)};

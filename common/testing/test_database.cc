@@ -19,7 +19,7 @@
 namespace crm::testing {
 namespace {
 
-std::string UniqueName(std::string_view prefix) {
+std::string UniqueName(absl::string_view prefix) {
   std::random_device rd;
   return absl::StrCat(prefix, getpid(), "_", rd() % 1000000);
 }

@@ -13,7 +13,7 @@ namespace {
 
 std::atomic<int> g_min_level{static_cast<int>(Level::kInfo)};
 
-std::string_view LevelName(Level level) {
+absl::string_view LevelName(Level level) {
   switch (level) {
     case Level::kDebug: return "debug";
     case Level::kInfo: return "info";
@@ -23,7 +23,7 @@ std::string_view LevelName(Level level) {
   return "info";
 }
 
-void AppendJsonString(std::string& out, std::string_view s) {
+void AppendJsonString(std::string& out, absl::string_view s) {
   out.push_back('"');
   for (char c : s) {
     switch (c) {
@@ -49,7 +49,7 @@ void SetMinLevel(Level level) { g_min_level.store(static_cast<int>(level)); }
 
 bool Enabled(Level level) { return static_cast<int>(level) >= g_min_level.load(); }
 
-void Write(Level level, std::string_view message, std::initializer_list<Field> fields) {
+void Write(Level level, absl::string_view message, std::initializer_list<Field> fields) {
   if (!Enabled(level)) return;
   std::string line = "{\"time\":";
   AppendJsonString(line, absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone()));

@@ -13,7 +13,7 @@ namespace {
 constexpr size_t kMacBytes = 16;  // truncated HMAC-SHA256: 128 bits is plenty here
 }  // namespace
 
-std::string PageTokenCodec::Sign(std::string_view payload) const {
+std::string PageTokenCodec::Sign(absl::string_view payload) const {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_len = 0;
   HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
@@ -21,20 +21,20 @@ std::string PageTokenCodec::Sign(std::string_view payload) const {
   return std::string(reinterpret_cast<const char*>(mac), kMacBytes);
 }
 
-std::string PageTokenCodec::Encode(std::string_view query, std::string_view cursor) const {
-  std::string mac = Sign(absl::StrCat(query, '\0', cursor));
+std::string PageTokenCodec::Encode(absl::string_view query, absl::string_view cursor) const {
+  std::string mac = Sign(absl::StrCat(query, absl::string_view("\0", 1), cursor));
   return absl::WebSafeBase64Escape(absl::StrCat(mac, cursor));
 }
 
-absl::StatusOr<std::string> PageTokenCodec::Decode(std::string_view query,
-                                                   std::string_view token) const {
+absl::StatusOr<std::string> PageTokenCodec::Decode(absl::string_view query,
+                                                   absl::string_view token) const {
   if (token.empty()) return std::string();
   std::string raw;
   if (!absl::WebSafeBase64Unescape(token, &raw) || raw.size() < kMacBytes) {
     return InvalidField("page_token", "malformed page token");
   }
   std::string cursor = raw.substr(kMacBytes);
-  std::string expected = Sign(absl::StrCat(query, '\0', cursor));
+  std::string expected = Sign(absl::StrCat(query, absl::string_view("\0", 1), cursor));
   if (CRYPTO_memcmp(expected.data(), raw.data(), kMacBytes) != 0) {
     return InvalidField("page_token",
                         "page token was altered or belongs to a different query");

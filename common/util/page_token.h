@@ -5,7 +5,7 @@
 // different filters: either is INVALID_ARGUMENT on "page_token".
 
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
 
@@ -17,12 +17,12 @@ class PageTokenCodec {
 
   // `query` identifies the listing (method + filters); `cursor` is opaque to
   // the codec (e.g. the last id).
-  std::string Encode(std::string_view query, std::string_view cursor) const;
+  std::string Encode(absl::string_view query, absl::string_view cursor) const;
   // An empty token means "first page" and decodes to an empty cursor.
-  absl::StatusOr<std::string> Decode(std::string_view query, std::string_view token) const;
+  absl::StatusOr<std::string> Decode(absl::string_view query, absl::string_view token) const;
 
  private:
-  std::string Sign(std::string_view payload) const;
+  std::string Sign(absl::string_view payload) const;
   std::string key_;
 };
 

@@ -9,9 +9,9 @@
 namespace crm {
 
 absl::StatusOr<std::vector<int64_t>> ParseResourceName(
-    std::string_view name, const std::vector<std::string_view>& collections,
-    std::string_view field) {
-  std::vector<std::string_view> parts = absl::StrSplit(name, '/');
+    absl::string_view name, const std::vector<absl::string_view>& collections,
+    absl::string_view field) {
+  std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
   auto pattern = [&] {
     std::vector<std::string> p;
     for (auto c : collections) p.push_back(absl::StrCat(c, "/{id}"));
@@ -32,8 +32,8 @@ absl::StatusOr<std::vector<int64_t>> ParseResourceName(
   return ids;
 }
 
-absl::StatusOr<int64_t> ParseSingleId(std::string_view name, std::string_view collection,
-                                      std::string_view field) {
+absl::StatusOr<int64_t> ParseSingleId(absl::string_view name, absl::string_view collection,
+                                      absl::string_view field) {
   auto ids = ParseResourceName(name, {collection}, field);
   if (!ids.ok()) return ids.status();
   return (*ids)[0];

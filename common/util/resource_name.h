@@ -4,7 +4,7 @@
 
 #include <cstdint>
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -15,10 +15,10 @@ namespace crm {
 // ParseResourceName("customers/1/contacts/2", {"customers", "contacts"})
 // → {1, 2}. Errors are INVALID_ARGUMENT naming `field`.
 absl::StatusOr<std::vector<int64_t>> ParseResourceName(
-    std::string_view name, const std::vector<std::string_view>& collections,
-    std::string_view field);
+    absl::string_view name, const std::vector<absl::string_view>& collections,
+    absl::string_view field);
 
-absl::StatusOr<int64_t> ParseSingleId(std::string_view name, std::string_view collection,
-                                      std::string_view field);
+absl::StatusOr<int64_t> ParseSingleId(absl::string_view name, absl::string_view collection,
+                                      absl::string_view field);
 
 }  // namespace crm

@@ -1,0 +1,35 @@
+#include "common/db/idempotency.h"
+
+#include "common/db/sql.h"
+#include "common/status/status.h"
+
+namespace crm::db {
+
+absl::Status ValidateRequestId(absl::string_view request_id, absl::string_view field) {
+  if (request_id.size() > 64) return InvalidField(std::string(field), "at most 64 characters");
+  for (char c : request_id) {
+    if (c < 0x21 || c > 0x7e) return InvalidField(std::string(field), "printable ASCII only");
+  }
+  return absl::OkStatus();
+}
+
+std::optional<std::string> FindIdempotentResult(sql::Connection& conn, absl::string_view method,
+                                                absl::string_view request_id) {
+  if (request_id.empty()) return std::nullopt;
+  auto rs = Query(conn, "SELECT resource_name FROM idempotency_keys WHERE method = ? AND request_id = ?",
+                  method, request_id);
+  if (!rs->next()) return std::nullopt;
+  return std::string(rs->getString(1));
+}
+
+void RememberIdempotentResult(sql::Connection& conn, absl::string_view method,
+                              absl::string_view request_id, absl::string_view resource_name,
+                              absl::Time now) {
+  if (request_id.empty()) return;
+  Execute(conn,
+          "INSERT INTO idempotency_keys (method, request_id, resource_name, create_time) "
+          "VALUES (?, ?, ?, ?)",
+          method, request_id, resource_name, now);
+}
+
+}  // namespace crm::db

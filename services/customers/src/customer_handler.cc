@@ -1,0 +1,68 @@
+#include "services/customers/src/customer_handler.h"
+
+#include "common/server/call.h"
+#include "common/status/status_macros.h"
+
+namespace crm::customers {
+
+// Each unary RPC: authenticate, call the service method of the same name,
+// store its result in the response.
+#define CRM_UNARY(Rpc, Request, Response)                                                   \
+  grpc::Status CustomerHandler::Rpc(grpc::ServerContext* ctx, const pb::Request* req,       \
+                                    Response* resp) {                                       \
+    return server::Serve(verifier_, ctx, #Rpc, [&](const Call& call) -> absl::Status {      \
+      ASSIGN_OR_RETURN(*resp, service_.Rpc(call, *req));                                    \
+      return absl::OkStatus();                                                              \
+    });                                                                                     \
+  }
+CRM_UNARY(CreateCustomer, CreateCustomerRequest, pb::Customer)
+CRM_UNARY(GetCustomer, GetCustomerRequest, pb::Customer)
+CRM_UNARY(UpdateCustomer, UpdateCustomerRequest, pb::Customer)
+CRM_UNARY(ListCustomers, ListCustomersRequest, pb::ListCustomersResponse)
+CRM_UNARY(ArchiveCustomer, ArchiveCustomerRequest, pb::Customer)
+CRM_UNARY(VerifyCustomer, VerifyCustomerRequest, pb::Customer)
+CRM_UNARY(ListCustomerChanges, ListCustomerChangesRequest, pb::ListCustomerChangesResponse)
+CRM_UNARY(CreateContact, CreateContactRequest, pb::Contact)
+CRM_UNARY(GetContact, GetContactRequest, pb::Contact)
+CRM_UNARY(UpdateContact, UpdateContactRequest, pb::Contact)
+CRM_UNARY(ListContacts, ListContactsRequest, pb::ListContactsResponse)
+CRM_UNARY(ListMembers, ListMembersRequest, pb::ListMembersResponse)
+CRM_UNARY(GetValueModel, GetValueModelRequest, pb::ValueModel)
+CRM_UNARY(UpdateValueModel, UpdateValueModelRequest, pb::ValueModel)
+CRM_UNARY(RecomputeTiers, RecomputeTiersRequest, pb::RecomputeTiersResponse)
+CRM_UNARY(ListTierChanges, ListTierChangesRequest, pb::ListTierChangesResponse)
+CRM_UNARY(ListStaleCustomers, ListStaleCustomersRequest, pb::ListStaleCustomersResponse)
+CRM_UNARY(GetDataQualityReport, GetDataQualityReportRequest, pb::DataQualityReport)
+CRM_UNARY(RecordChurnSignal, RecordChurnSignalRequest, pb::ChurnSignal)
+CRM_UNARY(ListChurnSignals, ListChurnSignalsRequest, pb::ListChurnSignalsResponse)
+CRM_UNARY(SetRetentionStage, SetRetentionStageRequest, pb::Customer)
+CRM_UNARY(CreateCompetitiveReport, CreateCompetitiveReportRequest, pb::CompetitiveReport)
+CRM_UNARY(ListCompetitiveReports, ListCompetitiveReportsRequest, pb::ListCompetitiveReportsResponse)
+CRM_UNARY(AssessRiskTolerance, AssessRiskToleranceRequest, pb::Customer)
+#undef CRM_UNARY
+
+grpc::Status CustomerHandler::DeleteContact(grpc::ServerContext* ctx,
+                                            const pb::DeleteContactRequest* req,
+                                            google::protobuf::Empty*) {
+  return server::Serve(verifier_, ctx, "DeleteContact",
+                       [&](const Call& call) { return service_.DeleteContact(call, *req); });
+}
+
+grpc::Status CustomerHandler::ImportMembers(grpc::ServerContext* ctx,
+                                            grpc::ServerReader<pb::ImportMembersRequest>* reader,
+                                            pb::ImportMembersResponse* resp) {
+  return server::Serve(verifier_, ctx, "ImportMembers", [&](const Call& call) -> absl::Status {
+    pb::ImportMembersRequest message;
+    if (!reader->Read(&message)) return InvalidField("parent", "the stream was empty");
+    ASSIGN_OR_RETURN(CustomerService::MemberImport import,
+                     service_.BeginMemberImport(call, message.parent()));
+    do {
+      RETURN_IF_ERROR(import.Add(message));
+    } while (reader->Read(&message));
+    if (ctx->IsCancelled()) return absl::CancelledError("client cancelled the import");
+    ASSIGN_OR_RETURN(*resp, import.Finish());
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace crm::customers

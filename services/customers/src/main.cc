@@ -1,0 +1,80 @@
+// crm-customers: wiring only. Configuration comes from flags or CRM_*
+// environment variables (see README.md).
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "common/auth/token_verifier.h"
+#include "common/config/config.h"
+#include "common/db/migrations.h"
+#include "common/server/server.h"
+#include "common/server/service_config.h"
+#include "common/util/clock.h"
+#include "common/util/log.h"
+#include "services/customers/src/customer_handler.h"
+#include "services/customers/src/customer_migrations.h"
+#include "services/customers/src/mysql_customer_repository.h"
+
+ABSL_FLAG(int, tier_recompute_hours, 24,
+          "recompute value tiers every N hours (CUS-4); 0 turns the schedule off");
+
+int main(int argc, char** argv) {
+  crm::server::BlockTerminationSignals();
+  crm::config::ParseFlagsWithEnv(argc, argv, "crm-customers: the customers gRPC service");
+  const crm::server::ServiceConfig config = crm::server::LoadServiceConfig();
+  const int recompute_hours = absl::GetFlag(FLAGS_tier_recompute_hours);
+  if (recompute_hours < 0) crm::config::Die("--tier_recompute_hours: must not be negative");
+
+  crm::Clock& clock = crm::RealClock::Get();
+  auto verifier = crm::auth::TokenVerifier::Create(config.auth, clock);
+  if (!verifier.ok()) crm::config::Die(verifier.status().message());
+
+  crm::db::ConnectionPool pool(config.db);
+  // Wait for the database at start-up (it may still be starting), but do
+  // not serve against an unmigrated schema.
+  absl::Status migrated = crm::db::ApplyMigrations(pool, crm::customers::Migrations(),
+                                                   absl::Now() + absl::Seconds(60));
+  if (!migrated.ok()) {
+    crm::log::Error("migrations failed", {{"error", migrated.ToString()}});
+    return 1;
+  }
+
+  crm::customers::MysqlCustomerRepository repository(pool);
+  crm::PageTokenCodec page_tokens(config.page_token_key);
+  crm::customers::CustomerService service(repository, clock, page_tokens);
+  crm::customers::CustomerHandler handler(service, **verifier);
+
+  crm::server::GrpcServer server(config.server, {&handler},
+                                 {"crm.customers.v1.CustomerService"},
+                                 [&pool] { return crm::server::DatabaseReadiness(pool); });
+  auto port = server.Start();
+  if (!port.ok()) {
+    crm::log::Error("cannot start", {{"error", port.status().ToString()}});
+    return 1;
+  }
+  crm::server::WritePortFile(config.port_file, *port);
+
+  absl::Notification stopping;
+  std::thread scheduler;
+  if (recompute_hours > 0) {
+    scheduler = std::thread([&] {
+      while (!stopping.WaitForNotificationWithTimeout(absl::Hours(recompute_hours))) {
+        auto result = service.RecomputeTiersAsSystem(absl::Now() + absl::Minutes(5), "scheduled");
+        if (result.ok()) {
+          crm::log::Info("tiers recomputed", {{"ranked", absl::StrCat(result->ranked())},
+                                              {"changed", absl::StrCat(result->changed())}});
+        } else {
+          crm::log::Warning("scheduled tier recompute failed", {{"error", result.status().ToString()}});
+        }
+      }
+    });
+  }
+
+  const int sig = crm::server::WaitForTerminationSignal();
+  crm::log::Info("shutting down", {{"signal", absl::StrCat(sig)}});
+  stopping.Notify();
+  server.Shutdown();
+  if (scheduler.joinable()) scheduler.join();
+  return 0;
+}

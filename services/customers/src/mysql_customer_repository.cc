@@ -1,0 +1,1070 @@
+#include "services/customers/src/mysql_customer_repository.h"
+
+#include <cppconn/statement.h>
+
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/db/idempotency.h"
+#include "common/db/sql.h"
+#include "common/db/transaction.h"
+#include "common/status/status_macros.h"
+#include "common/util/proto_diff.h"
+#include "common/util/proto_time.h"
+
+namespace crm::customers {
+namespace {
+
+using db::Execute;
+using db::Param;
+using db::Query;
+
+constexpr char kCustomerColumns[] =
+    "id, kind, display_name, credit_code, industry, address, latitude, longitude, "
+    "revenue_currency, revenue_units, revenue_nanos, employee_count, qualification_rating, "
+    "it_usage_notes, competitor_notes, status, owner, team, high_value, phone, risk_tolerance, "
+    "risk_assessed_on, aml_rating, tier, value_score, churn_risk, retention_stage, "
+    "last_verified_at, directory_collected_at, version, create_time, update_time";
+
+constexpr char kContactColumns[] =
+    "id, customer_id, display_name, role, phone, title, birthday, hobbies, family_notes, "
+    "vip_level, version, create_time, update_time";
+
+// Output-only or derived fields never count as a change in the audit trail.
+const std::set<std::string>& CustomerAuditIgnore() {
+  static const std::set<std::string> kIgnore = {
+      "name", "etag", "update_time", "create_time", "service_mode", "completeness",
+      "similar_customers", "value_score"};
+  return kIgnore;
+}
+
+std::string CustomerName(int64_t id) { return absl::StrCat("customers/", id); }
+std::string ContactName(int64_t customer_id, int64_t id) {
+  return absl::StrCat("customers/", customer_id, "/contacts/", id);
+}
+
+absl::Status CustomerNotFound(int64_t id) {
+  return absl::NotFoundError(absl::StrCat(CustomerName(id), " not found"));
+}
+
+void ParseDate(const std::string& ymd, crm::type::v1::Date* out) {
+  std::vector<std::string> parts = absl::StrSplit(ymd, '-');
+  int y = 0, m = 0, d = 0;
+  if (parts.size() == 3 && absl::SimpleAtoi(parts[0], &y) && absl::SimpleAtoi(parts[1], &m) &&
+      absl::SimpleAtoi(parts[2], &d)) {
+    out->set_year(y);
+    out->set_month(m);
+    out->set_day(d);
+  }
+}
+
+std::optional<std::string> DateColumn(bool has, const crm::type::v1::Date& d) {
+  if (!has) return std::nullopt;
+  return FormatYmd(d.year(), d.month(), d.day());
+}
+
+pb::Customer CustomerFromRow(const sql::ResultSet& rs) {
+  pb::Customer c;
+  const int64_t id = rs.getInt64("id");
+  c.set_name(CustomerName(id));
+  c.set_kind(static_cast<pb::CustomerKind>(rs.getInt("kind")));
+  c.set_display_name(rs.getString("display_name"));
+  c.set_credit_code(db::GetString(rs, "credit_code"));
+  c.set_industry(rs.getString("industry"));
+  c.set_address(rs.getString("address"));
+  if (!rs.isNull("latitude")) {
+    c.mutable_location()->set_latitude(static_cast<double>(rs.getDouble("latitude")));
+    c.mutable_location()->set_longitude(static_cast<double>(rs.getDouble("longitude")));
+  }
+  if (!std::string(rs.getString("revenue_currency")).empty()) {
+    auto* m = c.mutable_annual_revenue();
+    m->set_currency_code(rs.getString("revenue_currency"));
+    m->set_units(rs.getInt64("revenue_units"));
+    m->set_nanos(rs.getInt("revenue_nanos"));
+  }
+  c.set_employee_count(rs.getInt64("employee_count"));
+  c.set_qualification_rating(rs.getString("qualification_rating"));
+  c.set_it_usage_notes(rs.getString("it_usage_notes"));
+  c.set_competitor_notes(rs.getString("competitor_notes"));
+  c.set_status(static_cast<pb::CustomerStatus>(rs.getInt("status")));
+  c.set_owner(rs.getString("owner"));
+  c.set_team(rs.getString("team"));
+  c.set_high_value(rs.getBoolean("high_value"));
+  c.set_phone(rs.getString("phone"));
+  c.set_risk_tolerance(static_cast<pb::RiskTolerance>(rs.getInt("risk_tolerance")));
+  if (!rs.isNull("risk_assessed_on")) ParseDate(rs.getString("risk_assessed_on"), c.mutable_risk_assessed_on());
+  c.set_aml_rating(static_cast<pb::AmlRating>(rs.getInt("aml_rating")));
+  c.set_tier(static_cast<pb::Tier>(rs.getInt("tier")));
+  c.set_value_score(static_cast<double>(rs.getDouble("value_score")));
+  c.set_churn_risk(rs.getBoolean("churn_risk"));
+  c.set_retention_stage(static_cast<pb::RetentionStage>(rs.getInt("retention_stage")));
+  if (auto t = db::GetTime(rs, "last_verified_at")) ToProto(*t, c.mutable_last_verified_time());
+  if (auto t = db::GetTime(rs, "directory_collected_at")) {
+    ToProto(*t, c.mutable_directory_collected_time());
+  }
+  c.set_etag(absl::StrCat(rs.getInt64("version")));
+  ToProto(db::ParseDateTime(rs.getString("create_time")), c.mutable_create_time());
+  ToProto(db::ParseDateTime(rs.getString("update_time")), c.mutable_update_time());
+  c.set_service_mode(ServiceModeFor(c.tier(), c.high_value()));
+  c.set_completeness(Completeness(c));
+  return c;
+}
+
+int64_t IdOf(const pb::Customer& c) {
+  int64_t id = 0;
+  (void)absl::SimpleAtoi(absl::string_view(c.name()).substr(absl::string_view("customers/").size()), &id);
+  return id;
+}
+
+// The values of every stored, client-settable column, in kWritableColumns order.
+constexpr char kWritableColumns[] =
+    "kind, display_name, name_key, credit_code, industry, address, latitude, longitude, "
+    "revenue_currency, revenue_units, revenue_nanos, employee_count, qualification_rating, "
+    "it_usage_notes, competitor_notes, status, owner, team, high_value, phone, risk_tolerance, "
+    "risk_assessed_on, aml_rating, churn_risk, retention_stage, last_verified_at, "
+    "directory_collected_at";
+
+void BindOptional(std::vector<Param>& params, std::string& placeholders,
+                  std::optional<Param> value) {
+  // NULL is written as a literal: Param has no null alternative.
+  if (value.has_value()) {
+    placeholders += "?";
+    params.push_back(std::move(*value));
+  } else {
+    placeholders += "NULL";
+  }
+}
+
+// Builds "?, ?, NULL, ..." and the matching params for the writable columns.
+std::pair<std::vector<std::string>, std::vector<Param>> WritableAssignments(const pb::Customer& c) {
+  std::vector<std::string> values;
+  std::vector<Param> params;
+  auto add = [&](std::optional<Param> v) {
+    std::string placeholder;
+    BindOptional(params, placeholder, std::move(v));
+    values.push_back(placeholder);
+  };
+  add(int64_t{c.kind()});
+  add(c.display_name());
+  add(NameKey(c.display_name()));
+  add(c.credit_code().empty() ? std::nullopt : std::optional<Param>(c.credit_code()));
+  add(c.industry());
+  add(c.address());
+  add(c.has_location() ? std::optional<Param>(c.location().latitude()) : std::nullopt);
+  add(c.has_location() ? std::optional<Param>(c.location().longitude()) : std::nullopt);
+  add(c.annual_revenue().currency_code());
+  add(int64_t{c.annual_revenue().units()});
+  add(int64_t{c.annual_revenue().nanos()});
+  add(int64_t{c.employee_count()});
+  add(c.qualification_rating());
+  add(c.it_usage_notes());
+  add(c.competitor_notes());
+  add(int64_t{c.status()});
+  add(c.owner());
+  add(c.team());
+  add(c.high_value());
+  add(c.phone());
+  add(int64_t{c.risk_tolerance()});
+  auto date = DateColumn(c.has_risk_assessed_on(), c.risk_assessed_on());
+  add(date ? std::optional<Param>(*date) : std::nullopt);
+  add(int64_t{c.aml_rating()});
+  add(c.churn_risk());
+  add(int64_t{c.retention_stage() == pb::RETENTION_STAGE_UNSPECIFIED ? pb::NO_RISK : c.retention_stage()});
+  add(c.has_last_verified_time() ? std::optional<Param>(FromProto(c.last_verified_time())) : std::nullopt);
+  add(c.has_directory_collected_time() ? std::optional<Param>(FromProto(c.directory_collected_time()))
+                                       : std::nullopt);
+  return {values, params};
+}
+
+absl::StatusOr<pb::Customer> LoadCustomer(sql::Connection& conn, int64_t id, bool for_update) {
+  auto rs = Query(conn, absl::StrCat("SELECT ", kCustomerColumns, " FROM customers WHERE id = ?",
+                                     for_update ? " FOR UPDATE" : ""),
+                  id);
+  if (!rs->next()) return CustomerNotFound(id);
+  return CustomerFromRow(*rs);
+}
+
+void InsertFieldChanges(sql::Connection& conn, int64_t customer_id, const std::string& resource,
+                        const std::vector<FieldDiff>& diffs, const Actor& actor) {
+  if (diffs.empty()) return;
+  std::string sql =
+      "INSERT INTO field_changes (customer_id, resource, field, old_value, new_value, actor, "
+      "method, change_time) VALUES ";
+  std::vector<Param> params;
+  for (size_t i = 0; i < diffs.size(); ++i) {
+    absl::StrAppend(&sql, i == 0 ? "" : ", ", "(?, ?, ?, ?, ?, ?, ?, ?)");
+    params.insert(params.end(), {customer_id, resource, diffs[i].field, diffs[i].old_value,
+                                 diffs[i].new_value, actor.subject, actor.method, actor.now});
+  }
+  db::PrepareDynamic(conn, sql, params)->executeUpdate();
+}
+
+// Writes `after` over the stored row (version + 1) and audits the diff.
+absl::StatusOr<pb::Customer> WriteCustomerChanges(sql::Connection& conn, const pb::Customer& before,
+                                                  const pb::Customer& after, const Actor& actor) {
+  std::vector<FieldDiff> diffs = DiffMessages(before, after, CustomerAuditIgnore());
+  if (diffs.empty()) return before;  // nothing changed: keep the etag
+  const int64_t id = IdOf(before);
+  auto [values, params] = WritableAssignments(after);
+  std::vector<std::string> columns = absl::StrSplit(kWritableColumns, ", ");
+  std::vector<std::string> sets;
+  for (size_t i = 0; i < columns.size(); ++i) sets.push_back(absl::StrCat(columns[i], " = ", values[i]));
+  params.push_back(actor.now);
+  params.push_back(id);
+  db::PrepareDynamic(conn,
+                     absl::StrCat("UPDATE customers SET ", absl::StrJoin(sets, ", "),
+                                  ", version = version + 1, update_time = ? WHERE id = ?"),
+                     params)
+      ->executeUpdate();
+  InsertFieldChanges(conn, id, CustomerName(id), diffs, actor);
+  return LoadCustomer(conn, id, false);
+}
+
+void AppendScope(const AccessScope& scope, const char* table_prefix, std::string& where,
+                 std::vector<Param>& params) {
+  const std::string p = table_prefix;
+  switch (scope.kind) {
+    case AccessScope::Kind::kAll:
+      break;
+    case AccessScope::Kind::kTeam:
+      absl::StrAppend(&where, " AND ", p, "team = ?");
+      params.push_back(scope.team);
+      break;
+    case AccessScope::Kind::kOwner:
+      absl::StrAppend(&where, " AND ", p, "owner = ?");
+      params.push_back(scope.subject);
+      break;
+    case AccessScope::Kind::kTeamOrdinaryC:
+      absl::StrAppend(&where, " AND ", p, "team = ? AND ", p, "tier = ", static_cast<int>(pb::C), " AND ",
+                      p, "high_value = FALSE");
+      params.push_back(scope.team);
+      break;
+    case AccessScope::Kind::kNone:
+      absl::StrAppend(&where, " AND FALSE");
+      break;
+  }
+}
+
+void AppendFilter(const CustomerFilter& f, std::string& where, std::vector<Param>& params) {
+  AppendScope(f.scope, "", where, params);
+  if (!f.owner.empty()) {
+    where += " AND owner = ?";
+    params.push_back(f.owner);
+  }
+  if (f.tier != pb::TIER_UNSPECIFIED) {
+    where += " AND tier = ?";
+    params.push_back(int64_t{f.tier});
+  }
+  if (f.status != pb::CUSTOMER_STATUS_UNSPECIFIED) {
+    where += " AND status = ?";
+    params.push_back(int64_t{f.status});
+  } else if (!f.show_archived) {
+    where += " AND status <> ?";
+    params.push_back(int64_t{pb::ARCHIVED});
+  }
+  if (f.kind != pb::CUSTOMER_KIND_UNSPECIFIED) {
+    where += " AND kind = ?";
+    params.push_back(int64_t{f.kind});
+  }
+  if (!f.industry.empty()) {
+    where += " AND industry = ?";
+    params.push_back(f.industry);
+  }
+  if (!f.name_contains.empty()) {
+    // LIKE wildcards in the user's text are matched literally.
+    std::string escaped;
+    for (char ch : f.name_contains) {
+      if (ch == '%' || ch == '_' || ch == '\\') escaped.push_back('\\');
+      escaped.push_back(ch);
+    }
+    where += " AND display_name LIKE ?";
+    params.push_back(absl::StrCat("%", escaped, "%"));
+  }
+}
+
+pb::Contact ContactFromRow(const sql::ResultSet& rs) {
+  pb::Contact c;
+  c.set_name(ContactName(rs.getInt64("customer_id"), rs.getInt64("id")));
+  c.set_display_name(rs.getString("display_name"));
+  c.set_role(static_cast<pb::ContactRole>(rs.getInt("role")));
+  c.set_phone(rs.getString("phone"));
+  c.set_title(rs.getString("title"));
+  if (!rs.isNull("birthday")) ParseDate(rs.getString("birthday"), c.mutable_birthday());
+  c.set_hobbies(rs.getString("hobbies"));
+  c.set_family_notes(rs.getString("family_notes"));
+  c.set_vip_level(static_cast<pb::VipLevel>(rs.getInt("vip_level")));
+  c.set_etag(absl::StrCat(rs.getInt64("version")));
+  ToProto(db::ParseDateTime(rs.getString("create_time")), c.mutable_create_time());
+  ToProto(db::ParseDateTime(rs.getString("update_time")), c.mutable_update_time());
+  return c;
+}
+
+absl::StatusOr<pb::Contact> LoadContact(sql::Connection& conn, int64_t customer_id, int64_t id,
+                                        bool for_update) {
+  auto rs = Query(conn,
+                  absl::StrCat("SELECT ", kContactColumns,
+                               " FROM contacts WHERE customer_id = ? AND id = ?",
+                               for_update ? " FOR UPDATE" : ""),
+                  customer_id, id);
+  if (!rs->next()) {
+    return absl::NotFoundError(absl::StrCat(ContactName(customer_id, id), " not found"));
+  }
+  return ContactFromRow(*rs);
+}
+
+// Locks the parent customer and runs the caller's access check on it.
+absl::Status GuardCustomer(sql::Connection& conn, int64_t customer_id, const CustomerGuard& guard) {
+  ASSIGN_OR_RETURN(pb::Customer customer, LoadCustomer(conn, customer_id, true));
+  return guard(customer);
+}
+
+template <typename Fn>
+auto Tx(db::ConnectionPool& pool, absl::Time deadline, absl::string_view context, Fn&& fn) {
+  return db::RunInTransaction(pool, deadline, std::forward<Fn>(fn), {3, context});
+}
+
+template <typename Fn>
+auto Read(db::ConnectionPool& pool, absl::Time deadline, absl::string_view context, Fn&& fn) {
+  return db::WithConnection(pool, deadline, std::forward<Fn>(fn), context);
+}
+
+// A create that lost a race on its request id: the winner's result.
+template <typename T, typename Load>
+absl::StatusOr<T> ResolveIdempotentRace(const absl::StatusOr<T>& result, db::ConnectionPool& pool,
+                                        absl::Time deadline, absl::string_view method,
+                                        const std::string& request_id, Load&& load) {
+  if (result.ok() || result.status().code() != absl::StatusCode::kAlreadyExists ||
+      request_id.empty()) {
+    return result;
+  }
+  return Read(pool, deadline, method, [&](sql::Connection& conn) -> absl::StatusOr<T> {
+    auto existing = db::FindIdempotentResult(conn, method, request_id);
+    if (!existing) return result.status();
+    return load(conn, *existing);
+  });
+}
+
+int64_t TrailingId(const std::string& name) {
+  int64_t id = 0;
+  (void)absl::SimpleAtoi(name.substr(name.rfind('/') + 1), &id);
+  return id;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- customers
+
+absl::StatusOr<pb::Customer> MysqlCustomerRepository::CreateCustomer(absl::Time deadline,
+                                                                     const pb::Customer& c,
+                                                                     const std::string& request_id,
+                                                                     const Actor& actor) {
+  constexpr absl::string_view kMethod = "CreateCustomer";
+  auto load_named = [](sql::Connection& conn, const std::string& name) {
+    return LoadCustomer(conn, TrailingId(name), false);
+  };
+  auto result = Tx(pool_, deadline, "create customer", [&](sql::Connection& conn) -> absl::StatusOr<pb::Customer> {
+    if (auto existing = db::FindIdempotentResult(conn, kMethod, request_id)) {
+      return load_named(conn, *existing);
+    }
+    if (!c.credit_code().empty()) {
+      auto rs = Query(conn, "SELECT id FROM customers WHERE credit_code = ?", c.credit_code());
+      if (rs->next()) {
+        return absl::AlreadyExistsError(absl::StrCat("credit code ", c.credit_code(),
+                                                     " already belongs to ",
+                                                     CustomerName(rs->getInt64(1))));
+      }
+    }
+    auto [values, params] = WritableAssignments(c);
+    params.push_back(actor.now);
+    params.push_back(actor.now);
+    db::PrepareDynamic(conn,
+                       absl::StrCat("INSERT INTO customers (", kWritableColumns,
+                                    ", version, create_time, update_time) VALUES (",
+                                    absl::StrJoin(values, ", "), ", 1, ?, ?)"),
+                       params)
+        ->executeUpdate();
+    const int64_t id = db::LastInsertId(conn);
+    db::RememberIdempotentResult(conn, kMethod, request_id, CustomerName(id), actor.now);
+    InsertFieldChanges(conn, id, CustomerName(id), {{"(created)", "", c.display_name()}}, actor);
+    return LoadCustomer(conn, id, false);
+  });
+  return ResolveIdempotentRace(result, pool_, deadline, kMethod, request_id, load_named);
+}
+
+absl::StatusOr<pb::Customer> MysqlCustomerRepository::GetCustomer(absl::Time deadline, int64_t id) {
+  return Read(pool_, deadline, "get customer",
+              [&](sql::Connection& conn) { return LoadCustomer(conn, id, false); });
+}
+
+absl::StatusOr<pb::Customer> MysqlCustomerRepository::MutateCustomer(absl::Time deadline, int64_t id,
+                                                                     const Actor& actor,
+                                                                     const CustomerMutation& mutate) {
+  return Tx(pool_, deadline, "update customer", [&](sql::Connection& conn) -> absl::StatusOr<pb::Customer> {
+    ASSIGN_OR_RETURN(pb::Customer before, LoadCustomer(conn, id, true));
+    pb::Customer after = before;
+    RETURN_IF_ERROR(mutate(after));
+    return WriteCustomerChanges(conn, before, after, actor);
+  });
+}
+
+absl::StatusOr<std::vector<pb::Customer>> MysqlCustomerRepository::ListCustomers(
+    absl::Time deadline, const CustomerFilter& filter, int64_t after_id, int limit) {
+  return Read(pool_, deadline, "list customers", [&](sql::Connection& conn) -> absl::StatusOr<std::vector<pb::Customer>> {
+    std::string where = "id > ?";
+    std::vector<Param> params = {after_id};
+    AppendFilter(filter, where, params);
+    params.push_back(int64_t{limit});
+    std::unique_ptr<sql::ResultSet> rs(
+        db::PrepareDynamic(conn,
+                           absl::StrCat("SELECT ", kCustomerColumns, " FROM customers WHERE ", where,
+                                        " ORDER BY id LIMIT ?"),
+                           params)
+            ->executeQuery());
+    std::vector<pb::Customer> out;
+    while (rs->next()) out.push_back(CustomerFromRow(*rs));
+    return out;
+  });
+}
+
+absl::StatusOr<std::vector<std::string>> MysqlCustomerRepository::SimilarCustomers(
+    absl::Time deadline, const std::string& name_key, int64_t exclude_id) {
+  return Read(pool_, deadline, "similar customers", [&](sql::Connection& conn) -> absl::StatusOr<std::vector<std::string>> {
+    auto rs = Query(conn, "SELECT id FROM customers WHERE name_key = ? AND id <> ? ORDER BY id LIMIT 10",
+                    name_key, exclude_id);
+    std::vector<std::string> out;
+    while (rs->next()) out.push_back(CustomerName(rs->getInt64(1)));
+    return out;
+  });
+}
+
+absl::StatusOr<pb::Customer> MysqlCustomerRepository::RecordVerification(
+    absl::Time deadline, int64_t id, const Actor& actor, const CustomerGuard& guard,
+    int fields_checked, int fields_corrected, bool directory_recollected) {
+  return Tx(pool_, deadline, "verify customer", [&](sql::Connection& conn) -> absl::StatusOr<pb::Customer> {
+    ASSIGN_OR_RETURN(pb::Customer before, LoadCustomer(conn, id, true));
+    RETURN_IF_ERROR(guard(before));
+    pb::Customer after = before;
+    ToProto(actor.now, after.mutable_last_verified_time());
+    if (directory_recollected) ToProto(actor.now, after.mutable_directory_collected_time());
+    Execute(conn,
+            "INSERT INTO verifications (customer_id, fields_checked, fields_corrected, verified_by, "
+            "verify_time) VALUES (?, ?, ?, ?, ?)",
+            id, fields_checked, fields_corrected, actor.subject, actor.now);
+    return WriteCustomerChanges(conn, before, after, actor);
+  });
+}
+
+absl::StatusOr<std::vector<pb::FieldChange>> MysqlCustomerRepository::ListFieldChanges(
+    absl::Time deadline, int64_t customer_id, int64_t after_id, int limit, int64_t* last_id) {
+  return Read(pool_, deadline, "list changes", [&](sql::Connection& conn) -> absl::StatusOr<std::vector<pb::FieldChange>> {
+    auto rs = Query(conn,
+                    "SELECT id, resource, field, old_value, new_value, actor, method, change_time "
+                    "FROM field_changes WHERE customer_id = ? AND id > ? ORDER BY id LIMIT ?",
+                    customer_id, after_id, limit);
+    std::vector<pb::FieldChange> out;
+    while (rs->next()) {
+      pb::FieldChange& c = out.emplace_back();
+      *last_id = rs->getInt64("id");
+      c.set_resource(rs->getString("resource"));
+      c.set_field(rs->getString("field"));
+      c.set_old_value(rs->getString("old_value"));
+      c.set_new_value(rs->getString("new_value"));
+      c.set_actor(rs->getString("actor"));
+      c.set_method(rs->getString("method"));
+      ToProto(db::ParseDateTime(rs->getString("change_time")), c.mutable_change_time());
+    }
+    return out;
+  });
+}
+
+// ----------------------------------------------------------------- contacts
+
+absl::StatusOr<pb::Contact> MysqlCustomerRepository::CreateContact(
+    absl::Time deadline, int64_t customer_id, const CustomerGuard& guard, const pb::Contact& c,
+    const std::string& request_id, const Actor& actor) {
+  constexpr absl::string_view kMethod = "CreateContact";
+  auto load_named = [customer_id](sql::Connection& conn, const std::string& name) {
+    return LoadContact(conn, customer_id, TrailingId(name), false);
+  };
+  auto result = Tx(pool_, deadline, "create contact", [&](sql::Connection& conn) -> absl::StatusOr<pb::Contact> {
+    RETURN_IF_ERROR(GuardCustomer(conn, customer_id, guard));
+    if (auto existing = db::FindIdempotentResult(conn, kMethod, request_id)) {
+      return load_named(conn, *existing);
+    }
+    Execute(conn,
+            "INSERT INTO contacts (customer_id, display_name, role, phone, title, birthday, hobbies, "
+            "family_notes, vip_level, version, create_time, update_time) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+            customer_id, c.display_name(), int64_t{c.role()}, c.phone(), c.title(),
+            DateColumn(c.has_birthday(), c.birthday()), c.hobbies(), c.family_notes(),
+            int64_t{c.vip_level()}, actor.now, actor.now);
+    const int64_t id = db::LastInsertId(conn);
+    db::RememberIdempotentResult(conn, kMethod, request_id, ContactName(customer_id, id), actor.now);
+    InsertFieldChanges(conn, customer_id, ContactName(customer_id, id),
+                       {{"(created)", "", c.display_name()}}, actor);
+    return LoadContact(conn, customer_id, id, false);
+  });
+  return ResolveIdempotentRace(result, pool_, deadline, kMethod, request_id, load_named);
+}
+
+absl::StatusOr<pb::Contact> MysqlCustomerRepository::GetContact(absl::Time deadline,
+                                                                int64_t customer_id,
+                                                                int64_t contact_id) {
+  return Read(pool_, deadline, "get contact", [&](sql::Connection& conn) {
+    return LoadContact(conn, customer_id, contact_id, false);
+  });
+}
+
+absl::StatusOr<pb::Contact> MysqlCustomerRepository::MutateContact(
+    absl::Time deadline, int64_t customer_id, int64_t contact_id, const CustomerGuard& guard,
+    const std::function<absl::Status(pb::Contact&)>& mutate, const Actor& actor) {
+  return Tx(pool_, deadline, "update contact", [&](sql::Connection& conn) -> absl::StatusOr<pb::Contact> {
+    RETURN_IF_ERROR(GuardCustomer(conn, customer_id, guard));
+    ASSIGN_OR_RETURN(pb::Contact before, LoadContact(conn, customer_id, contact_id, true));
+    pb::Contact after = before;
+    RETURN_IF_ERROR(mutate(after));
+    std::vector<FieldDiff> diffs =
+        DiffMessages(before, after, {"name", "etag", "create_time", "update_time"});
+    if (diffs.empty()) return before;
+    Execute(conn,
+            "UPDATE contacts SET display_name = ?, role = ?, phone = ?, title = ?, birthday = ?, "
+            "hobbies = ?, family_notes = ?, vip_level = ?, version = version + 1, update_time = ? "
+            "WHERE customer_id = ? AND id = ?",
+            after.display_name(), int64_t{after.role()}, after.phone(), after.title(),
+            DateColumn(after.has_birthday(), after.birthday()), after.hobbies(), after.family_notes(),
+            int64_t{after.vip_level()}, actor.now, customer_id, contact_id);
+    InsertFieldChanges(conn, customer_id, after.name(), diffs, actor);
+    return LoadContact(conn, customer_id, contact_id, false);
+  });
+}
+
+absl::Status MysqlCustomerRepository::DeleteContact(
+    absl::Time deadline, int64_t customer_id, int64_t contact_id, const CustomerGuard& guard,
+    const std::function<absl::Status(const pb::Contact&)>& check, const Actor& actor) {
+  return Tx(pool_, deadline, "delete contact", [&](sql::Connection& conn) -> absl::Status {
+    RETURN_IF_ERROR(GuardCustomer(conn, customer_id, guard));
+    ASSIGN_OR_RETURN(pb::Contact contact, LoadContact(conn, customer_id, contact_id, true));
+    RETURN_IF_ERROR(check(contact));
+    Execute(conn, "DELETE FROM contacts WHERE customer_id = ? AND id = ?", customer_id, contact_id);
+    InsertFieldChanges(conn, customer_id, contact.name(), {{"(deleted)", contact.display_name(), ""}},
+                       actor);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<pb::Contact>> MysqlCustomerRepository::ListContacts(
+    absl::Time deadline, int64_t customer_id, pb::ContactRole role, int64_t after_id, int limit) {
+  return Read(pool_, deadline, "list contacts", [&](sql::Connection& conn) -> absl::StatusOr<std::vector<pb::Contact>> {
+    auto rs = Query(conn,
+                    absl::StrCat("SELECT ", kContactColumns,
+                                 " FROM contacts WHERE customer_id = ? AND id > ? AND (? = 0 OR role = ?)"
+                                 " ORDER BY id LIMIT ?"),
+                    customer_id, after_id, int64_t{role}, int64_t{role}, limit);
+    std::vector<pb::Contact> out;
+    while (rs->next()) out.push_back(ContactFromRow(*rs));
+    return out;
+  });
+}
+
+// ------------------------------------------------------------------ members
+
+absl::Status MysqlCustomerRepository::UpsertMembers(absl::Time deadline, int64_t customer_id,
+                                                    const std::vector<pb::Member>& members,
+                                                    absl::Time now) {
+  if (members.empty()) return absl::OkStatus();
+  return Tx(pool_, deadline, "import members", [&](sql::Connection& conn) -> absl::Status {
+    std::string sql =
+        "INSERT INTO members (customer_id, phone, display_name, department, title, brand, products, "
+        "collected_at) VALUES ";
+    std::vector<Param> params;
+    params.reserve(members.size() * 8);
+    for (size_t i = 0; i < members.size(); ++i) {
+      const pb::Member& m = members[i];
+      absl::StrAppend(&sql, i == 0 ? "" : ",", "(?,?,?,?,?,?,?,?)");
+      params.insert(params.end(), {customer_id, m.phone(), m.display_name(), m.department(), m.title(),
+                                   m.brand(), absl::StrJoin(m.products(), ";"), now});
+    }
+    sql +=
+        " ON DUPLICATE KEY UPDATE display_name = VALUES(display_name), department = "
+        "VALUES(department), title = VALUES(title), brand = VALUES(brand), products = "
+        "VALUES(products), collected_at = VALUES(collected_at)";
+    db::PrepareDynamic(conn, sql, params)->executeUpdate();
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<absl::Time> MysqlCustomerRepository::FinishMemberImport(absl::Time deadline,
+                                                                       int64_t customer_id,
+                                                                       const Actor& actor) {
+  return Tx(pool_, deadline, "finish import", [&](sql::Connection& conn) -> absl::StatusOr<absl::Time> {
+    ASSIGN_OR_RETURN(pb::Customer before, LoadCustomer(conn, customer_id, true));
+    int64_t member_count = 0;
+    std::set<std::string> products;
+    auto rs = Query(conn, "SELECT products FROM members WHERE customer_id = ?", customer_id);
+    while (rs->next()) {
+      ++member_count;
+      for (absl::string_view p : absl::StrSplit(std::string(rs->getString(1)), ';', absl::SkipEmpty())) {
+        products.emplace(p);
+      }
+    }
+    Execute(conn, "UPDATE customers SET member_count = ?, product_count = ? WHERE id = ?", member_count,
+            static_cast<int64_t>(products.size()), customer_id);
+    pb::Customer after = before;
+    ToProto(actor.now, after.mutable_directory_collected_time());
+    RETURN_IF_ERROR(WriteCustomerChanges(conn, before, after, actor).status());
+    return actor.now;
+  });
+}
+
+absl::StatusOr<std::vector<pb::Member>> MysqlCustomerRepository::ListMembers(
+    absl::Time deadline, int64_t customer_id, const std::string& after_phone, int limit) {
+  return Read(pool_, deadline, "list members", [&](sql::Connection& conn) -> absl::StatusOr<std::vector<pb::Member>> {
+    auto rs = Query(conn,
+                    "SELECT phone, display_name, department, title, brand, products FROM members "
+                    "WHERE customer_id = ? AND phone > ? ORDER BY phone LIMIT ?",
+                    customer_id, after_phone, limit);
+    std::vector<pb::Member> out;
+    while (rs->next()) {
+      pb::Member& m = out.emplace_back();
+      m.set_phone(rs->getString("phone"));
+      m.set_display_name(rs->getString("display_name"));
+      m.set_department(rs->getString("department"));
+      m.set_title(rs->getString("title"));
+      m.set_brand(rs->getString("brand"));
+      for (absl::string_view p : absl::StrSplit(std::string(rs->getString("products")), ';', absl::SkipEmpty())) {
+        m.add_products(std::string(p));
+      }
+    }
+    return out;
+  });
+}
+
+// -------------------------------------------------------------- value model
+
+namespace {
+
+absl::StatusOr<pb::ValueModel> LoadValueModel(sql::Connection& conn, bool for_update) {
+  auto rs = Query(conn, absl::StrCat("SELECT revenue_weight, employee_weight, qualification_weight, "
+                                     "product_count_weight, member_count_weight, version, update_time "
+                                     "FROM value_model WHERE id = 1",
+                                     for_update ? " FOR UPDATE" : ""));
+  if (!rs->next()) return absl::InternalError("value model row missing");
+  pb::ValueModel m;
+  m.set_revenue_weight(static_cast<double>(rs->getDouble(1)));
+  m.set_employee_weight(static_cast<double>(rs->getDouble(2)));
+  m.set_qualification_weight(static_cast<double>(rs->getDouble(3)));
+  m.set_product_count_weight(static_cast<double>(rs->getDouble(4)));
+  m.set_member_count_weight(static_cast<double>(rs->getDouble(5)));
+  m.set_etag(absl::StrCat(rs->getInt64(6)));
+  ToProto(db::ParseDateTime(rs->getString(7)), m.mutable_update_time());
+  return m;
+}
+
+}  // namespace
+
+absl::StatusOr<pb::ValueModel> MysqlCustomerRepository::GetValueModel(absl::Time deadline) {
+  return Read(pool_, deadline, "get value model",
+              [&](sql::Connection& conn) { return LoadValueModel(conn, false); });
+}
+
+absl::StatusOr<pb::ValueModel> MysqlCustomerRepository::MutateValueModel(
+    absl::Time deadline, const std::function<absl::Status(pb::ValueModel&)>& mutate, absl::Time now) {
+  return Tx(pool_, deadline, "update value model", [&](sql::Connection& conn) -> absl::StatusOr<pb::ValueModel> {
+    ASSIGN_OR_RETURN(pb::ValueModel model, LoadValueModel(conn, true));
+    RETURN_IF_ERROR(mutate(model));
+    Execute(conn,
+            "UPDATE value_model SET revenue_weight = ?, employee_weight = ?, qualification_weight = ?, "
+            "product_count_weight = ?, member_count_weight = ?, version = version + 1, update_time = ? "
+            "WHERE id = 1",
+            model.revenue_weight(), model.employee_weight(), model.qualification_weight(),
+            model.product_count_weight(), model.member_count_weight(), now);
+    return LoadValueModel(conn, false);
+  });
+}
+
+absl::StatusOr<CustomerRepository::RankingOutcome> MysqlCustomerRepository::RecomputeTiers(
+    absl::Time deadline, const Ranker& rank, const std::string& reason, absl::Time now) {
+  auto lease = pool_.Acquire(deadline);
+  if (!lease.ok()) return lease.status();
+  sql::Connection& conn = lease->get();
+  try {
+    // One recompute at a time across replicas; released on every path.
+    const int64_t wait = std::max<int64_t>(1, absl::ToInt64Seconds(deadline - absl::Now()));
+    auto locked = Query(conn, "SELECT GET_LOCK('crm_customers_tiers', ?)", wait);
+    if (!locked->next() || locked->getInt(1) != 1) {
+      return absl::AbortedError("another tier recompute is running");
+    }
+    struct Unlock {
+      sql::Connection& conn;
+      ~Unlock() {
+        try {
+          Execute(conn, "DO RELEASE_LOCK('crm_customers_tiers')");
+        } catch (const sql::SQLException&) {
+        }
+      }
+    } unlock{conn};
+
+    std::vector<RankingInput> inputs;
+    {
+      auto rs = Query(conn,
+                      "SELECT id, revenue_units, revenue_nanos, employee_count, qualification_rating, "
+                      "product_count, member_count, tier, value_score FROM customers "
+                      "WHERE kind = ? AND status = ?",
+                      int64_t{pb::ENTERPRISE}, int64_t{pb::ACTIVE});
+      while (rs->next()) {
+        RankingInput& in = inputs.emplace_back();
+        in.id = rs->getInt64(1);
+        in.revenue = static_cast<double>(rs->getInt64(2)) + rs->getInt(3) / 1e9;
+        in.employees = static_cast<double>(rs->getInt64(4));
+        in.qualification = QualificationScore(std::string(rs->getString(5)));
+        in.products = static_cast<double>(rs->getInt64(6));
+        in.members = static_cast<double>(rs->getInt64(7));
+        in.old_tier = static_cast<pb::Tier>(rs->getInt(8));
+        in.old_score = static_cast<double>(rs->getDouble(9));
+      }
+    }
+    const std::vector<RankingResult> results = rank(inputs);
+
+    RankingOutcome outcome;
+    outcome.ranked = static_cast<int64_t>(results.size());
+    std::vector<const RankingResult*> dirty;
+    for (const RankingResult& r : results) {
+      ++outcome.tier_counts[std::string(TierName(r.tier))];
+      if (r.tier != r.old_tier || r.score != r.old_score) dirty.push_back(&r);
+      if (r.tier != r.old_tier) ++outcome.changed;
+    }
+
+    db::internal::Begin(conn);
+    try {
+      constexpr size_t kBatch = 1000;
+      for (size_t start = 0; start < dirty.size(); start += kBatch) {
+        const size_t end = std::min(dirty.size(), start + kBatch);
+        // One UPDATE per batch: CASE on the primary key keeps it a single
+        // statement without a temporary table.
+        std::string score_case, tier_case, version_case, ids;
+        std::vector<Param> params;
+        for (size_t i = start; i < end; ++i) {
+          absl::StrAppend(&score_case, " WHEN ", dirty[i]->id, " THEN ", absl::StrCat(dirty[i]->score));
+          absl::StrAppend(&tier_case, " WHEN ", dirty[i]->id, " THEN ", static_cast<int>(dirty[i]->tier));
+          absl::StrAppend(&ids, i == start ? "" : ",", dirty[i]->id);
+        }
+        // Version (and so the etag) moves only for customers whose tier moved;
+        // it is assigned before tier, which MySQL updates left to right.
+        Execute(conn,
+                absl::StrCat("UPDATE customers SET "
+                             "version = version + IF(tier <> CASE id", tier_case, " END, 1, 0), "
+                             "update_time = IF(tier <> CASE id", tier_case, " END, ?, update_time), "
+                             "value_score = CASE id", score_case, " END, "
+                             "tier = CASE id", tier_case, " END WHERE id IN (", ids, ")"),
+                now);
+      }
+      std::vector<const RankingResult*> moved;
+      for (const RankingResult* r : dirty) {
+        if (r->tier != r->old_tier) moved.push_back(r);
+      }
+      for (size_t start = 0; start < moved.size(); start += kBatch) {
+        const size_t end = std::min(moved.size(), start + kBatch);
+        std::string sql =
+            "INSERT INTO tier_changes (customer_id, old_tier, new_tier, score, reason, change_time) "
+            "VALUES ";
+        std::vector<Param> params;
+        for (size_t i = start; i < end; ++i) {
+          const RankingResult& r = *moved[i];
+          absl::StrAppend(&sql, i == start ? "" : ",", "(?,?,?,?,?,?)");
+          params.insert(params.end(),
+                        {r.id, int64_t{r.old_tier}, int64_t{r.tier}, r.score,
+                         absl::StrCat(reason, " (rank ", r.rank, " of ", results.size(), ")"), now});
+        }
+        db::PrepareDynamic(conn, sql, params)->executeUpdate();
+      }
+      db::internal::Commit(conn);
+    } catch (const sql::SQLException&) {
+      db::internal::RollbackQuietly(conn);
+      throw;
+    }
+    return outcome;
+  } catch (const sql::SQLException& e) {
+    if (db::IsConnectionError(e.getErrorCode())) lease->MarkBroken();
+    return db::ToStatus(e, "recompute tiers");
+  }
+}
+
+absl::StatusOr<std::vector<pb::TierChange>> MysqlCustomerRepository::ListTierChanges(
+    absl::Time deadline, const AccessScope& scope, std::optional<int64_t> customer_id,
+    int64_t after_id, int limit, int64_t* last_id) {
+  return Read(pool_, deadline, "list tier changes", [&](sql::Connection& conn) -> absl::StatusOr<std::vector<pb::TierChange>> {
+    std::string where = "t.id > ?";
+    std::vector<Param> params = {after_id};
+    if (customer_id) {
+      where += " AND t.customer_id = ?";
+      params.push_back(*customer_id);
+    }
+    AppendScope(scope, "c.", where, params);
+    params.push_back(int64_t{limit});
+    std::unique_ptr<sql::ResultSet> rs(
+        db::PrepareDynamic(conn,
+                           absl::StrCat("SELECT t.id, t.customer_id, t.old_tier, t.new_tier, t.score, "
+                                        "t.reason, t.change_time FROM tier_changes t JOIN customers c "
+                                        "ON c.id = t.customer_id WHERE ",
+                                        where, " ORDER BY t.id LIMIT ?"),
+                           params)
+            ->executeQuery());
+    std::vector<pb::TierChange> out;
+    while (rs->next()) {
+      pb::TierChange& t = out.emplace_back();
+      *last_id = rs->getInt64(1);
+      t.set_customer(CustomerName(rs->getInt64(2)));
+      t.set_old_tier(static_cast<pb::Tier>(rs->getInt(3)));
+      t.set_new_tier(static_cast<pb::Tier>(rs->getInt(4)));
+      t.set_score(static_cast<double>(rs->getDouble(5)));
+      t.set_reason(rs->getString(6));
+      ToProto(db::ParseDateTime(rs->getString(7)), t.mutable_change_time());
+    }
+    return out;
+  });
+}
+
+// --------------------------------------------------------- freshness, quality
+
+absl::StatusOr<FreshnessPolicy> MysqlCustomerRepository::GetFreshnessPolicy(absl::Time deadline) {
+  return Read(pool_, deadline, "freshness policy", [&](sql::Connection& conn) -> absl::StatusOr<FreshnessPolicy> {
+    FreshnessPolicy policy;
+    auto rs = Query(conn, "SELECT what, months FROM freshness_policy");
+    while (rs->next()) {
+      const std::string what = rs->getString(1);
+      const int months = rs->getInt(2);
+      if (what == "A") policy.a_months = months;
+      if (what == "B") policy.b_months = months;
+      if (what == "DIRECTORY") policy.directory_months = months;
+    }
+    return policy;
+  });
+}
+
+absl::StatusOr<std::vector<pb::Customer>> MysqlCustomerRepository::ListStaleCustomers(
+    absl::Time deadline, const CustomerFilter& filter, const StaleCutoffs& cutoffs, int64_t after_id,
+    int limit) {
+  return Read(pool_, deadline, "list stale customers", [&](sql::Connection& conn) -> absl::StatusOr<std::vector<pb::Customer>> {
+    std::string where = "id > ?";
+    std::vector<Param> params = {after_id};
+    AppendFilter(filter, where, params);
+    absl::StrAppend(&where,
+                    " AND ((tier IN (1, 2) AND COALESCE(last_verified_at, create_time) < ?)"
+                    " OR (tier IN (3, 4) AND COALESCE(last_verified_at, create_time) < ?)"
+                    " OR (kind = 1 AND COALESCE(directory_collected_at, create_time) < ?))");
+    params.insert(params.end(), {cutoffs.a_verified_before, cutoffs.b_verified_before,
+                                 cutoffs.directory_before, int64_t{limit}});
+    std::unique_ptr<sql::ResultSet> rs(
+        db::PrepareDynamic(conn,
+                           absl::StrCat("SELECT ", kCustomerColumns, " FROM customers WHERE ", where,
+                                        " ORDER BY id LIMIT ?"),
+                           params)
+            ->executeQuery());
+    std::vector<pb::Customer> out;
+    while (rs->next()) out.push_back(CustomerFromRow(*rs));
+    return out;
+  });
+}
+
+absl::StatusOr<std::map<std::string, AccuracyTotals>> MysqlCustomerRepository::AccuracyByOwner(
+    absl::Time deadline, const CustomerFilter& filter) {
+  return Read(pool_, deadline, "accuracy", [&](sql::Connection& conn) -> absl::StatusOr<std::map<std::string, AccuracyTotals>> {
+    std::string where = "TRUE";
+    std::vector<Param> params;
+    AppendScope(filter.scope, "c.", where, params);
+    if (!filter.owner.empty()) {
+      where += " AND c.owner = ?";
+      params.push_back(filter.owner);
+    }
+    std::unique_ptr<sql::ResultSet> rs(
+        db::PrepareDynamic(conn,
+                           absl::StrCat("SELECT c.owner, c.tier IN (1, 2, 3, 4) AS ab, "
+                                        "SUM(v.fields_checked), SUM(v.fields_corrected) "
+                                        "FROM verifications v JOIN customers c ON c.id = v.customer_id "
+                                        "WHERE ", where, " GROUP BY c.owner, ab"),
+                           params)
+            ->executeQuery());
+    std::map<std::string, AccuracyTotals> out;
+    while (rs->next()) {
+      AccuracyTotals& t = out[rs->getString(1)];
+      if (rs->getBoolean(2)) {
+        t.checked_ab += rs->getInt64(3);
+        t.corrected_ab += rs->getInt64(4);
+      } else {
+        t.checked_c += rs->getInt64(3);
+        t.corrected_c += rs->getInt64(4);
+      }
+    }
+    return out;
+  });
+}
+
+// -------------------------------------------------------------------- churn
+
+namespace {
+
+pb::ChurnSignal ChurnSignalFromRow(const sql::ResultSet& rs) {
+  pb::ChurnSignal s;
+  s.set_name(absl::StrCat("customers/", rs.getInt64("customer_id"), "/churnSignals/", rs.getInt64("id")));
+  s.set_kind(static_cast<pb::ChurnSignalKind>(rs.getInt("kind")));
+  s.set_magnitude(static_cast<double>(rs.getDouble("magnitude")));
+  s.set_note(rs.getString("note"));
+  s.set_recorded_by(rs.getString("recorded_by"));
+  s.set_supervisor_notified(rs.getBoolean("supervisor_notified"));
+  ToProto(db::ParseDateTime(rs.getString("create_time")), s.mutable_create_time());
+  return s;
+}
+
+absl::StatusOr<pb::ChurnSignal> LoadChurnSignal(sql::Connection& conn, int64_t id) {
+  auto rs = Query(conn,
+                  "SELECT id, customer_id, kind, magnitude, note, recorded_by, supervisor_notified, "
+                  "create_time FROM churn_signals WHERE id = ?",
+                  id);
+  if (!rs->next()) return absl::NotFoundError("churn signal not found");
+  return ChurnSignalFromRow(*rs);
+}
+
+}  // namespace
+
+absl::StatusOr<pb::ChurnSignal> MysqlCustomerRepository::RecordChurnSignal(
+    absl::Time deadline, int64_t customer_id,
+    const std::function<absl::Status(pb::Customer&, pb::ChurnSignal&)>& apply,
+    const pb::ChurnSignal& signal, const std::string& request_id, const Actor& actor) {
+  constexpr absl::string_view kMethod = "RecordChurnSignal";
+  auto load_named = [](sql::Connection& conn, const std::string& name) {
+    return LoadChurnSignal(conn, TrailingId(name));
+  };
+  auto result = Tx(pool_, deadline, "record churn signal", [&](sql::Connection& conn) -> absl::StatusOr<pb::ChurnSignal> {
+    ASSIGN_OR_RETURN(pb::Customer before, LoadCustomer(conn, customer_id, true));
+    pb::Customer after = before;
+    pb::ChurnSignal s = signal;
+    RETURN_IF_ERROR(apply(after, s));
+    if (auto existing = db::FindIdempotentResult(conn, kMethod, request_id)) {
+      return load_named(conn, *existing);
+    }
+    Execute(conn,
+            "INSERT INTO churn_signals (customer_id, kind, magnitude, note, recorded_by, "
+            "supervisor_notified, create_time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            customer_id, int64_t{s.kind()}, s.magnitude(), s.note(), actor.subject,
+            s.supervisor_notified(), actor.now);
+    const int64_t id = db::LastInsertId(conn);
+    db::RememberIdempotentResult(conn, kMethod, request_id,
+                                 absl::StrCat(CustomerName(customer_id), "/churnSignals/", id), actor.now);
+    RETURN_IF_ERROR(WriteCustomerChanges(conn, before, after, actor).status());
+    return LoadChurnSignal(conn, id);
+  });
+  return ResolveIdempotentRace(result, pool_, deadline, kMethod, request_id, load_named);
+}
+
+absl::StatusOr<std::vector<pb::ChurnSignal>> MysqlCustomerRepository::ListChurnSignals(
+    absl::Time deadline, int64_t customer_id, int64_t after_id, int limit) {
+  return Read(pool_, deadline, "list churn signals", [&](sql::Connection& conn) -> absl::StatusOr<std::vector<pb::ChurnSignal>> {
+    auto rs = Query(conn,
+                    "SELECT id, customer_id, kind, magnitude, note, recorded_by, supervisor_notified, "
+                    "create_time FROM churn_signals WHERE customer_id = ? AND id > ? ORDER BY id LIMIT ?",
+                    customer_id, after_id, limit);
+    std::vector<pb::ChurnSignal> out;
+    while (rs->next()) out.push_back(ChurnSignalFromRow(*rs));
+    return out;
+  });
+}
+
+// ------------------------------------------------------ competitive reports
+
+namespace {
+
+constexpr char kReportColumns[] =
+    "id, author, team, period, competitor_strategy, counter_poaching, special_needs, "
+    "industry_trends, create_time";
+
+pb::CompetitiveReport ReportFromRow(const sql::ResultSet& rs) {
+  pb::CompetitiveReport r;
+  r.set_name(absl::StrCat("competitiveReports/", rs.getInt64("id")));
+  r.set_author(rs.getString("author"));
+  r.set_team(rs.getString("team"));
+  r.set_period(rs.getString("period"));
+  r.set_competitor_strategy(rs.getString("competitor_strategy"));
+  r.set_counter_poaching(rs.getString("counter_poaching"));
+  r.set_special_needs(rs.getString("special_needs"));
+  r.set_industry_trends(rs.getString("industry_trends"));
+  ToProto(db::ParseDateTime(rs.getString("create_time")), r.mutable_create_time());
+  return r;
+}
+
+absl::StatusOr<pb::CompetitiveReport> LoadReport(sql::Connection& conn, int64_t id) {
+  auto rs = Query(conn, absl::StrCat("SELECT ", kReportColumns, " FROM competitive_reports WHERE id = ?"), id);
+  if (!rs->next()) return absl::NotFoundError("competitive report not found");
+  return ReportFromRow(*rs);
+}
+
+}  // namespace
+
+absl::StatusOr<pb::CompetitiveReport> MysqlCustomerRepository::CreateCompetitiveReport(
+    absl::Time deadline, const pb::CompetitiveReport& r, const std::string& request_id, absl::Time now) {
+  constexpr absl::string_view kMethod = "CreateCompetitiveReport";
+  auto load_named = [](sql::Connection& conn, const std::string& name) {
+    return LoadReport(conn, TrailingId(name));
+  };
+  auto result = Tx(pool_, deadline, "create report", [&](sql::Connection& conn) -> absl::StatusOr<pb::CompetitiveReport> {
+    if (auto existing = db::FindIdempotentResult(conn, kMethod, request_id)) {
+      return load_named(conn, *existing);
+    }
+    Execute(conn,
+            "INSERT INTO competitive_reports (author, team, period, competitor_strategy, "
+            "counter_poaching, special_needs, industry_trends, create_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            r.author(), r.team(), r.period(), r.competitor_strategy(), r.counter_poaching(),
+            r.special_needs(), r.industry_trends(), now);
+    const int64_t id = db::LastInsertId(conn);
+    db::RememberIdempotentResult(conn, kMethod, request_id, absl::StrCat("competitiveReports/", id), now);
+    return LoadReport(conn, id);
+  });
+  return ResolveIdempotentRace(result, pool_, deadline, kMethod, request_id, load_named);
+}
+
+absl::StatusOr<std::vector<pb::CompetitiveReport>> MysqlCustomerRepository::ListCompetitiveReports(
+    absl::Time deadline, const AccessScope& scope, const std::string& period,
+    const std::string& author, int64_t after_id, int limit) {
+  return Read(pool_, deadline, "list reports", [&](sql::Connection& conn) -> absl::StatusOr<std::vector<pb::CompetitiveReport>> {
+    std::string where = "id > ?";
+    std::vector<Param> params = {after_id};
+    switch (scope.kind) {
+      case AccessScope::Kind::kAll:
+        break;
+      case AccessScope::Kind::kTeam:
+      case AccessScope::Kind::kTeamOrdinaryC:
+        where += " AND team = ?";
+        params.push_back(scope.team);
+        break;
+      case AccessScope::Kind::kOwner:
+        where += " AND author = ?";
+        params.push_back(scope.subject);
+        break;
+      case AccessScope::Kind::kNone:
+        where += " AND FALSE";
+        break;
+    }
+    if (!period.empty()) {
+      where += " AND period = ?";
+      params.push_back(period);
+    }
+    if (!author.empty()) {
+      where += " AND author = ?";
+      params.push_back(author);
+    }
+    params.push_back(int64_t{limit});
+    std::unique_ptr<sql::ResultSet> rs(
+        db::PrepareDynamic(conn,
+                           absl::StrCat("SELECT ", kReportColumns, " FROM competitive_reports WHERE ",
+                                        where, " ORDER BY id LIMIT ?"),
+                           params)
+            ->executeQuery());
+    std::vector<pb::CompetitiveReport> out;
+    while (rs->next()) out.push_back(ReportFromRow(*rs));
+    return out;
+  });
+}
+
+}  // namespace crm::customers

@@ -1,0 +1,104 @@
+#pragma once
+// CustomerRepository on MySQL/MariaDB: the only place in the customers
+// service with SQL.
+
+#include "common/db/pool.h"
+#include "services/customers/src/customer_repository.h"
+
+namespace crm::customers {
+
+class MysqlCustomerRepository final : public CustomerRepository {
+ public:
+  explicit MysqlCustomerRepository(db::ConnectionPool& pool) : pool_(pool) {}
+
+  absl::StatusOr<pb::Customer> CreateCustomer(absl::Time deadline, const pb::Customer& c,
+                                              const std::string& request_id,
+                                              const Actor& actor) override;
+  absl::StatusOr<pb::Customer> GetCustomer(absl::Time deadline, int64_t id) override;
+  absl::StatusOr<pb::Customer> MutateCustomer(absl::Time deadline, int64_t id, const Actor& actor,
+                                              const CustomerMutation& mutate) override;
+  absl::StatusOr<std::vector<pb::Customer>> ListCustomers(absl::Time deadline,
+                                                          const CustomerFilter& filter,
+                                                          int64_t after_id, int limit) override;
+  absl::StatusOr<std::vector<std::string>> SimilarCustomers(absl::Time deadline,
+                                                            const std::string& name_key,
+                                                            int64_t exclude_id) override;
+  absl::StatusOr<pb::Customer> RecordVerification(absl::Time deadline, int64_t id,
+                                                  const Actor& actor, const CustomerGuard& guard,
+                                                  int fields_checked, int fields_corrected,
+                                                  bool directory_recollected) override;
+  absl::StatusOr<std::vector<pb::FieldChange>> ListFieldChanges(absl::Time deadline,
+                                                                int64_t customer_id,
+                                                                int64_t after_id, int limit,
+                                                                int64_t* last_id) override;
+
+  absl::StatusOr<pb::Contact> CreateContact(absl::Time deadline, int64_t customer_id,
+                                            const CustomerGuard& guard, const pb::Contact& contact,
+                                            const std::string& request_id,
+                                            const Actor& actor) override;
+  absl::StatusOr<pb::Contact> GetContact(absl::Time deadline, int64_t customer_id,
+                                         int64_t contact_id) override;
+  absl::StatusOr<pb::Contact> MutateContact(absl::Time deadline, int64_t customer_id,
+                                            int64_t contact_id, const CustomerGuard& guard,
+                                            const std::function<absl::Status(pb::Contact&)>& mutate,
+                                            const Actor& actor) override;
+  absl::Status DeleteContact(absl::Time deadline, int64_t customer_id, int64_t contact_id,
+                             const CustomerGuard& guard,
+                             const std::function<absl::Status(const pb::Contact&)>& check,
+                             const Actor& actor) override;
+  absl::StatusOr<std::vector<pb::Contact>> ListContacts(absl::Time deadline, int64_t customer_id,
+                                                        pb::ContactRole role, int64_t after_id,
+                                                        int limit) override;
+
+  absl::Status UpsertMembers(absl::Time deadline, int64_t customer_id,
+                             const std::vector<pb::Member>& members, absl::Time now) override;
+  absl::StatusOr<absl::Time> FinishMemberImport(absl::Time deadline, int64_t customer_id,
+                                                const Actor& actor) override;
+  absl::StatusOr<std::vector<pb::Member>> ListMembers(absl::Time deadline, int64_t customer_id,
+                                                      const std::string& after_phone,
+                                                      int limit) override;
+
+  absl::StatusOr<pb::ValueModel> GetValueModel(absl::Time deadline) override;
+  absl::StatusOr<pb::ValueModel> MutateValueModel(
+      absl::Time deadline, const std::function<absl::Status(pb::ValueModel&)>& mutate,
+      absl::Time now) override;
+  absl::StatusOr<RankingOutcome> RecomputeTiers(absl::Time deadline, const Ranker& rank,
+                                                const std::string& reason,
+                                                absl::Time now) override;
+  absl::StatusOr<std::vector<pb::TierChange>> ListTierChanges(absl::Time deadline,
+                                                              const AccessScope& scope,
+                                                              std::optional<int64_t> customer_id,
+                                                              int64_t after_id, int limit,
+                                                              int64_t* last_id) override;
+
+  absl::StatusOr<FreshnessPolicy> GetFreshnessPolicy(absl::Time deadline) override;
+  absl::StatusOr<std::vector<pb::Customer>> ListStaleCustomers(absl::Time deadline,
+                                                               const CustomerFilter& filter,
+                                                               const StaleCutoffs& cutoffs,
+                                                               int64_t after_id,
+                                                               int limit) override;
+  absl::StatusOr<std::map<std::string, AccuracyTotals>> AccuracyByOwner(
+      absl::Time deadline, const CustomerFilter& filter) override;
+
+  absl::StatusOr<pb::ChurnSignal> RecordChurnSignal(
+      absl::Time deadline, int64_t customer_id,
+      const std::function<absl::Status(pb::Customer&, pb::ChurnSignal&)>& apply,
+      const pb::ChurnSignal& signal, const std::string& request_id, const Actor& actor) override;
+  absl::StatusOr<std::vector<pb::ChurnSignal>> ListChurnSignals(absl::Time deadline,
+                                                                int64_t customer_id,
+                                                                int64_t after_id,
+                                                                int limit) override;
+
+  absl::StatusOr<pb::CompetitiveReport> CreateCompetitiveReport(absl::Time deadline,
+                                                                const pb::CompetitiveReport& report,
+                                                                const std::string& request_id,
+                                                                absl::Time now) override;
+  absl::StatusOr<std::vector<pb::CompetitiveReport>> ListCompetitiveReports(
+      absl::Time deadline, const AccessScope& scope, const std::string& period,
+      const std::string& author, int64_t after_id, int limit) override;
+
+ private:
+  db::ConnectionPool& pool_;
+};
+
+}  // namespace crm::customers

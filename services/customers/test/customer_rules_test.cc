@@ -1,0 +1,261 @@
+#include "services/customers/src/customer_rules.h"
+
+#include "common/testing/status_matchers.h"
+#include "gtest/gtest.h"
+
+namespace crm::customers {
+namespace {
+
+using ::crm::testing::HasFieldViolation;
+using ::testing::ElementsAre;
+
+pb::ValueModel RevenueOnly() {
+  pb::ValueModel m;
+  m.set_revenue_weight(1);
+  return m;
+}
+
+// Population of n with distinct revenues n, n-1, ..., 1 (id i has revenue n-i+1).
+std::vector<RankingInput> Population(int n) {
+  std::vector<RankingInput> in;
+  for (int i = 1; i <= n; ++i) {
+    RankingInput r;
+    r.id = i;
+    r.revenue = n - i + 1;
+    in.push_back(r);
+  }
+  return in;
+}
+
+std::map<pb::Tier, int> Counts(const std::vector<RankingResult>& results) {
+  std::map<pb::Tier, int> counts;
+  for (const auto& r : results) ++counts[r.tier];
+  return counts;
+}
+
+TEST(CreditCodeTest, AcceptsValidCodes) {
+  EXPECT_TRUE(IsValidCreditCode("91350100M000100Y43"));
+}
+
+TEST(CreditCodeTest, RejectsWrongCheckDigitLengthAndCharset) {
+  EXPECT_FALSE(IsValidCreditCode("91350100M000100Y44"));  // check digit off by one
+  EXPECT_FALSE(IsValidCreditCode("91350100M000100Y4"));   // 17 chars
+  EXPECT_FALSE(IsValidCreditCode("91350100M000100Y433"));
+  EXPECT_FALSE(IsValidCreditCode("91350100I000100Y43"));  // I is not in the code set
+  EXPECT_FALSE(IsValidCreditCode("91350100m000100Y43"));  // lower case
+}
+
+TEST(PhoneTest, MobileAndLandline) {
+  EXPECT_TRUE(IsValidPhone("13800138000"));
+  EXPECT_TRUE(IsValidPhone("+86 13800138000"));
+  EXPECT_TRUE(IsValidPhone("0591-87654321"));
+  EXPECT_TRUE(IsValidPhone("010-12345678-123"));
+  EXPECT_FALSE(IsValidPhone("12800138000"));  // no 12x mobile prefix
+  EXPECT_FALSE(IsValidPhone("1380013800"));
+  EXPECT_FALSE(IsValidPhone("phone"));
+  EXPECT_FALSE(IsValidPhone(""));
+}
+
+TEST(ValidateCustomerTest, NamesEveryBadField) {
+  pb::Customer c;
+  c.set_kind(pb::ENTERPRISE);
+  c.set_credit_code("91350100M000100Y44");
+  c.set_phone("123");
+  c.set_qualification_rating("AAAA");
+  c.mutable_location()->set_latitude(91);
+  Violations v;
+  ValidateCustomer(c, {}, "customer.", v);
+  absl::Status s = v.ToStatus();
+  EXPECT_THAT(s, HasFieldViolation("customer.display_name"));
+  EXPECT_THAT(s, HasFieldViolation("customer.credit_code"));
+  EXPECT_THAT(s, HasFieldViolation("customer.phone"));
+  EXPECT_THAT(s, HasFieldViolation("customer.qualification_rating"));
+  EXPECT_THAT(s, HasFieldViolation("customer.location.latitude"));
+}
+
+TEST(ValidateCustomerTest, EnterpriseNeedsCreditCodeIndividualMustNotHaveOne) {
+  pb::Customer e;
+  e.set_kind(pb::ENTERPRISE);
+  e.set_display_name("福州某某科技有限公司");
+  Violations v1;
+  ValidateCustomer(e, {}, "customer.", v1);
+  EXPECT_THAT(v1.ToStatus(), HasFieldViolation("customer.credit_code"));
+
+  pb::Customer i;
+  i.set_kind(pb::INDIVIDUAL);
+  i.set_display_name("王先生");
+  i.set_credit_code("91350100M000100Y43");
+  Violations v2;
+  ValidateCustomer(i, {}, "customer.", v2);
+  EXPECT_THAT(v2.ToStatus(), HasFieldViolation("customer.credit_code"));
+}
+
+TEST(ValidateCustomerTest, UpdateChecksOnlyMaskedFields) {
+  pb::Customer c;
+  c.set_kind(pb::ENTERPRISE);
+  c.set_phone("bad");
+  Violations v;
+  ValidateCustomer(c, {"industry"}, "customer.", v);
+  EXPECT_TRUE(v.empty());
+}
+
+TEST(ValidateContactTest, VipNeedsLevelOthersMustNotHaveOne) {
+  pb::Contact vip;
+  vip.set_display_name("李总");
+  vip.set_phone("13800138000");
+  vip.set_role(pb::VIP);
+  Violations v1;
+  ValidateContact(vip, {}, "contact.", v1);
+  EXPECT_THAT(v1.ToStatus(), HasFieldViolation("contact.vip_level"));
+
+  pb::Contact key = vip;
+  key.set_role(pb::KEY_PERSON);
+  key.set_vip_level(pb::GOLD);
+  Violations v2;
+  ValidateContact(key, {}, "contact.", v2);
+  EXPECT_THAT(v2.ToStatus(), HasFieldViolation("contact.vip_level"));
+
+  pb::Contact bad_birthday = vip;
+  bad_birthday.set_vip_level(pb::GOLD);
+  bad_birthday.mutable_birthday()->set_year(2023);
+  bad_birthday.mutable_birthday()->set_month(2);
+  bad_birthday.mutable_birthday()->set_day(29);
+  Violations v3;
+  ValidateContact(bad_birthday, {}, "contact.", v3);
+  EXPECT_THAT(v3.ToStatus(), HasFieldViolation("contact.birthday"));
+}
+
+TEST(NameKeyTest, CompanyFormWordsDoNotMatter) {
+  EXPECT_EQ(NameKey("福州某某科技有限公司"), NameKey("福州某某科技"));
+  EXPECT_EQ(NameKey("福州某某科技股份有限公司"), NameKey("福州 某某科技"));
+  EXPECT_NE(NameKey("福州某某科技"), NameKey("厦门某某科技"));
+  EXPECT_EQ(NameKey("ACME Co., Ltd."), NameKey("acme"));
+}
+
+// CUS-4 populations named by the issue: 1, 9, 10, 11 and 1000.
+TEST(AssignTiersTest, PopulationOfOneIsC) {
+  auto r = AssignTiers(Population(1), RevenueOnly());
+  EXPECT_EQ(Counts(r), (std::map<pb::Tier, int>{{pb::C, 1}}));
+}
+
+TEST(AssignTiersTest, PopulationOfNineHasNoA) {
+  auto r = AssignTiers(Population(9), RevenueOnly());
+  // floor(0.9) = 0 A; floor(2.7) = 2 in A+B → 2 B, floor(0.6) = 0 B1.
+  EXPECT_EQ(Counts(r), (std::map<pb::Tier, int>{{pb::B2, 2}, {pb::C, 7}}));
+}
+
+TEST(AssignTiersTest, PopulationOfTen) {
+  auto r = AssignTiers(Population(10), RevenueOnly());
+  EXPECT_EQ(Counts(r), (std::map<pb::Tier, int>{{pb::A2, 1}, {pb::B2, 2}, {pb::C, 7}}));
+  EXPECT_EQ(r[0].id, 1);  // the largest revenue
+  EXPECT_EQ(r[0].tier, pb::A2);
+}
+
+TEST(AssignTiersTest, PopulationOfEleven) {
+  auto r = AssignTiers(Population(11), RevenueOnly());
+  EXPECT_EQ(Counts(r), (std::map<pb::Tier, int>{{pb::A2, 1}, {pb::B2, 2}, {pb::C, 8}}));
+}
+
+TEST(AssignTiersTest, PopulationOfThousand) {
+  auto r = AssignTiers(Population(1000), RevenueOnly());
+  EXPECT_EQ(Counts(r), (std::map<pb::Tier, int>{
+                           {pb::A1, 30}, {pb::A2, 70}, {pb::B1, 60}, {pb::B2, 140}, {pb::C, 700}}));
+  // Ranked by score: ids 1..30 are A1, 31..100 A2, 101..160 B1, 161..300 B2.
+  for (const RankingResult& x : r) {
+    const pb::Tier expected = x.id <= 30 ? pb::A1 : x.id <= 100 ? pb::A2 : x.id <= 160 ? pb::B1
+                              : x.id <= 300 ? pb::B2 : pb::C;
+    ASSERT_EQ(x.tier, expected) << "id " << x.id;
+  }
+}
+
+TEST(AssignTiersTest, TiesAreNeverSplitAndQuotaIsNotExceeded) {
+  // 20 customers; the 2nd and 3rd tie, so the A cut (2) would split them:
+  // both drop to B instead of one being A.
+  std::vector<RankingInput> in = Population(20);
+  in[2].revenue = in[1].revenue;
+  auto r = AssignTiers(in, RevenueOnly());
+  std::map<int64_t, pb::Tier> by_id;
+  for (const auto& x : r) by_id[x.id] = x.tier;
+  EXPECT_EQ(by_id[1], pb::A2);
+  EXPECT_EQ(by_id[2], by_id[3]);
+  EXPECT_EQ(Counts(r)[pb::A1] + Counts(r)[pb::A2], 1);
+}
+
+TEST(AssignTiersTest, AllEqualScoresAreAllC) {
+  std::vector<RankingInput> in = Population(50);
+  for (auto& x : in) x.revenue = 5;
+  EXPECT_EQ(Counts(AssignTiers(in, RevenueOnly())), (std::map<pb::Tier, int>{{pb::C, 50}}));
+}
+
+TEST(ValueScoresTest, WeightsNormalisedFactors) {
+  std::vector<RankingInput> in(2);
+  in[0].revenue = 100;
+  in[0].employees = 10;
+  in[1].revenue = 50;
+  in[1].employees = 20;
+  pb::ValueModel m;
+  m.set_revenue_weight(0.5);
+  m.set_employee_weight(0.5);
+  EXPECT_THAT(ValueScores(in, m), ElementsAre(0.75, 0.75));
+}
+
+TEST(ServiceModeTest, FollowsTierAndHighValue) {
+  EXPECT_EQ(ServiceModeFor(pb::A1, false), pb::ONE_TO_ONE);
+  EXPECT_EQ(ServiceModeFor(pb::B2, false), pb::ONE_TO_ONE);
+  EXPECT_EQ(ServiceModeFor(pb::C, true), pb::ONE_TO_ONE);
+  EXPECT_EQ(ServiceModeFor(pb::C, false), pb::ONE_TO_MANY);
+}
+
+TEST(CompletenessTest, CountsRequiredFields) {
+  pb::Customer c;
+  c.set_kind(pb::ENTERPRISE);
+  EXPECT_DOUBLE_EQ(Completeness(c), 0.0);
+  c.set_display_name("x");
+  c.set_phone("13800138000");
+  c.set_address("a");
+  c.set_owner("m");
+  c.set_credit_code("91350100M000100Y43");
+  EXPECT_DOUBLE_EQ(Completeness(c), 0.5);
+  c.set_industry("制造");
+  c.mutable_location()->set_latitude(26);
+  c.mutable_annual_revenue()->set_units(1);
+  c.set_employee_count(3);
+  c.set_qualification_rating("AA");
+  EXPECT_DOUBLE_EQ(Completeness(c), 1.0);
+}
+
+TEST(RiskToleranceTest, AverageMapsToFiveBands) {
+  EXPECT_EQ(*RiskToleranceFromAnswers({1, 1, 1, 1, 1}), pb::CONSERVATIVE);
+  EXPECT_EQ(*RiskToleranceFromAnswers({3, 3, 3, 3, 3}), pb::BALANCED);
+  EXPECT_EQ(*RiskToleranceFromAnswers({5, 5, 5, 5, 5}), pb::AGGRESSIVE);
+  EXPECT_EQ(*RiskToleranceFromAnswers({2, 2, 2, 2, 3}), pb::MODERATELY_CONSERVATIVE);
+  EXPECT_EQ(*RiskToleranceFromAnswers({4, 4, 4, 4, 4}), pb::GROWTH);
+}
+
+TEST(RiskToleranceTest, RejectsBadAnswers) {
+  EXPECT_THAT(RiskToleranceFromAnswers({1, 2}), HasFieldViolation("answer_scores"));
+  EXPECT_THAT(RiskToleranceFromAnswers({1, 2, 3, 4, 6}), HasFieldViolation("answer_scores[4]"));
+}
+
+TEST(AccessTest, ScopesFollowRoles) {
+  pb::Customer c;
+  c.set_owner("mgr-li");
+  c.set_team("east");
+  c.set_tier(pb::B1);
+  auto principal = [](auth::Role role, std::string subject, std::string team) {
+    return auth::Principal{std::move(subject), role, std::move(team)};
+  };
+  EXPECT_TRUE(InScope(ScopeFor(principal(auth::Role::kManager, "mgr-li", "east")), c));
+  EXPECT_FALSE(InScope(ScopeFor(principal(auth::Role::kManager, "mgr-wang", "east")), c));
+  EXPECT_TRUE(InScope(ScopeFor(principal(auth::Role::kSupervisor, "sup", "east")), c));
+  EXPECT_FALSE(InScope(ScopeFor(principal(auth::Role::kSupervisor, "sup", "west")), c));
+  EXPECT_TRUE(InScope(ScopeFor(principal(auth::Role::kAdmin, "root", "")), c));
+  EXPECT_FALSE(InScope(ScopeFor(principal(auth::Role::kPhoneManager, "pm", "east")), c));
+  c.set_tier(pb::C);
+  EXPECT_TRUE(InScope(ScopeFor(principal(auth::Role::kPhoneManager, "pm", "east")), c));
+  c.set_high_value(true);  // quality C is served one-to-one, not by phone
+  EXPECT_FALSE(InScope(ScopeFor(principal(auth::Role::kPhoneManager, "pm", "east")), c));
+}
+
+}  // namespace
+}  // namespace crm::customers
