@@ -18,10 +18,11 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
-// Thread safety: libjwt 1.10 keeps no global mutable state on the decode
-// path (each call owns its jwt_t, the key is only read); its dependencies
-// are thread-safe too: OpenSSL 3 always, jansson once its hash seed is set
-// (set here in Create, before any server thread runs). So Verify takes no
+// Thread safety, checked for Debian 12's libjwt 1.10.2: the library has no
+// mutable globals (its .data/.bss hold only the C runtime's 16 bytes) and
+// each call owns its jwt_t; the key is only read. OpenSSL 3 is thread-safe,
+// and jansson 2.14 seeds its hash once with an atomic test-and-set (we also
+// trigger that in Create, before server threads start). So Verify takes no
 // lock; token_verifier_test runs it from several threads at once.
 
 namespace crm::auth {
