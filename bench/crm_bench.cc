@@ -1,0 +1,161 @@
+// crm_bench: closed-loop load generator for the customers service and its
+// two baselines (bench/README.md). bench/run.sh starts everything and runs
+// it; to run it by hand against running servers:
+//
+//   crm_bench --scenarios=echo,get_customer --echo_address=127.0.0.1:PORT
+//     --customers_address=127.0.0.1:PORT --jwt_hs256_key_file=KEY ...
+//
+// Exit status: 0 every target met, 1 a scenario could not run,
+// 2 bad flags, 3 a target was missed.
+#include <cppconn/driver.h>
+#include <mysql_driver.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <set>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "bench/report.h"
+#include "bench/scenarios.h"
+#include "common/auth/principal.h"
+#include "common/auth/secret_file.h"
+#include "common/auth/token_minter.h"
+
+ABSL_FLAG(std::string, scenarios, "all",
+          "comma-separated: idle_rss, echo, get_customer, direct_select, direct_insert, "
+          "create_customer, import_members, recompute_tiers, rss_after_load; or all (in that order)");
+ABSL_FLAG(int, callers, 32, "concurrent callers of the closed-loop scenarios");
+ABSL_FLAG(double, warmup_seconds, 3, "warm-up before each measured period (not recorded)");
+ABSL_FLAG(double, measure_seconds, 10, "measured period of each closed-loop scenario");
+ABSL_FLAG(int, deadline_ms, 2000, "deadline of every unary call");
+ABSL_FLAG(int, long_deadline_ms, 60000, "deadline of the import stream and of RecomputeTiers");
+ABSL_FLAG(int, channels, 1, "client connections per server, shared round-robin by the callers");
+
+ABSL_FLAG(std::string, customers_address, "", "host:port of crm-customers");
+ABSL_FLAG(std::string, echo_address, "", "host:port of echo_server");
+ABSL_FLAG(int, service_pid, 0, "pid of crm-customers (idle_rss, rss_after_load)");
+ABSL_FLAG(std::string, jwt_hs256_key_file, "", "the service's HS256 key: crm_bench mints an ADMIN token");
+ABSL_FLAG(std::string, jwt_issuer, "crm-local", "token issuer the service expects");
+ABSL_FLAG(std::string, jwt_audience, "crm", "token audience the service expects");
+
+ABSL_FLAG(std::string, db_host, "127.0.0.1", "database of the service (direct_* baselines, seeding)");
+ABSL_FLAG(int, db_port, 3306, "database port");
+ABSL_FLAG(std::string, db_user, "", "database user");
+ABSL_FLAG(std::string, db_name, "", "database (schema) of the customers service");
+ABSL_FLAG(std::string, db_password_file, "", "file with the database password (else $CRM_DB_PASSWORD)");
+
+ABSL_FLAG(int, customer_set, 1000, "enterprises created for get_customer / direct_select to pick from");
+ABSL_FLAG(int, members, 100000, "members import_members streams");
+ABSL_FLAG(int, members_per_message, 1000, "members per ImportMembers message");
+ABSL_FLAG(int, enterprises, 100000, "active enterprises recompute_tiers ranks (seeded with SQL)");
+ABSL_FLAG(int, echo_payload_bytes, 16, "payload of each Echo call (about a GetCustomer request)");
+
+namespace {
+
+const std::vector<std::string>& AllScenarios() {
+  // Each baseline runs next to the scenario it is compared with.
+  static const std::vector<std::string> kAll = {"idle_rss",        "echo",           "get_customer",
+                                                "direct_select",   "direct_insert",  "create_customer",
+                                                "import_members",  "recompute_tiers", "rss_after_load"};
+  return kAll;
+}
+
+[[noreturn]] void Usage(const std::string& message) {
+  std::cerr << "crm_bench: " << message << "\n";
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("crm_bench: load generator and baselines for the customers service");
+  absl::ParseCommandLine(argc, argv);
+
+  std::vector<std::string> scenarios;
+  if (absl::GetFlag(FLAGS_scenarios) == "all") {
+    scenarios = AllScenarios();
+  } else {
+    scenarios = absl::StrSplit(absl::GetFlag(FLAGS_scenarios), ',', absl::SkipWhitespace());
+    const std::set<std::string> known(AllScenarios().begin(), AllScenarios().end());
+    for (const std::string& s : scenarios) {
+      if (known.count(s) == 0) Usage("unknown scenario '" + s + "'; known: " + absl::StrJoin(AllScenarios(), ", "));
+    }
+  }
+
+  crm::bench::BenchConfig config;
+  config.load.callers = absl::GetFlag(FLAGS_callers);
+  config.load.warmup = absl::Seconds(absl::GetFlag(FLAGS_warmup_seconds));
+  config.load.measure = absl::Seconds(absl::GetFlag(FLAGS_measure_seconds));
+  config.deadline = absl::Milliseconds(absl::GetFlag(FLAGS_deadline_ms));
+  config.long_deadline = absl::Milliseconds(absl::GetFlag(FLAGS_long_deadline_ms));
+  config.channels = absl::GetFlag(FLAGS_channels);
+  config.customers_address = absl::GetFlag(FLAGS_customers_address);
+  config.echo_address = absl::GetFlag(FLAGS_echo_address);
+  config.service_pid = absl::GetFlag(FLAGS_service_pid);
+  config.db.host = absl::GetFlag(FLAGS_db_host);
+  config.db.port = absl::GetFlag(FLAGS_db_port);
+  config.db.user = absl::GetFlag(FLAGS_db_user);
+  config.db.database = absl::GetFlag(FLAGS_db_name);
+  config.customer_set = absl::GetFlag(FLAGS_customer_set);
+  config.members = absl::GetFlag(FLAGS_members);
+  config.members_per_message = absl::GetFlag(FLAGS_members_per_message);
+  config.enterprises = absl::GetFlag(FLAGS_enterprises);
+  config.echo_payload_bytes = absl::GetFlag(FLAGS_echo_payload_bytes);
+  if (config.load.callers < 1 || config.channels < 1) Usage("--callers and --channels must be positive");
+  if (config.load.measure <= absl::ZeroDuration() || config.load.warmup < absl::ZeroDuration()) {
+    Usage("--measure_seconds must be positive and --warmup_seconds not negative");
+  }
+  if (config.customer_set < 1 || config.members < 1 || config.members_per_message < 1 ||
+      config.enterprises < 1 || config.echo_payload_bytes < 0) {
+    Usage("--customer_set, --members, --members_per_message and --enterprises must be positive");
+  }
+  if (const std::string file = absl::GetFlag(FLAGS_db_password_file); !file.empty()) {
+    auto password = crm::auth::ReadSecretFile(file);
+    if (!password.ok()) Usage("--db_password_file: " + std::string(password.status().message()));
+    config.db.password = *password;
+  } else if (const char* password = std::getenv("CRM_DB_PASSWORD")) {
+    config.db.password = password;
+  }
+  if (const std::string file = absl::GetFlag(FLAGS_jwt_hs256_key_file); !file.empty()) {
+    auto key = crm::auth::ReadSecretFile(file);
+    if (!key.ok()) Usage("--jwt_hs256_key_file: " + std::string(key.status().message()));
+    crm::auth::Principal admin{.subject = "bench", .role = crm::auth::Role::kAdmin, .team = "bench"};
+    auto token = crm::auth::MintHs256Token(*key, absl::GetFlag(FLAGS_jwt_issuer),
+                                           absl::GetFlag(FLAGS_jwt_audience), admin, absl::Now(),
+                                           absl::Hours(4));
+    if (!token.ok()) Usage("cannot mint a token: " + std::string(token.status().message()));
+    config.bearer_token = *token;
+  } else if (!config.customers_address.empty()) {
+    Usage("--customers_address needs --jwt_hs256_key_file (the service requires a bearer token)");
+  }
+
+  // get_driver_instance() is not thread-safe: once, here.
+  sql::Driver* driver = sql::mysql::get_mysql_driver_instance();
+  crm::bench::Bench bench(config, driver);
+  std::vector<crm::bench::ScenarioResult> results;
+  for (const std::string& name : scenarios) {
+    std::cerr << "crm_bench: " << name << " ..." << std::endl;
+    std::vector<crm::bench::ScenarioResult> batch;
+    if (name == "idle_rss") batch = {bench.IdleRss()};
+    if (name == "echo") batch = {bench.Echo()};
+    if (name == "get_customer") batch = {bench.GetCustomer()};
+    if (name == "direct_select") batch = {bench.DirectSelect()};
+    if (name == "direct_insert") batch = {bench.DirectInsert()};
+    if (name == "create_customer") batch = {bench.CreateCustomer()};
+    if (name == "import_members") batch = bench.ImportMembers();
+    if (name == "recompute_tiers") batch = bench.RecomputeTiers();
+    if (name == "rss_after_load") batch = {bench.RssAfterLoad()};
+    for (crm::bench::ScenarioResult& r : batch) {
+      if (!r.status.ok()) std::cerr << "crm_bench: " << r.name << ": " << r.status << std::endl;
+      results.push_back(std::move(r));
+    }
+  }
+  const crm::bench::Verdict verdict = crm::bench::PrintReport(config, results, std::cout);
+  std::cout.flush();
+  if (!verdict.all_ran) return 1;
+  return verdict.all_targets_met ? 0 : 3;
+}

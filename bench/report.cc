@@ -1,0 +1,153 @@
+#include "bench/report.h"
+
+#include <functional>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace crm::bench {
+namespace {
+
+std::string Ms(absl::Duration d) { return absl::StrFormat("%.2f", absl::ToDoubleMilliseconds(d)); }
+
+std::string Errors(const LoadResult& load) {
+  if (load.errors.empty()) return "0";
+  std::vector<std::string> parts;
+  for (const auto& [name, count] : load.errors) parts.push_back(absl::StrCat(name, " ×", count));
+  return absl::StrJoin(parts, ", ");
+}
+
+const ScenarioResult* Find(const std::vector<ScenarioResult>& results, const std::string& name) {
+  for (const ScenarioResult& r : results) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+// A closed-loop result usable for a target: ran, and no call failed.
+const LoadResult* CleanLoad(const ScenarioResult* r) {
+  if (r == nullptr || !r->status.ok() || !r->load.has_value()) return nullptr;
+  return &*r->load;
+}
+
+struct Measurement {
+  std::string value;
+  std::string verdict;
+};
+
+struct TargetRow {
+  std::string target;
+  std::string measured;
+  std::string goal;
+  std::string verdict;
+};
+
+std::string VerdictText(bool met, const std::vector<const ScenarioResult*>& inputs) {
+  int64_t failed = 0;
+  for (const ScenarioResult* r : inputs) {
+    if (r->load.has_value()) failed += r->load->failed_calls;
+  }
+  // A target met only thanks to failing calls is not met.
+  if (failed > 0) return absl::StrCat("**FAIL** (", failed, " failed calls)");
+  return met ? "PASS" : "**FAIL**";
+}
+
+}  // namespace
+
+Verdict PrintReport(const BenchConfig& config, const std::vector<ScenarioResult>& results, std::ostream& out) {
+  Verdict verdict;
+  for (const ScenarioResult& r : results) {
+    if (!r.status.ok()) verdict.all_ran = false;
+  }
+
+  out << absl::StrFormat(
+      "Closed loop: %d callers, %.0f s warm-up, %.0f s measured, %.0f ms deadline per call, "
+      "%d client connection(s) per server.\n\n",
+      config.load.callers, absl::ToDoubleSeconds(config.load.warmup), absl::ToDoubleSeconds(config.load.measure),
+      absl::ToDoubleMilliseconds(config.deadline), config.channels);
+  out << "| scenario | measures | ok calls | failed calls | QPS | p50 ms | p99 ms | p99.9 ms | max ms |\n"
+         "|---|---|--:|---|--:|--:|--:|--:|--:|\n";
+  for (const ScenarioResult& r : results) {
+    if (r.load.has_value()) {
+      const LoadResult& l = *r.load;
+      out << absl::StrFormat("| %s | %s | %d | %s | %.0f | %s | %s | %s | %s |\n", r.name, r.measures,
+                             l.ok_calls, Errors(l), l.qps, Ms(l.latency.p50), Ms(l.latency.p99),
+                             Ms(l.latency.p999), Ms(l.latency.max));
+    }
+  }
+  out << "\n| scenario | measures | result | notes |\n|---|---|--:|---|\n";
+  for (const ScenarioResult& r : results) {
+    if (r.load.has_value() && r.status.ok()) {
+      if (!r.note.empty()) out << absl::StrFormat("| %s | (set-up) | | %s |\n", r.name, r.note);
+      continue;
+    }
+    std::string result;
+    if (r.elapsed.has_value()) result = absl::StrFormat("%.2f s", absl::ToDoubleSeconds(*r.elapsed));
+    if (r.rss_mib.has_value()) result = absl::StrFormat("%.1f MiB", *r.rss_mib);
+    std::string note = r.note;
+    if (!r.status.ok()) note = absl::StrCat("**did not complete**: ", r.status.ToString(), note.empty() ? "" : "; ", note);
+    out << absl::StrFormat("| %s | %s | %s | %s |\n", r.name, r.measures, result, note);
+  }
+
+  std::vector<TargetRow> rows;
+  // A target whose scenarios were not selected is left out; one whose
+  // scenarios failed counts as missed.
+  auto add = [&](std::string target, std::string goal, std::vector<std::string> needs,
+                 std::function<std::optional<Measurement>()> compute) {
+    bool selected = false;
+    for (const std::string& name : needs) selected = selected || Find(results, name) != nullptr;
+    if (!selected) return;
+    std::optional<Measurement> m = compute();
+    if (!m.has_value()) m = Measurement{"not measured", "n/a"};
+    if (m->verdict.rfind("PASS", 0) != 0) verdict.all_targets_met = false;
+    rows.push_back({std::move(target), std::move(m->value), std::move(goal), std::move(m->verdict)});
+  };
+  const ScenarioResult* echo = Find(results, "echo");
+  const ScenarioResult* get = Find(results, "get_customer");
+  const ScenarioResult* select = Find(results, "direct_select");
+  const ScenarioResult* create = Find(results, "create_customer");
+  const ScenarioResult* insert = Find(results, "direct_insert");
+  auto ratio = [&](const ScenarioResult* a, const ScenarioResult* b, double goal) -> std::optional<Measurement> {
+    const LoadResult* la = CleanLoad(a);
+    const LoadResult* lb = CleanLoad(b);
+    if (la == nullptr || lb == nullptr || lb->qps <= 0) return std::nullopt;
+    const double value = la->qps / lb->qps;
+    return Measurement{absl::StrFormat("%.2f (%.0f / %.0f QPS)", value, la->qps, lb->qps), VerdictText(value >= goal, {a, b})};
+  };
+  add("GetCustomer QPS ÷ echo QPS", "≥ 0.5", {"get_customer", "echo"}, [&] { return ratio(get, echo, 0.5); });
+  add("GetCustomer p99", "≤ 5 ms", {"get_customer"}, [&]() -> std::optional<Measurement> {
+    const LoadResult* l = CleanLoad(get);
+    if (l == nullptr || l->ok_calls == 0) return std::nullopt;
+    return Measurement{absl::StrCat(Ms(l->latency.p99), " ms"), VerdictText(l->latency.p99 <= absl::Milliseconds(5), {get})};
+  });
+  add("CreateCustomer QPS ÷ direct_insert QPS", "≥ 0.5", {"create_customer", "direct_insert"}, [&] { return ratio(create, insert, 0.5); });
+  auto one_shot = [&](const char* name, absl::Duration goal) -> std::optional<Measurement> {
+    const ScenarioResult* r = Find(results, name);
+    if (r == nullptr || !r->status.ok() || !r->elapsed.has_value()) return std::nullopt;
+    return Measurement{absl::StrFormat("%.2f s", absl::ToDoubleSeconds(*r->elapsed)), VerdictText(*r->elapsed <= goal, {r})};
+  };
+  add(absl::StrFormat("ImportMembers, %d members", config.members), "≤ 10 s", {"import_members"},
+      [&] { return one_shot("import_members", absl::Seconds(10)); });
+  add(absl::StrFormat("RecomputeTiers, %d enterprises", config.enterprises), "≤ 2 s", {"recompute_tiers"},
+      [&] { return one_shot("recompute_tiers", absl::Seconds(2)); });
+  add("idle service RSS", "≤ 32 MiB", {"idle_rss"}, [&]() -> std::optional<Measurement> {
+    const ScenarioResult* r = Find(results, "idle_rss");
+    if (r == nullptr || !r->status.ok() || !r->rss_mib.has_value()) return std::nullopt;
+    return Measurement{absl::StrFormat("%.1f MiB", *r->rss_mib), VerdictText(*r->rss_mib <= 32, {r})};
+  });
+
+  out << "\n| target | measured | goal | verdict |\n|---|--:|---|---|\n";
+  for (const TargetRow& row : rows) {
+    out << absl::StrFormat("| %s | %s | %s | %s |\n", row.target, row.measured, row.goal, row.verdict);
+  }
+  // Not a target: how close the service gets to the database alone.
+  if (const LoadResult *lg = CleanLoad(get), *ls = CleanLoad(select); lg != nullptr && ls != nullptr && ls->qps > 0) {
+    out << absl::StrFormat("\nFor reference: GetCustomer QPS ÷ direct_select QPS = %.2f (%.0f / %.0f).\n",
+                           lg->qps / ls->qps, lg->qps, ls->qps);
+  }
+  return verdict;
+}
+
+}  // namespace crm::bench

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Runs the whole benchmark on this machine in one go: builds crm_bench,
+# echo_server and crm-customers (under the shared build lock), starts a
+# private MariaDB in a temporary folder, the customers service and the echo
+# server on free loopback ports, runs every scenario (bench/README.md) and
+# prints the Markdown report. Everything it started is stopped on exit.
+#
+#   bench/run.sh [crm_bench flags...]     e.g. --measure_seconds=20 --callers=64
+#
+# Environment (optional):
+#   CRM_SKIP_BUILD=1      use build/ as it is
+#   CRM_BENCH_KEEP=1      keep the temporary folder (logs, database) afterwards
+#   CRM_BENCH_REPORT=F    also write the report to F
+#
+# Exit status: crm_bench's (0 every target met, 1 a scenario failed,
+# 3 a target was missed), or 1 if the set-up failed.
+set -euo pipefail
+
+cd "$(dirname -- "$(realpath -- "${BASH_SOURCE[0]}")")/.."
+readonly REPO=$PWD
+readonly BUILD_DIR=$REPO/build
+readonly BUILD_LOCK=/tmp/crm-build.lock
+readonly MARIADB_SH=$REPO/deploy/local/mariadb.sh
+readonly SERVICE_BIN=$BUILD_DIR/services/customers/crm-customers
+readonly ECHO_BIN=$BUILD_DIR/bench/echo_server
+readonly BENCH_BIN=$BUILD_DIR/bench/crm_bench
+readonly START_TIMEOUT_S=90
+
+die() { echo "bench/run.sh: $*" >&2; exit 1; }
+say() { echo "bench/run.sh: $*" >&2; }
+
+# ---- build ----
+if [[ ${CRM_SKIP_BUILD:-0} != 1 ]]; then
+  if ! flock -n "$BUILD_LOCK" true; then say "waiting for the build lock ($BUILD_LOCK)"; fi
+  if [[ ! -f $BUILD_DIR/build.ninja ]]; then
+    flock "$BUILD_LOCK" cmake -S "$REPO" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  fi
+  flock "$BUILD_LOCK" cmake --build "$BUILD_DIR" --target crm_bench echo_server crm-customers -j2
+fi
+for program in "$SERVICE_BIN" "$ECHO_BIN" "$BENCH_BIN"; do
+  [[ -x $program ]] || die "missing ${program#"$REPO"/}: build it first"
+done
+
+# ---- scratch folder and clean-up ----
+# Short path: mariadbd's socket path must stay under 108 bytes.
+TMP=$(mktemp -d /tmp/crm-bench.XXXXXX)
+readonly TMP
+service_pid="" echo_pid="" db_started=false
+
+stop_pid() {
+  local pid=$1 name=$2
+  [[ -n $pid ]] || return 0
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  say "$name (pid $pid) ignored SIGTERM for 10 s; killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_pid "$service_pid" crm-customers
+  stop_pid "$echo_pid" echo_server
+  if $db_started; then bash "$MARIADB_SH" stop "$TMP/mariadb" >/dev/null || say "could not stop MariaDB"; fi
+  if [[ ${CRM_BENCH_KEEP:-0} == 1 ]]; then
+    say "kept $TMP"
+  else
+    rm -rf -- "$TMP"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- database ----
+db_started=true
+bash "$MARIADB_SH" start "$TMP/mariadb" >&2
+bash "$MARIADB_SH" provision "$TMP/mariadb" customers >&2
+readonly DB_PORT=$(sed -n 's/^MARIADB_PORT=//p' "$TMP/mariadb/env")
+readonly DB_PASSWORD_FILE=$TMP/secrets/db-customers.password
+
+# ---- keys (never printed) ----
+(
+  umask 077
+  od -An -vtx1 -N32 /dev/urandom | tr -d ' \n' >"$TMP/secrets/jwt-hs256.key"
+  od -An -vtx1 -N32 /dev/urandom | tr -d ' \n' >"$TMP/secrets/page-token.key"
+)
+
+# ---- servers on free ports ----
+env CRM_LISTEN_ADDRESS=127.0.0.1:0 CRM_PORT_FILE="$TMP/customers.port" \
+  CRM_DB_HOST=127.0.0.1 CRM_DB_PORT="$DB_PORT" CRM_DB_USER=crm_customers CRM_DB_NAME=crm_customers \
+  CRM_DB_PASSWORD_FILE="$DB_PASSWORD_FILE" \
+  CRM_JWT_HS256_KEY_FILE="$TMP/secrets/jwt-hs256.key" CRM_PAGE_TOKEN_KEY_FILE="$TMP/secrets/page-token.key" \
+  CRM_JWT_ISSUER=crm-local CRM_JWT_AUDIENCE=crm \
+  CRM_TIER_RECOMPUTE_HOURS=0 \
+  "$SERVICE_BIN" </dev/null >"$TMP/customers.log" 2>&1 &
+service_pid=$!
+"$ECHO_BIN" --listen_address=127.0.0.1:0 --port_file="$TMP/echo.port" </dev/null >"$TMP/echo.log" 2>&1 &
+echo_pid=$!
+
+# The port file appears once the server listens (after the service's
+# migrations), so it doubles as the readiness signal.
+wait_port() {
+  local file=$1 pid=$2 name=$3 log=$4
+  local deadline=$((SECONDS + START_TIMEOUT_S))
+  until [[ -s $file ]]; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 30 "$log" >&2 || true
+      die "$name exited during start-up"
+    fi
+    (( SECONDS < deadline )) || { tail -n 30 "$log" >&2 || true; die "$name not listening after ${START_TIMEOUT_S}s"; }
+    sleep 0.1
+  done
+  cat "$file"
+}
+readonly SERVICE_PORT=$(wait_port "$TMP/customers.port" "$service_pid" crm-customers "$TMP/customers.log")
+readonly ECHO_PORT=$(wait_port "$TMP/echo.port" "$echo_pid" echo_server "$TMP/echo.log")
+say "crm-customers pid $service_pid on 127.0.0.1:$SERVICE_PORT, echo_server pid $echo_pid on 127.0.0.1:$ECHO_PORT, MariaDB on 127.0.0.1:$DB_PORT"
+
+# ---- run ----
+{
+  echo "Command: \`bench/run.sh${*:+ $*}\`"
+  echo
+  echo "Machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, Linux $(uname -r), MariaDB $(mariadbd --version | sed -n 's/.*Ver \([^ ]*\).*/\1/p'); commit $(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" diff --quiet HEAD -- bench services common proto 2>/dev/null || echo ' (with uncommitted changes)'); $(date -u '+%Y-%m-%d %H:%M UTC')."
+  echo
+} >"$TMP/report.md"
+
+rc=0
+"$BENCH_BIN" \
+  --customers_address="127.0.0.1:$SERVICE_PORT" --echo_address="127.0.0.1:$ECHO_PORT" \
+  --service_pid="$service_pid" --jwt_hs256_key_file="$TMP/secrets/jwt-hs256.key" \
+  --db_host=127.0.0.1 --db_port="$DB_PORT" --db_user=crm_customers --db_name=crm_customers \
+  --db_password_file="$DB_PASSWORD_FILE" \
+  "$@" >>"$TMP/report.md" || rc=$?
+
+kill -0 "$service_pid" 2>/dev/null || say "crm-customers died during the run (log: $TMP/customers.log)"
+problems=$(grep -cE '"level":"(warning|error)"' "$TMP/customers.log" || true)
+if (( problems > 0 )); then
+  say "crm-customers logged $problems warnings/errors; the last ones:"
+  grep -E '"level":"(warning|error)"' "$TMP/customers.log" | tail -n 5 >&2
+fi
+
+cat "$TMP/report.md"
+if [[ -n ${CRM_BENCH_REPORT:-} ]]; then cp -- "$TMP/report.md" "$CRM_BENCH_REPORT"; fi
+exit "$rc"

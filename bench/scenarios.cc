@@ -1,0 +1,653 @@
+#include "bench/scenarios.h"
+
+#include <cppconn/connection.h>
+#include <cppconn/driver.h>
+#include <cppconn/exception.h>
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+#include <cppconn/resultset_metadata.h>
+#include <cppconn/statement.h>
+
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "bench/sample_data.h"
+#include "crm/bench/v1/echo.grpc.pb.h"
+#include "crm/customers/v1/customers.grpc.pb.h"
+
+namespace crm::bench {
+namespace {
+
+namespace pb = crm::customers::v1;
+using Stopwatch = std::chrono::steady_clock;
+
+constexpr char kDirectInsertTable[] = "bench_direct_inserts";
+// Owner of the enterprises recompute_tiers seeds, so a rerun against the
+// same database tops the population up instead of doubling it.
+constexpr char kSeedOwner[] = "bench-tiers";
+constexpr int kSeedRowsPerInsert = 1000;
+
+absl::Duration Since(Stopwatch::time_point start) {
+  return absl::FromChrono(Stopwatch::now() - start);
+}
+
+std::string CodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::OK: return "OK";
+    case grpc::CANCELLED: return "CANCELLED";
+    case grpc::UNKNOWN: return "UNKNOWN";
+    case grpc::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case grpc::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case grpc::NOT_FOUND: return "NOT_FOUND";
+    case grpc::ALREADY_EXISTS: return "ALREADY_EXISTS";
+    case grpc::PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case grpc::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case grpc::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case grpc::ABORTED: return "ABORTED";
+    case grpc::OUT_OF_RANGE: return "OUT_OF_RANGE";
+    case grpc::UNIMPLEMENTED: return "UNIMPLEMENTED";
+    case grpc::INTERNAL: return "INTERNAL";
+    case grpc::UNAVAILABLE: return "UNAVAILABLE";
+    case grpc::DATA_LOSS: return "DATA_LOSS";
+    case grpc::UNAUTHENTICATED: return "UNAUTHENTICATED";
+    default: return absl::StrCat("code ", static_cast<int>(code));
+  }
+}
+
+absl::Status ToAbsl(const grpc::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      absl::StrCat(what, ": ", CodeName(s.error_code()), ": ", s.error_message()));
+}
+
+absl::Status SqlError(const sql::SQLException& e, absl::string_view what) {
+  return absl::UnavailableError(absl::StrCat(what, ": mysql error ", e.getErrorCode(), ": ", e.what()));
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, int index) {
+  grpc::ChannelArguments args;
+  // Separate channels get separate connections only with their own
+  // subchannel pool; otherwise gRPC shares one connection between them.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt("crm.bench.channel_index", index);
+  args.SetMaxReceiveMessageSize(64 << 20);
+  args.SetMaxSendMessageSize(64 << 20);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+// Connector/C++ needs threadInit()/threadEnd() around its use on each thread.
+void EnsureThreadInit(sql::Driver* driver) {
+  struct Guard {
+    sql::Driver* driver = nullptr;
+    ~Guard() {
+      if (driver != nullptr) driver->threadEnd();
+    }
+  };
+  thread_local Guard guard;
+  if (guard.driver == nullptr) {
+    driver->threadInit();
+    guard.driver = driver;
+  }
+}
+
+absl::StatusOr<int64_t> ReadProcStatusKiB(int pid, absl::string_view field) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  if (!in) return absl::NotFoundError(absl::StrCat("no process ", pid));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!absl::StartsWith(line, absl::StrCat(field, ":"))) continue;
+    std::vector<absl::string_view> parts =
+        absl::StrSplit(absl::string_view(line).substr(field.size() + 1), ' ', absl::SkipWhitespace());
+    int64_t kib = 0;
+    if (parts.size() == 2 && parts[1] == "kB" && absl::SimpleAtoi(parts[0], &kib)) return kib;
+  }
+  return absl::NotFoundError(absl::StrCat(field, " not in /proc/", pid, "/status"));
+}
+
+double MiB(int64_t kib) { return static_cast<double>(kib) / 1024.0; }
+
+// A SQL string literal for the seed data (generated text; escaped anyway).
+std::string Quote(absl::string_view s) {
+  return absl::StrCat("'", absl::StrReplaceAll(s, {{"\\", "\\\\"}, {"'", "''"}}), "'");
+}
+
+// The service's name key for CUS-11, close enough for seeded rows: lower
+// case, company-form words and spaces removed.
+std::string SeedNameKey(absl::string_view display_name) {
+  return absl::StrReplaceAll(display_name, {{"有限公司", ""}, {" ", ""}});
+}
+
+uint64_t RandomSerialBase() {
+  std::mt19937_64 rng(std::random_device{}());
+  return std::uniform_int_distribution<uint64_t>(2'000'000'000'000ull, 20'000'000'000'000ull)(rng);
+}
+
+}  // namespace
+
+Bench::Bench(BenchConfig config, sql::Driver* driver)
+    : config_(std::move(config)),
+      driver_(driver),
+      serial_base_(RandomSerialBase()) {
+  for (int i = 0; i < config_.channels; ++i) {
+    if (!config_.customers_address.empty()) {
+      customers_channels_.push_back(MakeChannel(config_.customers_address, i));
+    }
+    if (!config_.echo_address.empty()) echo_channels_.push_back(MakeChannel(config_.echo_address, i));
+  }
+}
+
+Bench::~Bench() = default;
+
+uint64_t Bench::NextSerial() { return serial_base_ + next_serial_.fetch_add(1); }
+
+std::shared_ptr<grpc::Channel> Bench::CustomersChannel(int caller) {
+  return customers_channels_[static_cast<size_t>(caller) % customers_channels_.size()];
+}
+
+void Bench::Authorize(grpc::ClientContext& context, absl::Duration deadline) const {
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  context.AddMetadata("authorization", absl::StrCat("Bearer ", config_.bearer_token));
+}
+
+absl::StatusOr<std::unique_ptr<sql::Connection>> Bench::Connect() const {
+  EnsureThreadInit(driver_);
+  // The same session set-up as the services' pool (common/db/pool.cc).
+  sql::ConnectOptionsMap options;
+  options["hostName"] = sql::SQLString(absl::StrCat("tcp://", config_.db.host, ":", config_.db.port));
+  options["userName"] = sql::SQLString(config_.db.user);
+  options["password"] = sql::SQLString(config_.db.password);
+  options["schema"] = sql::SQLString(config_.db.database);
+  options["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
+  options["OPT_CONNECT_TIMEOUT"] = 5;
+  options["OPT_RECONNECT"] = false;
+  try {
+    std::unique_ptr<sql::Connection> conn(driver_->connect(options));
+    std::unique_ptr<sql::Statement> stmt(conn->createStatement());
+    stmt->execute("SET time_zone = '+00:00', NAMES utf8mb4 COLLATE utf8mb4_unicode_ci");
+    conn->setTransactionIsolation(sql::TRANSACTION_READ_COMMITTED);
+    conn->setAutoCommit(true);
+    return conn;
+  } catch (const sql::SQLException& e) {
+    return SqlError(e, "connect to the database");
+  }
+}
+
+absl::StatusOr<std::string> Bench::CreateEnterprise(uint64_t serial) {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  auto stub = pb::CustomerService::NewStub(CustomersChannel(static_cast<int>(serial)));
+  pb::CreateCustomerRequest request;
+  *request.mutable_customer() = SampleEnterprise(rng, serial, absl::StrCat("bench-owner-", serial % 20));
+  request.set_request_id(absl::StrCat("bench-", serial));
+  grpc::ClientContext context;
+  Authorize(context, config_.deadline);
+  pb::Customer created;
+  grpc::Status s = stub->CreateCustomer(&context, request, &created);
+  if (!s.ok()) return ToAbsl(s, "CreateCustomer (enterprise)");
+  return created.name();
+}
+
+absl::Status Bench::EnsureCustomerSet() {
+  if (!customer_ids_.empty()) return absl::OkStatus();
+  if (customers_channels_.empty()) return absl::FailedPreconditionError("needs --customers_address");
+  std::mutex mu;
+  absl::Status first_error = absl::OkStatus();
+  std::vector<int64_t> ids;
+  std::atomic<int> remaining{config_.customer_set};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < config_.load.callers; ++t) {
+    threads.emplace_back([&] {
+      while (remaining.fetch_sub(1) > 0) {
+        absl::StatusOr<std::string> name = CreateEnterprise(NextSerial());
+        std::lock_guard<std::mutex> lock(mu);
+        int64_t id = 0;
+        if (!name.ok()) {
+          if (first_error.ok()) first_error = name.status();
+        } else if (absl::SimpleAtoi(absl::string_view(*name).substr(sizeof("customers/") - 1), &id)) {
+          ids.push_back(id);
+        } else if (first_error.ok()) {
+          first_error = absl::InternalError(absl::StrCat("unexpected customer name '", *name, "'"));
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  if (!first_error.ok()) return first_error;
+  customer_ids_ = std::move(ids);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- idle RSS
+
+ScenarioResult Bench::IdleRss() {
+  ScenarioResult r("idle_rss", "VmRSS of crm-customers after start-up, 1 CreateCustomer and 10 GetCustomer");
+  if (config_.service_pid <= 0) {
+    r.status = absl::FailedPreconditionError("needs --service_pid");
+    return r;
+  }
+  if (customers_channels_.empty()) {
+    r.status = absl::FailedPreconditionError("needs --customers_address");
+    return r;
+  }
+  absl::StatusOr<std::string> name = CreateEnterprise(NextSerial());
+  if (!name.ok()) {
+    r.status = name.status();
+    return r;
+  }
+  auto stub = pb::CustomerService::NewStub(CustomersChannel(0));
+  for (int i = 0; i < 10; ++i) {
+    grpc::ClientContext context;
+    Authorize(context, config_.deadline);
+    pb::GetCustomerRequest request;
+    request.set_name(*name);
+    pb::Customer customer;
+    if (grpc::Status s = stub->GetCustomer(&context, request, &customer); !s.ok()) {
+      r.status = ToAbsl(s, "GetCustomer");
+      return r;
+    }
+  }
+  // Let the calls' transient buffers go back before reading.
+  absl::SleepFor(absl::Seconds(1));
+  absl::StatusOr<int64_t> rss = ReadProcStatusKiB(config_.service_pid, "VmRSS");
+  if (!rss.ok()) {
+    r.status = rss.status();
+    return r;
+  }
+  r.rss_mib = MiB(*rss);
+  return r;
+}
+
+ScenarioResult Bench::RssAfterLoad() {
+  ScenarioResult r("rss_after_load", "VmRSS (VmHWM = peak) of crm-customers after every scenario");
+  if (config_.service_pid <= 0) {
+    r.status = absl::FailedPreconditionError("needs --service_pid");
+    return r;
+  }
+  absl::StatusOr<int64_t> rss = ReadProcStatusKiB(config_.service_pid, "VmRSS");
+  absl::StatusOr<int64_t> hwm = ReadProcStatusKiB(config_.service_pid, "VmHWM");
+  if (!rss.ok() || !hwm.ok()) {
+    r.status = rss.ok() ? hwm.status() : rss.status();
+    return r;
+  }
+  r.rss_mib = MiB(*rss);
+  r.note = absl::StrFormat("peak (VmHWM) %.1f MiB", MiB(*hwm));
+  return r;
+}
+
+// ---------------------------------------------------------------- echo
+
+ScenarioResult Bench::Echo() {
+  ScenarioResult r("echo", absl::StrCat("Echo on echo_server, ", config_.echo_payload_bytes,
+                                            "-byte payload (gRPC floor)"));
+  if (echo_channels_.empty()) {
+    r.status = absl::FailedPreconditionError("needs --echo_address");
+    return r;
+  }
+  const std::string payload(static_cast<size_t>(config_.echo_payload_bytes), 'x');
+  auto result = RunClosedLoop(config_.load, [&](int caller) -> absl::StatusOr<Call> {
+    std::shared_ptr<crm::bench::v1::Echo::Stub> stub =
+        crm::bench::v1::Echo::NewStub(echo_channels_[caller % echo_channels_.size()]);
+    return Call([this, stub, &payload](std::mt19937_64&) -> std::string {
+      grpc::ClientContext context;
+      context.set_deadline(absl::ToChronoTime(absl::Now() + config_.deadline));
+      crm::bench::v1::EchoRequest request;
+      request.set_payload(payload);
+      crm::bench::v1::EchoResponse response;
+      grpc::Status s = stub->Echo(&context, request, &response);
+      return s.ok() ? std::string() : CodeName(s.error_code());
+    });
+  });
+  if (!result.ok()) {
+    r.status = result.status();
+  } else {
+    r.load = *result;
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------- GetCustomer
+
+ScenarioResult Bench::GetCustomer() {
+  ScenarioResult r("get_customer", absl::StrCat("GetCustomer, random picks over ", config_.customer_set,
+                                            " enterprises"));
+  const auto setup_start = Stopwatch::now();
+  if (absl::Status s = EnsureCustomerSet(); !s.ok()) {
+    r.status = s;
+    return r;
+  }
+  r.note = absl::StrFormat("set-up: %d CreateCustomer in %.1f s", config_.customer_set,
+                           absl::ToDoubleSeconds(Since(setup_start)));
+  auto result = RunClosedLoop(config_.load, [&](int caller) -> absl::StatusOr<Call> {
+    std::shared_ptr<pb::CustomerService::Stub> stub = pb::CustomerService::NewStub(CustomersChannel(caller));
+    return Call([this, stub](std::mt19937_64& rng) -> std::string {
+      const int64_t id = customer_ids_[std::uniform_int_distribution<size_t>(0, customer_ids_.size() - 1)(rng)];
+      grpc::ClientContext context;
+      Authorize(context, config_.deadline);
+      pb::GetCustomerRequest request;
+      request.set_name(absl::StrCat("customers/", id));
+      pb::Customer customer;
+      grpc::Status s = stub->GetCustomer(&context, request, &customer);
+      return s.ok() ? std::string() : CodeName(s.error_code());
+    });
+  });
+  if (!result.ok()) {
+    r.status = result.status();
+  } else {
+    r.load = *result;
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------- direct select
+
+ScenarioResult Bench::DirectSelect() {
+  ScenarioResult r("direct_select", "Connector/C++ point select by primary key on customers (all columns read), "
+                               "one connection and prepared statement per caller");
+  if (customer_ids_.empty()) {
+    // Run alone: pick from whatever the table holds.
+    auto conn = Connect();
+    if (!conn.ok()) {
+      r.status = conn.status();
+      return r;
+    }
+    try {
+      std::unique_ptr<sql::PreparedStatement> ps(
+          (*conn)->prepareStatement("SELECT id FROM customers ORDER BY id LIMIT ?"));
+      ps->setInt(1, config_.customer_set);
+      std::unique_ptr<sql::ResultSet> rs(ps->executeQuery());
+      while (rs->next()) customer_ids_.push_back(rs->getInt64(1));
+    } catch (const sql::SQLException& e) {
+      r.status = SqlError(e, "load customer ids");
+      return r;
+    }
+    if (customer_ids_.empty()) {
+      r.status = absl::FailedPreconditionError("the customers table is empty: run get_customer first");
+      return r;
+    }
+  }
+  auto result = RunClosedLoop(config_.load, [&](int) -> absl::StatusOr<Call> {
+    absl::StatusOr<std::unique_ptr<sql::Connection>> conn = Connect();
+    if (!conn.ok()) return conn.status();
+    std::shared_ptr<sql::Connection> shared_conn(std::move(*conn));
+    std::shared_ptr<sql::PreparedStatement> ps;
+    try {
+      ps.reset(shared_conn->prepareStatement("SELECT * FROM customers WHERE id = ?"));
+    } catch (const sql::SQLException& e) {
+      return SqlError(e, "prepare");
+    }
+    return Call([this, shared_conn, ps](std::mt19937_64& rng) -> std::string {
+      const int64_t id = customer_ids_[std::uniform_int_distribution<size_t>(0, customer_ids_.size() - 1)(rng)];
+      try {
+        ps->setInt64(1, id);
+        std::unique_ptr<sql::ResultSet> rs(ps->executeQuery());
+        if (!rs->next()) return "NOT_FOUND";
+        const unsigned columns = rs->getMetaData()->getColumnCount();
+        size_t bytes = 0;
+        for (unsigned c = 1; c <= columns; ++c) bytes += rs->getString(c).length();
+        return bytes > 0 ? std::string() : "EMPTY_ROW";
+      } catch (const sql::SQLException& e) {
+        return absl::StrCat("mysql ", e.getErrorCode());
+      }
+    });
+  });
+  if (!result.ok()) {
+    r.status = result.status();
+  } else {
+    r.load = *result;
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------- CreateCustomer
+
+ScenarioResult Bench::CreateCustomer() {
+  ScenarioResult r("create_customer", "CreateCustomer of a new INDIVIDUAL with a request_id "
+                               "(durable commit: row + audit row + idempotency key)");
+  if (customers_channels_.empty()) {
+    r.status = absl::FailedPreconditionError("needs --customers_address");
+    return r;
+  }
+  auto result = RunClosedLoop(config_.load, [&](int caller) -> absl::StatusOr<Call> {
+    std::shared_ptr<pb::CustomerService::Stub> stub = pb::CustomerService::NewStub(CustomersChannel(caller));
+    const std::string owner = absl::StrCat("bench-owner-", caller % 20);
+    return Call([this, stub, owner](std::mt19937_64& rng) -> std::string {
+      const uint64_t serial = NextSerial();
+      pb::CreateCustomerRequest request;
+      *request.mutable_customer() = SampleIndividual(rng, serial, owner);
+      request.set_request_id(absl::StrCat("bench-", serial));
+      grpc::ClientContext context;
+      Authorize(context, config_.deadline);
+      pb::Customer created;
+      grpc::Status s = stub->CreateCustomer(&context, request, &created);
+      return s.ok() ? std::string() : CodeName(s.error_code());
+    });
+  });
+  if (!result.ok()) {
+    r.status = result.status();
+  } else {
+    r.load = *result;
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------- direct insert
+
+ScenarioResult Bench::DirectInsert() {
+  ScenarioResult r("direct_insert", absl::StrCat("Connector/C++ single-row INSERT, autocommit, into ",
+                                            kDirectInsertTable,
+                                            " (LIKE customers: same columns and indexes)"));
+  {
+    auto conn = Connect();
+    if (!conn.ok()) {
+      r.status = conn.status();
+      return r;
+    }
+    try {
+      std::unique_ptr<sql::Statement> stmt((*conn)->createStatement());
+      stmt->execute(absl::StrCat("CREATE TABLE IF NOT EXISTS ", kDirectInsertTable, " LIKE customers"));
+    } catch (const sql::SQLException& e) {
+      r.status = SqlError(e, "create the insert table");
+      return r;
+    }
+  }
+  auto result = RunClosedLoop(config_.load, [&](int caller) -> absl::StatusOr<Call> {
+    absl::StatusOr<std::unique_ptr<sql::Connection>> conn = Connect();
+    if (!conn.ok()) return conn.status();
+    std::shared_ptr<sql::Connection> shared_conn(std::move(*conn));
+    std::shared_ptr<sql::PreparedStatement> ps;
+    try {
+      ps.reset(shared_conn->prepareStatement(absl::StrCat(
+          "INSERT INTO ", kDirectInsertTable,
+          " (kind, display_name, name_key, industry, address, it_usage_notes, competitor_notes, status, "
+          "owner, team, phone, aml_rating, version, create_time, update_time) "
+          "VALUES (?, ?, ?, '', ?, '', '', ?, ?, 'bench', ?, ?, 1, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))")));
+    } catch (const sql::SQLException& e) {
+      return SqlError(e, "prepare");
+    }
+    const std::string owner = absl::StrCat("bench-owner-", caller % 20);
+    return Call([this, shared_conn, ps, owner](std::mt19937_64& rng) -> std::string {
+      const pb::Customer c = SampleIndividual(rng, NextSerial(), owner);
+      try {
+        ps->setInt(1, c.kind());
+        ps->setString(2, c.display_name());
+        ps->setString(3, c.display_name());
+        ps->setString(4, c.address());
+        ps->setInt(5, c.status());
+        ps->setString(6, c.owner());
+        ps->setString(7, c.phone());
+        ps->setInt(8, c.aml_rating());
+        return ps->executeUpdate() == 1 ? std::string() : "NO_ROW";
+      } catch (const sql::SQLException& e) {
+        return absl::StrCat("mysql ", e.getErrorCode());
+      }
+    });
+  });
+  if (!result.ok()) {
+    r.status = result.status();
+  } else {
+    r.load = *result;
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------- ImportMembers
+
+std::vector<ScenarioResult> Bench::ImportMembers() {
+  ScenarioResult first("import_members", absl::StrCat("ImportMembers: ", config_.members, " new members, ",
+                                                config_.members_per_message, " per message, one stream"));
+  ScenarioResult again("import_members_again", "the same stream again (every member exists: all updates)");
+  if (customers_channels_.empty()) {
+    first.status = absl::FailedPreconditionError("needs --customers_address");
+    again.status = first.status;
+    return {first, again};
+  }
+  absl::StatusOr<std::string> parent = CreateEnterprise(NextSerial());
+  if (!parent.ok()) {
+    first.status = parent.status();
+    again.status = absl::FailedPreconditionError("the first import did not run");
+    return {first, again};
+  }
+  std::mt19937_64 rng(42);
+  std::vector<pb::ImportMembersRequest> messages;
+  for (int i = 0; i < config_.members; ++i) {
+    if (i % config_.members_per_message == 0) {
+      messages.emplace_back();
+      if (i == 0) messages.back().set_parent(*parent);
+    }
+    *messages.back().add_members() = SampleMember(rng, static_cast<uint64_t>(i));
+  }
+  auto stub = pb::CustomerService::NewStub(CustomersChannel(0));
+  auto run = [&](ScenarioResult& r) {
+    const auto start = Stopwatch::now();
+    grpc::ClientContext context;
+    Authorize(context, config_.long_deadline);
+    pb::ImportMembersResponse response;
+    std::unique_ptr<grpc::ClientWriter<pb::ImportMembersRequest>> writer =
+        stub->ImportMembers(&context, &response);
+    for (const pb::ImportMembersRequest& m : messages) {
+      if (!writer->Write(m)) break;  // the server ended the call; Finish says why
+    }
+    writer->WritesDone();
+    grpc::Status s = writer->Finish();
+    const absl::Duration elapsed = Since(start);
+    if (!s.ok()) {
+      r.status = ToAbsl(s, "ImportMembers");
+      return;
+    }
+    r.elapsed = elapsed;
+    r.note = absl::StrFormat("%d imported, %d rejected; %.0f members/s", response.imported(),
+                             response.rejected(),
+                             static_cast<double>(response.imported()) / absl::ToDoubleSeconds(elapsed));
+    if (response.imported() != config_.members) {
+      r.status = absl::DataLossError(absl::StrCat("imported ", response.imported(), " of ", config_.members,
+                                                  " members (rejected ", response.rejected(), ")"));
+    }
+  };
+  run(first);
+  if (!first.status.ok()) {
+    again.status = absl::FailedPreconditionError("the first import failed");
+    return {first, again};
+  }
+  run(again);
+  return {first, again};
+}
+
+// ---------------------------------------------------------------- RecomputeTiers
+
+std::vector<ScenarioResult> Bench::RecomputeTiers() {
+  ScenarioResult first("recompute_tiers", absl::StrCat("RecomputeTiers over ", config_.enterprises,
+                                                " seeded active enterprises (every tier moves)"));
+  ScenarioResult again("recompute_tiers_again", "RecomputeTiers again with nothing changed");
+  if (customers_channels_.empty()) {
+    first.status = absl::FailedPreconditionError("needs --customers_address");
+    again.status = first.status;
+    return {first, again};
+  }
+
+  // Seed with multi-row INSERTs straight into the service's table: fast, and
+  // only the recompute itself is timed.
+  const auto seed_start = Stopwatch::now();
+  int64_t seeded = 0;
+  int64_t existing = 0;
+  {
+    auto conn = Connect();
+    if (!conn.ok()) {
+      first.status = conn.status();
+      again.status = first.status;
+      return {first, again};
+    }
+    try {
+      std::unique_ptr<sql::PreparedStatement> count(
+          (*conn)->prepareStatement("SELECT COUNT(*) FROM customers WHERE owner = ?"));
+      count->setString(1, kSeedOwner);
+      std::unique_ptr<sql::ResultSet> rs(count->executeQuery());
+      if (rs->next()) existing = rs->getInt64(1);
+      std::unique_ptr<sql::Statement> stmt((*conn)->createStatement());
+      std::mt19937_64 rng(7);
+      for (int64_t i = existing; i < config_.enterprises;) {
+        std::string sql =
+            "INSERT INTO customers (kind, display_name, name_key, credit_code, industry, address, latitude, "
+            "longitude, revenue_currency, revenue_units, revenue_nanos, employee_count, qualification_rating, "
+            "it_usage_notes, competitor_notes, status, owner, team, high_value, phone, member_count, "
+            "product_count, version, create_time, update_time) VALUES ";
+        for (int row = 0; row < kSeedRowsPerInsert && i < config_.enterprises; ++row, ++i) {
+          // Seed serials stay below the random base of the RPC-created ones.
+          const uint64_t serial = 1'000'000'000'000ull + static_cast<uint64_t>(i);
+          const pb::Customer c = SampleEnterprise(rng, serial, kSeedOwner);
+          absl::StrAppend(
+              &sql, row == 0 ? "" : ",", "(", static_cast<int>(pb::ENTERPRISE), ",", Quote(c.display_name()), ",",
+              Quote(SeedNameKey(c.display_name())), ",", Quote(c.credit_code()), ",", Quote(c.industry()), ",",
+              Quote(c.address()), ",", c.location().latitude(), ",", c.location().longitude(), ",'CNY',",
+              c.annual_revenue().units(), ",0,", c.employee_count(), ",", Quote(c.qualification_rating()),
+              ",'','',", static_cast<int>(pb::ACTIVE), ",", Quote(kSeedOwner), ",'bench',",
+              std::uniform_int_distribution<int>(0, 9)(rng) == 0 ? 1 : 0, ",", Quote(c.phone()), ",",
+              LogUniform(rng, 1, 5000), ",", std::uniform_int_distribution<int>(0, 6)(rng),
+              ",1,UTC_TIMESTAMP(6),UTC_TIMESTAMP(6))");
+        }
+        seeded += stmt->executeUpdate(sql);
+      }
+    } catch (const sql::SQLException& e) {
+      first.status = SqlError(e, "seed enterprises");
+      again.status = first.status;
+      return {first, again};
+    }
+  }
+  const absl::Duration seed_time = Since(seed_start);
+
+  auto stub = pb::CustomerService::NewStub(CustomersChannel(0));
+  auto run = [&](ScenarioResult& r, const std::string& reason) {
+    const auto start = Stopwatch::now();
+    grpc::ClientContext context;
+    Authorize(context, config_.long_deadline);
+    pb::RecomputeTiersRequest request;
+    request.set_reason(reason);
+    pb::RecomputeTiersResponse response;
+    grpc::Status s = stub->RecomputeTiers(&context, request, &response);
+    const absl::Duration elapsed = Since(start);
+    if (!s.ok()) {
+      r.status = ToAbsl(s, "RecomputeTiers");
+      return;
+    }
+    r.elapsed = elapsed;
+    r.note = absl::StrFormat("ranked %d, tier changed %d", response.ranked(), response.changed());
+  };
+  run(first, "bench: first ranking");
+  first.note = absl::StrFormat("%s; seeded %d rows in %.1f s (%d already there)", first.note, seeded,
+                               absl::ToDoubleSeconds(seed_time), existing);
+  if (!first.status.ok()) {
+    again.status = absl::FailedPreconditionError("the first recompute failed");
+    return {first, again};
+  }
+  run(again, "bench: nothing changed");
+  return {first, again};
+}
+
+}  // namespace crm::bench

@@ -1,0 +1,105 @@
+#pragma once
+// The benchmark scenarios. Each returns a ScenarioResult; a scenario that
+// cannot run (service down, bad credentials) reports its status and the
+// others still run.
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "bench/closed_loop.h"
+
+namespace sql {
+class Connection;
+class Driver;
+}  // namespace sql
+
+namespace crm::bench {
+
+struct DbSettings {
+  std::string host = "127.0.0.1";
+  int port = 3306;
+  std::string user;
+  std::string password;
+  std::string database;
+};
+
+struct BenchConfig {
+  LoadOptions load;
+  absl::Duration deadline = absl::Seconds(2);        // every unary call
+  absl::Duration long_deadline = absl::Seconds(60);  // import stream, tier recompute
+  std::string customers_address;
+  std::string echo_address;
+  int channels = 1;            // client connections per server
+  std::string bearer_token;    // ADMIN token for the customers service
+  DbSettings db;
+  int service_pid = 0;         // crm-customers, for idle_rss
+  int customer_set = 1000;     // customers GetCustomer / direct_select pick from
+  int members = 100000;
+  int members_per_message = 1000;
+  int enterprises = 100000;    // active enterprises recompute_tiers ranks
+  int echo_payload_bytes = 16;
+};
+
+struct ScenarioResult {
+  ScenarioResult(std::string name, std::string measures)
+      : name(std::move(name)), measures(std::move(measures)) {}
+
+  std::string name;       // flag name: "get_customer"
+  std::string measures;   // one line: what was timed
+  absl::Status status = absl::OkStatus();
+  std::optional<LoadResult> load;          // closed-loop scenarios
+  std::optional<absl::Duration> elapsed;   // one-shot scenarios
+  std::optional<double> rss_mib;           // idle_rss
+  std::string note;                        // counts, set-up times
+};
+
+class Bench {
+ public:
+  // `driver` comes from get_driver_instance() in main (not thread-safe).
+  Bench(BenchConfig config, sql::Driver* driver);
+  ~Bench();
+
+  ScenarioResult IdleRss();
+  ScenarioResult Echo();
+  ScenarioResult GetCustomer();
+  ScenarioResult DirectSelect();
+  ScenarioResult CreateCustomer();
+  ScenarioResult DirectInsert();
+  // Two results: the first import (all inserts) and a re-import of the same
+  // members (all updates).
+  std::vector<ScenarioResult> ImportMembers();
+  // Two results: the first recompute over freshly seeded enterprises and a
+  // second one with nothing changed.
+  std::vector<ScenarioResult> RecomputeTiers();
+  // VmRSS and VmHWM of the service after the load (informational).
+  ScenarioResult RssAfterLoad();
+
+ private:
+  std::shared_ptr<grpc::Channel> CustomersChannel(int caller);
+  void Authorize(grpc::ClientContext& context, absl::Duration deadline) const;
+  absl::StatusOr<std::unique_ptr<sql::Connection>> Connect() const;
+  // Creates customer_set enterprises through the service (once).
+  absl::Status EnsureCustomerSet();
+  absl::StatusOr<std::string> CreateEnterprise(uint64_t serial);
+  uint64_t NextSerial();
+
+  const BenchConfig config_;
+  sql::Driver* const driver_;
+  std::vector<std::shared_ptr<grpc::Channel>> customers_channels_;
+  std::vector<std::shared_ptr<grpc::Channel>> echo_channels_;
+  std::vector<int64_t> customer_ids_;
+  // Serials make credit codes, names and request ids unique; the base is
+  // random so runs against the same database do not collide.
+  const uint64_t serial_base_;
+  std::atomic<uint64_t> next_serial_{0};
+};
+
+}  // namespace crm::bench
