@@ -2,8 +2,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/parse.h"
@@ -38,17 +36,6 @@ std::vector<char*> ParseFlagsWithEnv(int argc, char** argv, absl::string_view us
     }
   }
   return absl::ParseCommandLine(argc, argv);
-}
-
-absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read secret file ", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::string secret = buffer.str();
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-  if (secret.empty()) return absl::InvalidArgumentError(absl::StrCat("secret file is empty: ", path));
-  return secret;
 }
 
 }  // namespace crm::config

@@ -22,7 +22,4 @@ std::string EnvNameForFlag(absl::string_view flag_name);
 // Prints "configuration error: <message>" and exits 2. For start-up only.
 [[noreturn]] void Die(absl::string_view message);
 
-// Reads a secret from a file (trailing newline trimmed, empty refused).
-absl::StatusOr<std::string> ReadSecretFile(const std::string& path);
-
 }  // namespace crm::config

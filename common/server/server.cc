@@ -38,9 +38,14 @@ absl::StatusOr<int> GrpcServer::Start() {
   if (server_ == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen_address));
   }
-  // Not serving until the first probe succeeds.
-  last_serving_ = true;
-  SetServing(false);
+  // Not serving until the first probe succeeds. Naming each service once
+  // registers it; later changes go to all services (and "") in one call, so
+  // watchers see exactly one update per change.
+  for (const std::string& name : service_names_) {
+    server_->GetHealthCheckService()->SetServingStatus(name, false);
+  }
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  last_serving_ = false;
   if (readiness_) {
     SetServing(readiness_().ok());
     probe_thread_ = std::thread([this] { ProbeLoop(); });
@@ -54,9 +59,7 @@ absl::StatusOr<int> GrpcServer::Start() {
 void GrpcServer::SetServing(bool serving) {
   if (serving == last_serving_) return;
   last_serving_ = serving;
-  auto* health = server_->GetHealthCheckService();
-  health->SetServingStatus(serving);
-  for (const std::string& name : service_names_) health->SetServingStatus(name, serving);
+  server_->GetHealthCheckService()->SetServingStatus(serving);
   log::Info("health", {{"status", serving ? "SERVING" : "NOT_SERVING"}});
 }
 

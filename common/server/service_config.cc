@@ -7,6 +7,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "common/auth/secret_file.h"
 #include "common/config/config.h"
 #include "common/util/log.h"
 
@@ -39,7 +40,7 @@ namespace crm::server {
 namespace {
 
 std::string ReadSecretOrDie(const std::string& flag, const std::string& path) {
-  auto secret = config::ReadSecretFile(path);
+  auto secret = auth::ReadSecretFile(path);
   if (!secret.ok()) config::Die(absl::StrCat("--", flag, ": ", secret.status().message()));
   return *secret;
 }

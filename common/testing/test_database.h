@@ -11,6 +11,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "common/db/pool.h"
@@ -22,7 +23,8 @@ class TestDatabase {
   // Creates the database; fails the test run with a clear message when the
   // fixture is not running.
   static absl::StatusOr<TestDatabase> Create(int pool_size = 8);
-  TestDatabase(TestDatabase&&) = default;
+  TestDatabase(TestDatabase&& other) noexcept
+      : config_(std::move(other.config_)), owner_(std::exchange(other.owner_, false)) {}
   ~TestDatabase();
 
   const db::DbConfig& config() const { return config_; }

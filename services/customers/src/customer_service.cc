@@ -85,6 +85,23 @@ std::string Fingerprint(std::initializer_list<absl::string_view> parts) {
   return absl::StrJoin(parts, "\x1f");
 }
 
+std::string LastSegment(const std::string& name) { return name.substr(name.rfind('/') + 1); }
+
+// Moves up to page_size of `rows` (fetched with one extra row as a look-ahead)
+// into `out`, returning the next page token when there are more.
+template <typename Row, typename CursorOf>
+std::string FillPage(std::vector<Row>& rows, int page_size,
+                     google::protobuf::RepeatedPtrField<Row>* out, const PageTokenCodec& tokens,
+                     const std::string& query, CursorOf cursor_of) {
+  const bool more = static_cast<int>(rows.size()) > page_size;
+  if (more) rows.resize(page_size);
+  std::string token = more ? tokens.Encode(query, cursor_of(rows.back())) : std::string();
+  for (Row& row : rows) *out->Add() = std::move(row);
+  return token;
+}
+
+auto ByName = [](const auto& row) { return LastSegment(row.name()); };
+
 constexpr int kMemberBatch = 1000;
 constexpr int kMaxReportedImportErrors = 1000;
 
@@ -153,10 +170,9 @@ absl::StatusOr<pb::Customer> CustomerService::CreateCustomer(const Call& call,
 
   ASSIGN_OR_RETURN(pb::Customer created,
                    repo_.CreateCustomer(call.deadline, c, req.request_id(), ActorFor(call, "CreateCustomer")));
-  int64_t id = 0;
-  (void)absl::SimpleAtoi(absl::string_view(created.name()).substr(10), &id);
   ASSIGN_OR_RETURN(std::vector<std::string> similar,
-                   repo_.SimilarCustomers(call.deadline, NameKey(created.display_name()), id));
+                   repo_.SimilarCustomers(call.deadline, NameKey(created.display_name()),
+                                          CursorId(LastSegment(created.name()))));
   for (std::string& name : similar) created.add_similar_customers(std::move(name));
   return created;
 }
@@ -216,13 +232,8 @@ absl::StatusOr<pb::ListCustomersResponse> CustomerService::ListCustomers(
   ASSIGN_OR_RETURN(std::vector<pb::Customer> rows,
                    repo_.ListCustomers(call.deadline, filter, CursorId(cursor), page_size + 1));
   pb::ListCustomersResponse response;
-  const bool more = static_cast<int>(rows.size()) > page_size;
-  if (more) rows.resize(page_size);
-  for (pb::Customer& c : rows) *response.add_customers() = std::move(c);
-  if (more) {
-    const std::string& last = response.customers(response.customers_size() - 1).name();
-    response.set_next_page_token(tokens_.Encode(query, last.substr(last.rfind('/') + 1)));
-  }
+  response.set_next_page_token(
+      FillPage(rows, page_size, response.mutable_customers(), tokens_, query, ByName));
   return response;
 }
 
@@ -326,13 +337,8 @@ absl::StatusOr<pb::ListContactsResponse> CustomerService::ListContacts(
                    repo_.ListContacts(call.deadline, customer_id, req.role(), CursorId(cursor),
                                       page_size + 1));
   pb::ListContactsResponse response;
-  const bool more = static_cast<int>(rows.size()) > page_size;
-  if (more) rows.resize(page_size);
-  for (pb::Contact& c : rows) *response.add_contacts() = std::move(c);
-  if (more) {
-    const std::string& last = response.contacts(response.contacts_size() - 1).name();
-    response.set_next_page_token(tokens_.Encode(query, last.substr(last.rfind('/') + 1)));
-  }
+  response.set_next_page_token(
+      FillPage(rows, page_size, response.mutable_contacts(), tokens_, query, ByName));
   return response;
 }
 
@@ -410,10 +416,8 @@ absl::StatusOr<pb::ListMembersResponse> CustomerService::ListMembers(const Call&
   ASSIGN_OR_RETURN(std::vector<pb::Member> rows,
                    repo_.ListMembers(call.deadline, customer_id, cursor, page_size + 1));
   pb::ListMembersResponse response;
-  const bool more = static_cast<int>(rows.size()) > page_size;
-  if (more) rows.resize(page_size);
-  for (pb::Member& m : rows) *response.add_members() = std::move(m);
-  if (more) response.set_next_page_token(tokens_.Encode(query, rows.back().phone()));
+  response.set_next_page_token(FillPage(rows, page_size, response.mutable_members(), tokens_, query,
+                                        [](const pb::Member& m) { return m.phone(); }));
   if (customer.has_directory_collected_time()) {
     *response.mutable_directory_collected_time() = customer.directory_collected_time();
   }
@@ -544,10 +548,7 @@ absl::StatusOr<pb::ListStaleCustomersResponse> CustomerService::ListStaleCustome
           policy.directory_months);
     }
   }
-  if (more) {
-    const std::string& last = rows.back().name();
-    response.set_next_page_token(tokens_.Encode(query, last.substr(last.rfind('/') + 1)));
-  }
+  if (more) response.set_next_page_token(tokens_.Encode(query, LastSegment(rows.back().name())));
   return response;
 }
 
@@ -574,8 +575,7 @@ absl::StatusOr<pb::DataQualityReport> CustomerService::GetDataQualityReport(
       if (c.completeness() >= 1.0) ++t.complete;
     }
     if (static_cast<int>(page.size()) < kPage) break;
-    const std::string& last = page.back().name();
-    after = CursorId(last.substr(last.rfind('/') + 1));
+    after = CursorId(LastSegment(page.back().name()));
   }
   ASSIGN_OR_RETURN(auto accuracy, repo_.AccuracyByOwner(call.deadline, filter));
   pb::DataQualityReport report;
@@ -642,13 +642,8 @@ absl::StatusOr<pb::ListChurnSignalsResponse> CustomerService::ListChurnSignals(
   ASSIGN_OR_RETURN(std::vector<pb::ChurnSignal> rows,
                    repo_.ListChurnSignals(call.deadline, customer_id, CursorId(cursor), page_size + 1));
   pb::ListChurnSignalsResponse response;
-  const bool more = static_cast<int>(rows.size()) > page_size;
-  if (more) rows.resize(page_size);
-  for (pb::ChurnSignal& s : rows) *response.add_signals() = std::move(s);
-  if (more) {
-    const std::string& last = rows.back().name();
-    response.set_next_page_token(tokens_.Encode(query, last.substr(last.rfind('/') + 1)));
-  }
+  response.set_next_page_token(
+      FillPage(rows, page_size, response.mutable_signals(), tokens_, query, ByName));
   return response;
 }
 
@@ -712,13 +707,8 @@ absl::StatusOr<pb::ListCompetitiveReportsResponse> CustomerService::ListCompetit
                    repo_.ListCompetitiveReports(call.deadline, ScopeFor(call.principal), req.period(),
                                                 req.author(), CursorId(cursor), page_size + 1));
   pb::ListCompetitiveReportsResponse response;
-  const bool more = static_cast<int>(rows.size()) > page_size;
-  if (more) rows.resize(page_size);
-  for (pb::CompetitiveReport& r : rows) *response.add_reports() = std::move(r);
-  if (more) {
-    const std::string& last = rows.back().name();
-    response.set_next_page_token(tokens_.Encode(query, last.substr(last.rfind('/') + 1)));
-  }
+  response.set_next_page_token(
+      FillPage(rows, page_size, response.mutable_reports(), tokens_, query, ByName));
   return response;
 }
 

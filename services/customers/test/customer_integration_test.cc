@@ -1,0 +1,649 @@
+// Every customers RPC over real gRPC against a real MariaDB.
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/grpc_status.h"
+#include "common/testing/status_matchers.h"
+#include "common/testing/test_database.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "services/customers/test/customer_test_env.h"
+
+namespace crm::customers {
+namespace {
+
+using ::crm::customers::testing::CustomersServer;
+using ::crm::customers::testing::Enterprise;
+using ::crm::testing::HasFieldViolation;
+using ::crm::testing::StatusIs;
+using auth::Role;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+using ::testing::UnorderedElementsAre;
+
+class CustomersIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = crm::testing::TestDatabase::Create();
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_.emplace(std::move(*db));
+    server_ = CustomersServer::Start(db_->config());
+    ASSERT_NE(server_, nullptr);
+  }
+
+  pb::CustomerService::Stub& stub() { return server_->stub(); }
+
+  absl::StatusOr<pb::Customer> Create(const pb::Customer& c, Role role = Role::kManager,
+                                      const std::string& subject = "mgr-li",
+                                      const std::string& request_id = "") {
+    pb::CreateCustomerRequest req;
+    *req.mutable_customer() = c;
+    req.set_request_id(request_id);
+    pb::Customer out;
+    grpc::Status s = stub().CreateCustomer(server_->As(role, subject).get(), req, &out);
+    if (!s.ok()) return FromGrpcStatus(s);
+    return out;
+  }
+
+  absl::StatusOr<pb::Customer> Get(const std::string& name, Role role = Role::kManager,
+                                   const std::string& subject = "mgr-li",
+                                   const std::string& team = "east") {
+    pb::GetCustomerRequest req;
+    req.set_name(name);
+    pb::Customer out;
+    grpc::Status s = stub().GetCustomer(server_->As(role, subject, team).get(), req, &out);
+    if (!s.ok()) return FromGrpcStatus(s);
+    return out;
+  }
+
+  absl::StatusOr<pb::Customer> Update(const pb::Customer& c, std::vector<std::string> paths,
+                                      Role role = Role::kManager, const std::string& subject = "mgr-li") {
+    pb::UpdateCustomerRequest req;
+    *req.mutable_customer() = c;
+    for (auto& p : paths) req.mutable_update_mask()->add_paths(p);
+    pb::Customer out;
+    grpc::Status s = stub().UpdateCustomer(server_->As(role, subject).get(), req, &out);
+    if (!s.ok()) return FromGrpcStatus(s);
+    return out;
+  }
+
+  absl::StatusOr<pb::ListCustomersResponse> List(pb::ListCustomersRequest req,
+                                                 Role role = Role::kManager,
+                                                 const std::string& subject = "mgr-li") {
+    pb::ListCustomersResponse out;
+    grpc::Status s = stub().ListCustomers(server_->As(role, subject).get(), req, &out);
+    if (!s.ok()) return FromGrpcStatus(s);
+    return out;
+  }
+
+  std::optional<crm::testing::TestDatabase> db_;
+  std::unique_ptr<CustomersServer> server_;
+};
+
+TEST_F(CustomersIntegrationTest, CreateGetUpdateListArchive) {
+  auto created = Create(Enterprise("福州闽江科技有限公司", 1));
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->owner(), "mgr-li");
+  EXPECT_EQ(created->team(), "east");
+  EXPECT_EQ(created->status(), pb::ACTIVE);
+  EXPECT_EQ(created->display_name(), "福州闽江科技有限公司");
+  EXPECT_DOUBLE_EQ(created->completeness(), 1.0);
+
+  auto got = Get(created->name());
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->credit_code(), created->credit_code());
+  EXPECT_EQ(got->etag(), created->etag());
+
+  pb::Customer change;
+  change.set_name(created->name());
+  change.set_etag(created->etag());
+  change.set_industry("软件和信息技术服务业");
+  auto updated = Update(change, {"industry"});
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->industry(), "软件和信息技术服务业");
+  EXPECT_EQ(updated->address(), created->address());  // untouched by the mask
+  EXPECT_NE(updated->etag(), created->etag());
+
+  auto listed = List({});
+  ASSERT_TRUE(listed.ok());
+  ASSERT_THAT(listed->customers(), SizeIs(1));
+
+  pb::ArchiveCustomerRequest archive;
+  archive.set_name(created->name());
+  archive.set_etag(updated->etag());
+  pb::Customer archived;
+  ASSERT_TRUE(stub().ArchiveCustomer(server_->As(Role::kManager, "mgr-li").get(), archive, &archived).ok());
+  EXPECT_EQ(archived.status(), pb::ARCHIVED);
+  EXPECT_THAT(List({})->customers(), IsEmpty());
+  pb::ListCustomersRequest with_archived;
+  with_archived.set_show_archived(true);
+  EXPECT_THAT(List(with_archived)->customers(), SizeIs(1));
+}
+
+TEST_F(CustomersIntegrationTest, InvalidInputNamesEachFieldOverTheWire) {
+  pb::Customer bad = Enterprise("", 2);
+  bad.set_credit_code("91350100M000100Y44");
+  bad.set_phone("12345");
+  auto result = Create(bad);
+  EXPECT_THAT(result, HasFieldViolation("customer.display_name"));
+  EXPECT_THAT(result, HasFieldViolation("customer.credit_code"));
+  EXPECT_THAT(result, HasFieldViolation("customer.phone"));
+  EXPECT_THAT(List({})->customers(), IsEmpty());  // nothing written
+
+  pb::Customer unspecified_kind = Enterprise("某公司", 3);
+  unspecified_kind.set_kind(pb::CUSTOMER_KIND_UNSPECIFIED);
+  EXPECT_THAT(Create(unspecified_kind), HasFieldViolation("customer.kind"));
+  EXPECT_THAT(Get("customers/abc"), HasFieldViolation("name"));
+  EXPECT_THAT(Get("customers/999"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(CustomersIntegrationTest, DuplicateCreditCodeIsAlreadyExistsAndSimilarNamesAreFlagged) {
+  auto first = Create(Enterprise("厦门海峡物流有限公司", 4));
+  ASSERT_TRUE(first.ok());
+  EXPECT_THAT(first->similar_customers(), IsEmpty());
+  EXPECT_THAT(Create(Enterprise("另一个名字", 4)), StatusIs(absl::StatusCode::kAlreadyExists));
+  auto similar = Create(Enterprise("厦门海峡物流", 5));
+  ASSERT_TRUE(similar.ok());
+  EXPECT_THAT(similar->similar_customers(), ElementsAre(first->name()));
+}
+
+TEST_F(CustomersIntegrationTest, ConcurrentUpdatesWithSameEtagExactlyOneWins) {
+  auto created = Create(Enterprise("泉州纺织集团", 6));
+  ASSERT_TRUE(created.ok());
+  constexpr int kWriters = 8;
+  std::atomic<int> ok{0}, aborted{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&, i] {
+      pb::Customer change;
+      change.set_name(created->name());
+      change.set_etag(created->etag());
+      change.set_industry(absl::StrCat("industry-", i));
+      auto r = Update(change, {"industry"});
+      if (r.ok()) ++ok;
+      if (r.status().code() == absl::StatusCode::kAborted) ++aborted;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(aborted.load(), kWriters - 1);
+}
+
+TEST_F(CustomersIntegrationTest, RetriedCreateWithSameRequestIdMakesOneRow) {
+  const std::string request_id = "4b0e0c7e-5b1a-4d0e-9f3c-000000000001";
+  auto first = Create(Enterprise("漳州食品有限公司", 7), Role::kManager, "mgr-li", request_id);
+  ASSERT_TRUE(first.ok());
+  auto again = Create(Enterprise("漳州食品有限公司", 7), Role::kManager, "mgr-li", request_id);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->name(), first->name());
+
+  // Concurrent retries of a new request: one row, same answer for all.
+  const std::string racing = "4b0e0c7e-5b1a-4d0e-9f3c-000000000002";
+  std::vector<std::string> names(6);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < names.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto r = Create(Enterprise("莆田鞋业", 8), Role::kManager, "mgr-li", racing);
+      names[i] = r.ok() ? r->name() : r.status().ToString();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const std::string& n : names) EXPECT_EQ(n, names[0]);
+  EXPECT_THAT(List({})->customers(), SizeIs(2));
+}
+
+TEST_F(CustomersIntegrationTest, ManagersSeeOnlyTheirOwnSupervisorsTheirTeam) {
+  auto li = Create(Enterprise("李的客户", 9), Role::kManager, "mgr-li");
+  ASSERT_TRUE(li.ok());
+  // Another manager: not found, not "permission denied" (existence hidden).
+  EXPECT_THAT(Get(li->name(), Role::kManager, "mgr-wang"), StatusIs(absl::StatusCode::kNotFound));
+  pb::Customer change;
+  change.set_name(li->name());
+  change.set_industry("x");
+  EXPECT_THAT(Update(change, {"industry"}, Role::kManager, "mgr-wang"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(List({}, Role::kManager, "mgr-wang")->customers(), IsEmpty());
+  // Supervisor of the same team sees it; of another team does not.
+  EXPECT_TRUE(Get(li->name(), Role::kSupervisor, "sup-zhang", "east").ok());
+  EXPECT_THAT(Get(li->name(), Role::kSupervisor, "sup-zhao", "west"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_TRUE(Get(li->name(), Role::kAdmin, "admin", "").ok());
+  // A manager cannot hand the customer to someone else; a supervisor can.
+  pb::Customer reassign;
+  reassign.set_name(li->name());
+  reassign.set_owner("mgr-wang");
+  EXPECT_THAT(Update(reassign, {"owner"}, Role::kManager, "mgr-li"),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  auto moved = Update(reassign, {"owner"}, Role::kSupervisor, "sup-zhang");
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_TRUE(Get(li->name(), Role::kManager, "mgr-wang").ok());
+  EXPECT_THAT(Get(li->name(), Role::kManager, "mgr-li"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(CustomersIntegrationTest, PaginationAndTamperedPageToken) {
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Create(Enterprise(absl::StrCat("分页客户", i), 20 + i)).ok());
+  pb::ListCustomersRequest req;
+  req.set_page_size(2);
+  std::vector<std::string> seen;
+  for (int page = 0; page < 5; ++page) {
+    auto r = List(req);
+    ASSERT_TRUE(r.ok()) << r.status();
+    for (const auto& c : r->customers()) seen.push_back(c.name());
+    if (r->next_page_token().empty()) break;
+    req.set_page_token(r->next_page_token());
+  }
+  EXPECT_THAT(seen, SizeIs(5));
+
+  req.set_page_token(List([] {
+                       pb::ListCustomersRequest r;
+                       r.set_page_size(2);
+                       return r;
+                     }())->next_page_token());
+  std::string tampered = req.page_token();
+  tampered[2] = tampered[2] == 'A' ? 'B' : 'A';
+  req.set_page_token(tampered);
+  EXPECT_THAT(List(req), HasFieldViolation("page_token"));
+  // A token reused with other filters is refused too.
+  pb::ListCustomersRequest other;
+  other.set_page_size(2);
+  other.set_industry("制造业");
+  other.set_page_token(List([] {
+                         pb::ListCustomersRequest r;
+                         r.set_page_size(2);
+                         return r;
+                       }())->next_page_token());
+  EXPECT_THAT(List(other), HasFieldViolation("page_token"));
+  other.set_page_token("");
+  other.set_page_size(-1);
+  EXPECT_THAT(List(other), HasFieldViolation("page_size"));
+}
+
+TEST_F(CustomersIntegrationTest, BadTokensAreUnauthenticated) {
+  auto created = Create(Enterprise("认证测试", 30));
+  ASSERT_TRUE(created.ok());
+  pb::GetCustomerRequest req;
+  req.set_name(created->name());
+  pb::Customer out;
+  auto code_for = [&](const std::string& token) {
+    return stub().GetCustomer(server_->WithToken(token).get(), req, &out).error_code();
+  };
+  const absl::Time now = server_->clock().Now();
+  const std::string valid = server_->Token(Role::kManager, "mgr-li", "east", now, absl::Hours(1));
+  EXPECT_EQ(code_for(valid), grpc::StatusCode::OK);
+  // Wrong signature: the last character of the signature changed.
+  std::string forged = valid;
+  forged[forged.size() - 2] = forged[forged.size() - 2] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(code_for(forged), grpc::StatusCode::UNAUTHENTICATED);
+  // Expired an hour ago (beyond the leeway).
+  EXPECT_EQ(code_for(server_->Token(Role::kManager, "mgr-li", "east", now - absl::Hours(2), absl::Hours(1))),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // alg: none with the same claims and no signature.
+  const std::string payload = valid.substr(valid.find('.') + 1, valid.rfind('.') - valid.find('.') - 1);
+  EXPECT_EQ(code_for("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + payload + "."),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // No token at all.
+  grpc::ClientContext bare;
+  EXPECT_EQ(stub().GetCustomer(&bare, req, &out).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(CustomersIntegrationTest, ImportKeepsGoodRowsAndReportsBadOnes) {
+  auto created = Create(Enterprise("宁德电池有限公司", 31));
+  ASSERT_TRUE(created.ok());
+  auto ctx = server_->As(Role::kManager, "mgr-li");
+  pb::ImportMembersResponse response;
+  auto writer = stub().ImportMembers(ctx.get(), &response);
+  pb::ImportMembersRequest first;
+  first.set_parent(created->name());
+  for (int i = 0; i < 1500; ++i) {
+    pb::Member* m = first.add_members();
+    m->set_display_name(absl::StrCat("员工", i));
+    m->set_phone(absl::StrCat("138", 10000000 + i));
+    m->set_brand("全球通");
+    m->add_products("5G 套餐");
+  }
+  first.mutable_members(3)->set_phone("not-a-phone");  // row 3
+  first.mutable_members(7)->set_display_name("");      // row 7
+  ASSERT_TRUE(writer->Write(first));
+  pb::ImportMembersRequest second;
+  pb::Member* m = second.add_members();
+  m->set_display_name("最后一位");
+  m->set_phone("13900000000");
+  m->add_products("云桌面");
+  ASSERT_TRUE(writer->Write(second));
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.imported(), 1499);
+  EXPECT_EQ(response.rejected(), 2);
+  ASSERT_THAT(response.errors(), SizeIs(2));
+  EXPECT_EQ(response.errors(0).row(), 3);
+  EXPECT_EQ(response.errors(0).field(), "members.phone");
+  EXPECT_EQ(response.errors(1).row(), 7);
+  EXPECT_TRUE(response.has_directory_collected_time());
+
+  pb::ListMembersRequest list;
+  list.set_parent(created->name());
+  list.set_page_size(1000);
+  int64_t total = 0;
+  for (;;) {
+    pb::ListMembersResponse page;
+    ASSERT_TRUE(stub().ListMembers(server_->As(Role::kManager, "mgr-li").get(), list, &page).ok());
+    total += page.members_size();
+    if (page.next_page_token().empty()) break;
+    list.set_page_token(page.next_page_token());
+  }
+  EXPECT_EQ(total, 1499);
+}
+
+TEST_F(CustomersIntegrationTest, ContactsLifecycleAndAudit) {
+  auto customer = Create(Enterprise("三明钢铁", 32));
+  ASSERT_TRUE(customer.ok());
+  pb::CreateContactRequest create;
+  create.set_parent(customer->name());
+  create.mutable_contact()->set_display_name("陈总");
+  create.mutable_contact()->set_role(pb::VIP);
+  create.mutable_contact()->set_vip_level(pb::GOLD);
+  create.mutable_contact()->set_phone("13800138000");
+  create.mutable_contact()->mutable_birthday()->set_year(1970);
+  create.mutable_contact()->mutable_birthday()->set_month(5);
+  create.mutable_contact()->mutable_birthday()->set_day(20);
+  pb::Contact contact;
+  ASSERT_TRUE(stub().CreateContact(server_->As(Role::kManager, "mgr-li").get(), create, &contact).ok());
+  EXPECT_EQ(contact.name().rfind(customer->name() + "/contacts/", 0), 0u);
+
+  pb::UpdateContactRequest update;
+  update.mutable_contact()->set_name(contact.name());
+  update.mutable_contact()->set_etag(contact.etag());
+  update.mutable_contact()->set_title("总经理");
+  update.mutable_update_mask()->add_paths("title");
+  pb::Contact updated;
+  ASSERT_TRUE(stub().UpdateContact(server_->As(Role::kManager, "mgr-li").get(), update, &updated).ok());
+  EXPECT_EQ(updated.title(), "总经理");
+
+  pb::CreateContactRequest bad = create;
+  bad.mutable_contact()->set_vip_level(pb::VIP_LEVEL_UNSPECIFIED);
+  pb::Contact ignored;
+  EXPECT_THAT(FromGrpcStatus(stub().CreateContact(server_->As(Role::kManager, "mgr-li").get(), bad, &ignored)),
+              HasFieldViolation("contact.vip_level"));
+  EXPECT_EQ(stub().CreateContact(server_->As(Role::kManager, "mgr-wang").get(), create, &ignored).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  pb::ListCustomerChangesRequest history;
+  history.set_customer(customer->name());
+  pb::ListCustomerChangesResponse changes;
+  ASSERT_TRUE(stub().ListCustomerChanges(server_->As(Role::kManager, "mgr-li").get(), history, &changes).ok());
+  bool saw_title = false;
+  for (const auto& c : changes.changes()) {
+    if (c.field() == "title") {
+      saw_title = true;
+      EXPECT_EQ(c.resource(), contact.name());
+      EXPECT_EQ(c.old_value(), "");
+      EXPECT_EQ(c.new_value(), "总经理");
+      EXPECT_EQ(c.actor(), "mgr-li");
+      EXPECT_EQ(c.method(), "UpdateContact");
+    }
+  }
+  EXPECT_TRUE(saw_title);
+
+  pb::DeleteContactRequest del;
+  del.set_name(contact.name());
+  del.set_etag(contact.etag());  // stale: the update moved it on
+  google::protobuf::Empty empty;
+  EXPECT_EQ(stub().DeleteContact(server_->As(Role::kManager, "mgr-li").get(), del, &empty).error_code(),
+            grpc::StatusCode::ABORTED);
+  del.set_etag(updated.etag());
+  EXPECT_TRUE(stub().DeleteContact(server_->As(Role::kManager, "mgr-li").get(), del, &empty).ok());
+}
+
+TEST_F(CustomersIntegrationTest, CustomerFieldChangesAreAudited) {
+  auto customer = Create(Enterprise("南平茶业", 33));
+  ASSERT_TRUE(customer.ok());
+  pb::Customer change;
+  change.set_name(customer->name());
+  change.set_employee_count(999);
+  change.set_phone("13912345678");
+  ASSERT_TRUE(Update(change, {"employee_count", "phone"}).ok());
+  pb::ListCustomerChangesRequest req;
+  req.set_customer(customer->name());
+  pb::ListCustomerChangesResponse changes;
+  ASSERT_TRUE(stub().ListCustomerChanges(server_->As(Role::kManager, "mgr-li").get(), req, &changes).ok());
+  std::vector<std::string> fields;
+  for (const auto& c : changes.changes()) fields.push_back(c.field() + ":" + c.old_value() + "→" + c.new_value());
+  EXPECT_THAT(fields, UnorderedElementsAre("(created):→南平茶业", "employee_count:133→999",
+                                           "phone:0591-87654321→13912345678"));
+}
+
+TEST_F(CustomersIntegrationTest, RecomputeTiersRanksAndRecordsChanges) {
+  for (int i = 1; i <= 10; ++i) ASSERT_TRUE(Create(Enterprise(absl::StrCat("分级客户", i), 100 + i)).ok());
+  pb::RecomputeTiersRequest req;
+  pb::RecomputeTiersResponse resp;
+  EXPECT_EQ(stub().RecomputeTiers(server_->As(Role::kManager, "mgr-li").get(), req, &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(stub().RecomputeTiers(server_->As(Role::kAdmin, "admin", "").get(), req, &resp).ok());
+  EXPECT_EQ(resp.ranked(), 10);
+  EXPECT_EQ(resp.changed(), 10);  // all moved from unranked
+  EXPECT_EQ(resp.tier_counts().at("A2"), 1);
+  EXPECT_EQ(resp.tier_counts().at("B2"), 2);
+  EXPECT_EQ(resp.tier_counts().at("C"), 7);
+
+  // Nothing changed: a second run moves nobody.
+  ASSERT_TRUE(stub().RecomputeTiers(server_->As(Role::kAdmin, "admin", "").get(), req, &resp).ok());
+  EXPECT_EQ(resp.changed(), 0);
+
+  pb::ListTierChangesRequest list;
+  pb::ListTierChangesResponse changes;
+  ASSERT_TRUE(stub().ListTierChanges(server_->As(Role::kManager, "mgr-li").get(), list, &changes).ok());
+  ASSERT_THAT(changes.changes(), SizeIs(10));
+  int to_a2 = 0;
+  for (const auto& c : changes.changes()) {
+    EXPECT_EQ(c.old_tier(), pb::TIER_UNSPECIFIED);
+    if (c.new_tier() == pb::A2) ++to_a2;
+  }
+  EXPECT_EQ(to_a2, 1);
+  // The top customer (largest revenue, most employees) is served one-to-one.
+  pb::ListCustomersRequest a_only;
+  a_only.set_tier(pb::A2);
+  auto top = List(a_only);
+  ASSERT_THAT(top->customers(), SizeIs(1));
+  EXPECT_EQ(top->customers(0).display_name(), "分级客户10");
+  EXPECT_EQ(top->customers(0).service_mode(), pb::ONE_TO_ONE);
+}
+
+TEST_F(CustomersIntegrationTest, StaleCustomersAppearWhenTheirIntervalPasses) {
+  for (int i = 1; i <= 10; ++i) ASSERT_TRUE(Create(Enterprise(absl::StrCat("鲜度客户", i), 200 + i)).ok());
+  pb::RecomputeTiersResponse tiers;
+  ASSERT_TRUE(stub().RecomputeTiers(server_->As(Role::kAdmin, "admin", "").get(), {}, &tiers).ok());
+  pb::ListStaleCustomersRequest req;
+  pb::ListStaleCustomersResponse resp;
+  ASSERT_TRUE(stub().ListStaleCustomers(server_->As(Role::kManager, "mgr-li").get(), req, &resp).ok());
+  EXPECT_THAT(resp.stale(), IsEmpty());
+
+  // Six weeks later: the A customer (monthly) is overdue, B (two months) not yet.
+  server_->clock().Advance(absl::Hours(24 * 42));
+  ASSERT_TRUE(stub().ListStaleCustomers(server_->As(Role::kManager, "mgr-li").get(), req, &resp).ok());
+  ASSERT_THAT(resp.stale(), SizeIs(1));
+  EXPECT_EQ(resp.stale(0).tier(), pb::A2);
+  EXPECT_EQ(resp.stale(0).what(), pb::StaleCustomer::BASIC_DATA);
+
+  // Re-verifying clears it.
+  pb::VerifyCustomerRequest verify;
+  verify.set_name(resp.stale(0).customer());
+  verify.set_fields_checked(10);
+  verify.set_fields_corrected(1);
+  pb::Customer verified;
+  ASSERT_TRUE(stub().VerifyCustomer(server_->As(Role::kManager, "mgr-li").get(), verify, &verified).ok());
+  ASSERT_TRUE(stub().ListStaleCustomers(server_->As(Role::kManager, "mgr-li").get(), req, &resp).ok());
+  EXPECT_THAT(resp.stale(), IsEmpty());
+
+  // Seven months on, every directory is overdue too.
+  server_->clock().Advance(absl::Hours(24 * 30 * 6));
+  ASSERT_TRUE(stub().ListStaleCustomers(server_->As(Role::kManager, "mgr-li").get(), req, &resp).ok());
+  int directories = 0;
+  for (const auto& s : resp.stale()) directories += s.what() == pb::StaleCustomer::DIRECTORY;
+  EXPECT_EQ(directories, 10);
+
+  pb::GetDataQualityReportRequest quality;
+  pb::DataQualityReport report;
+  ASSERT_TRUE(stub().GetDataQualityReport(server_->As(Role::kManager, "mgr-li").get(), quality, &report).ok());
+  ASSERT_THAT(report.managers(), SizeIs(1));
+  EXPECT_EQ(report.managers(0).customers(), 10);
+  EXPECT_DOUBLE_EQ(report.managers(0).accuracy_ab(), 0.9);  // 1 of 10 fields corrected
+  EXPECT_FALSE(report.managers(0).meets_accuracy_target());  // needs > 95 %
+}
+
+TEST_F(CustomersIntegrationTest, ChurnSignalFlagsRiskAndNotifiesSupervisorForAB) {
+  for (int i = 1; i <= 10; ++i) ASSERT_TRUE(Create(Enterprise(absl::StrCat("流失客户", i), 300 + i)).ok());
+  pb::RecomputeTiersResponse tiers;
+  ASSERT_TRUE(stub().RecomputeTiers(server_->As(Role::kAdmin, "admin", "").get(), {}, &tiers).ok());
+  pb::ListCustomersRequest by_tier;
+  by_tier.set_tier(pb::A2);
+  const std::string a_customer = List(by_tier)->customers(0).name();
+  by_tier.set_tier(pb::C);
+  const std::string c_customer = List(by_tier)->customers(0).name();
+
+  auto record = [&](const std::string& parent, const std::string& request_id) {
+    pb::RecordChurnSignalRequest req;
+    req.set_parent(parent);
+    req.set_request_id(request_id);
+    req.mutable_signal()->set_kind(pb::MEMBERS_LEAVING);
+    req.mutable_signal()->set_magnitude(120);
+    req.mutable_signal()->set_note("120 名员工携号转网");
+    pb::ChurnSignal out;
+    grpc::Status s = stub().RecordChurnSignal(server_->As(Role::kManager, "mgr-li").get(), req, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  };
+  pb::ChurnSignal a_signal = record(a_customer, "churn-1");
+  EXPECT_TRUE(a_signal.supervisor_notified());
+  EXPECT_EQ(record(a_customer, "churn-1").name(), a_signal.name());  // retry: same signal
+  EXPECT_FALSE(record(c_customer, "churn-2").supervisor_notified());
+
+  auto flagged = Get(a_customer);
+  EXPECT_TRUE(flagged->churn_risk());
+  EXPECT_EQ(flagged->retention_stage(), pb::PRE_CHURN);
+  pb::ListChurnSignalsRequest list;
+  list.set_parent(a_customer);
+  pb::ListChurnSignalsResponse signals;
+  ASSERT_TRUE(stub().ListChurnSignals(server_->As(Role::kManager, "mgr-li").get(), list, &signals).ok());
+  EXPECT_THAT(signals.signals(), SizeIs(1));
+
+  pb::SetRetentionStageRequest retained;
+  retained.set_name(a_customer);
+  retained.set_stage(pb::RETAINED);
+  pb::Customer after;
+  ASSERT_TRUE(stub().SetRetentionStage(server_->As(Role::kManager, "mgr-li").get(), retained, &after).ok());
+  EXPECT_FALSE(after.churn_risk());
+}
+
+TEST_F(CustomersIntegrationTest, RiskToleranceOnlyForIndividuals) {
+  pb::Customer person;
+  person.set_kind(pb::INDIVIDUAL);
+  person.set_display_name("王女士");
+  person.set_phone("13700001111");
+  person.set_aml_rating(pb::AML_LOW);
+  auto created = Create(person);
+  ASSERT_TRUE(created.ok()) << created.status();
+  pb::AssessRiskToleranceRequest req;
+  req.set_name(created->name());
+  for (int a : {4, 4, 3, 4, 4}) req.add_answer_scores(a);  // average 3.8
+  pb::Customer assessed;
+  ASSERT_TRUE(stub().AssessRiskTolerance(server_->As(Role::kManager, "mgr-li").get(), req, &assessed).ok());
+  EXPECT_EQ(assessed.risk_tolerance(), pb::GROWTH);
+  EXPECT_EQ(assessed.risk_assessed_on().year(), 2027);  // the fake clock's date
+
+  auto company = Create(Enterprise("企业不能做问卷", 400));
+  req.set_name(company->name());
+  EXPECT_EQ(stub().AssessRiskTolerance(server_->As(Role::kManager, "mgr-li").get(), req, &assessed).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(CustomersIntegrationTest, CompetitiveReportsVisibleToTeamSupervisor) {
+  pb::CreateCompetitiveReportRequest req;
+  req.mutable_report()->set_period("2027-01");
+  req.mutable_report()->set_competitor_strategy("友商推出 5G 专线五折");
+  pb::CompetitiveReport report;
+  ASSERT_TRUE(stub().CreateCompetitiveReport(server_->As(Role::kManager, "mgr-li").get(), req, &report).ok());
+  EXPECT_EQ(report.author(), "mgr-li");
+  req.mutable_report()->set_period("2027-13");
+  EXPECT_THAT(FromGrpcStatus(stub().CreateCompetitiveReport(server_->As(Role::kManager, "mgr-li").get(), req, &report)),
+              HasFieldViolation("report.period"));
+
+  pb::ListCompetitiveReportsRequest list;
+  pb::ListCompetitiveReportsResponse resp;
+  ASSERT_TRUE(stub().ListCompetitiveReports(server_->As(Role::kSupervisor, "sup", "east").get(), list, &resp).ok());
+  EXPECT_THAT(resp.reports(), SizeIs(1));
+  ASSERT_TRUE(stub().ListCompetitiveReports(server_->As(Role::kManager, "mgr-wang").get(), list, &resp).ok());
+  EXPECT_THAT(resp.reports(), IsEmpty());
+}
+
+TEST_F(CustomersIntegrationTest, ValueModelUpdateIsValidatedAndEtagged) {
+  pb::ValueModel model;
+  ASSERT_TRUE(stub().GetValueModel(server_->As(Role::kManager, "mgr-li").get(), {}, &model).ok());
+  pb::UpdateValueModelRequest req;
+  req.mutable_value_model()->set_revenue_weight(-1);
+  req.mutable_value_model()->set_etag(model.etag());
+  req.mutable_update_mask()->add_paths("revenue_weight");
+  pb::ValueModel out;
+  EXPECT_EQ(stub().UpdateValueModel(server_->As(Role::kManager, "mgr-li").get(), req, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(FromGrpcStatus(stub().UpdateValueModel(server_->As(Role::kAdmin, "admin", "").get(), req, &out)),
+              HasFieldViolation("value_model.revenue_weight"));
+  req.mutable_value_model()->set_revenue_weight(0.7);
+  ASSERT_TRUE(stub().UpdateValueModel(server_->As(Role::kAdmin, "admin", "").get(), req, &out).ok());
+  EXPECT_DOUBLE_EQ(out.revenue_weight(), 0.7);
+  EXPECT_EQ(stub().UpdateValueModel(server_->As(Role::kAdmin, "admin", "").get(), req, &out).error_code(),
+            grpc::StatusCode::ABORTED);  // the etag moved on
+}
+
+// The database dies under a running service and comes back: health goes
+// NOT_SERVING and back to SERVING, and calls work again without a restart.
+TEST(CustomersDatabaseRestartTest, HealthFollowsTheDatabaseAndCallsRecover) {
+  auto mariadb = crm::testing::PrivateMariaDb::Start();
+  ASSERT_TRUE(mariadb.ok()) << mariadb.status();
+  ASSERT_TRUE((*mariadb)->CreateDatabase("crm_customers").ok());
+  auto server = CustomersServer::Start((*mariadb)->Config("crm_customers"));
+  ASSERT_NE(server, nullptr);
+
+  auto health = grpc::health::v1::Health::NewStub(server->channel());
+  grpc::ClientContext watch_ctx;
+  watch_ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(120)));
+  grpc::health::v1::HealthCheckRequest watch_req;
+  watch_req.set_service("crm.customers.v1.CustomerService");
+  auto watch = health->Watch(&watch_ctx, watch_req);
+  // The next status that differs from the last one seen (a watcher may be
+  // told the same status twice).
+  auto last = grpc::health::v1::HealthCheckResponse::UNKNOWN;
+  auto next_status = [&] {
+    grpc::health::v1::HealthCheckResponse r;
+    while (watch->Read(&r)) {
+      if (r.status() != last) return last = r.status();
+    }
+    return grpc::health::v1::HealthCheckResponse::UNKNOWN;
+  };
+  ASSERT_EQ(next_status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  pb::CreateCustomerRequest create;
+  *create.mutable_customer() = Enterprise("重启前", 500);
+  pb::Customer before;
+  ASSERT_TRUE(server->stub().CreateCustomer(server->As(Role::kManager, "mgr-li").get(), create, &before).ok());
+
+  ASSERT_TRUE((*mariadb)->Kill().ok());
+  EXPECT_EQ(next_status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  pb::GetCustomerRequest get;
+  get.set_name(before.name());
+  pb::Customer out;
+  EXPECT_EQ(server->stub().GetCustomer(server->As(Role::kManager, "mgr-li").get(), get, &out).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+
+  ASSERT_TRUE((*mariadb)->Restart().ok());
+  EXPECT_EQ(next_status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  grpc::Status after = server->stub().GetCustomer(server->As(Role::kManager, "mgr-li").get(), get, &out);
+  EXPECT_TRUE(after.ok()) << after.error_message();
+  EXPECT_EQ(out.display_name(), "重启前");
+  watch_ctx.TryCancel();
+}
+
+}  // namespace
+}  // namespace crm::customers
