@@ -26,7 +26,7 @@
 #include "common/auth/token_minter.h"
 
 ABSL_FLAG(std::string, scenarios, "all",
-          "comma-separated: idle_rss, echo, get_customer, direct_select, direct_insert, "
+          "comma-separated: idle_rss, echo, get_customer, direct_select, direct_select_each, direct_insert, "
           "create_customer, import_members, recompute_tiers, rss_after_load; or all (in that order)");
 ABSL_FLAG(int, callers, 32, "concurrent callers of the closed-loop scenarios");
 ABSL_FLAG(double, warmup_seconds, 3, "warm-up before each measured period (not recorded)");
@@ -37,7 +37,9 @@ ABSL_FLAG(int, channels, 1, "client connections per server, shared round-robin b
 
 ABSL_FLAG(std::string, customers_address, "", "host:port of crm-customers");
 ABSL_FLAG(std::string, echo_address, "", "host:port of echo_server");
-ABSL_FLAG(int, service_pid, 0, "pid of crm-customers (idle_rss, rss_after_load)");
+ABSL_FLAG(int, service_pid, 0, "pid of crm-customers (idle_rss, rss_after_load, CPU per call)");
+ABSL_FLAG(int, echo_pid, 0, "pid of echo_server (CPU per call)");
+ABSL_FLAG(int, mariadb_pid, 0, "pid of mariadbd (CPU per call)");
 ABSL_FLAG(std::string, jwt_hs256_key_file, "", "the service's HS256 key: crm_bench mints an ADMIN token");
 ABSL_FLAG(std::string, jwt_issuer, "crm-local", "token issuer the service expects");
 ABSL_FLAG(std::string, jwt_audience, "crm", "token audience the service expects");
@@ -58,9 +60,9 @@ namespace {
 
 const std::vector<std::string>& AllScenarios() {
   // Each baseline runs next to the scenario it is compared with.
-  static const std::vector<std::string> kAll = {"idle_rss",        "echo",           "get_customer",
-                                                "direct_select",   "direct_insert",  "create_customer",
-                                                "import_members",  "recompute_tiers", "rss_after_load"};
+  static const std::vector<std::string> kAll = {
+      "idle_rss",      "echo",            "get_customer",    "direct_select",  "direct_select_each",
+      "direct_insert", "create_customer", "import_members", "recompute_tiers", "rss_after_load"};
   return kAll;
 }
 
@@ -96,6 +98,8 @@ int main(int argc, char** argv) {
   config.customers_address = absl::GetFlag(FLAGS_customers_address);
   config.echo_address = absl::GetFlag(FLAGS_echo_address);
   config.service_pid = absl::GetFlag(FLAGS_service_pid);
+  config.echo_pid = absl::GetFlag(FLAGS_echo_pid);
+  config.mariadb_pid = absl::GetFlag(FLAGS_mariadb_pid);
   config.db.host = absl::GetFlag(FLAGS_db_host);
   config.db.port = absl::GetFlag(FLAGS_db_port);
   config.db.user = absl::GetFlag(FLAGS_db_user);
@@ -144,6 +148,7 @@ int main(int argc, char** argv) {
     if (name == "echo") batch = {bench.Echo()};
     if (name == "get_customer") batch = {bench.GetCustomer()};
     if (name == "direct_select") batch = {bench.DirectSelect()};
+    if (name == "direct_select_each") batch = {bench.DirectSelectEach()};
     if (name == "direct_insert") batch = {bench.DirectInsert()};
     if (name == "create_customer") batch = {bench.CreateCustomer()};
     if (name == "import_members") batch = bench.ImportMembers();

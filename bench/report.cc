@@ -1,5 +1,6 @@
 #include "bench/report.h"
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 
@@ -77,6 +78,47 @@ Verdict PrintReport(const BenchConfig& config, const std::vector<ScenarioResult>
                              Ms(l.latency.p999), Ms(l.latency.max));
     }
   }
+  out << "\nCPU time per successful call during the measured period (µs; \"other\" is every other process "
+         "on the machine, kernel threads included):\n\n"
+         "| scenario | server | MariaDB | crm_bench | other | machine busy |\n|---|--:|--:|--:|--:|--:|\n";
+  for (const ScenarioResult& r : results) {
+    if (!r.load.has_value() || r.load->ok_calls == 0) continue;
+    const LoadResult& l = *r.load;
+    auto per_call = [&](double seconds) { return absl::StrFormat("%.0f", seconds * 1e6 / static_cast<double>(l.ok_calls)); };
+    std::string server = "–", mariadb = "–", client = "–";
+    double watched = 0;
+    for (const auto& [label, seconds] : l.cpu.seconds) {
+      watched += seconds;
+      if (label == "server") server = per_call(seconds);
+      if (label == "MariaDB") mariadb = per_call(seconds);
+      if (label == "crm_bench") client = per_call(seconds);
+    }
+    const double busy_pct = l.cpu.machine_seconds > 0 ? 100 * l.cpu.machine_busy_seconds / l.cpu.machine_seconds : 0;
+    out << absl::StrFormat("| %s | %s | %s | %s | %s | %.0f %% |\n", r.name, server, mariadb, client,
+                           per_call(std::max(0.0, l.cpu.machine_busy_seconds - watched)), busy_pct);
+  }
+
+  bool one_shot_header = false;
+  for (const ScenarioResult& r : results) {
+    if (!r.cpu.has_value() || !r.elapsed.has_value()) continue;
+    if (!one_shot_header) {
+      out << "\nCPU seconds used during each one-shot call:\n\n"
+             "| scenario | wall | server | MariaDB | crm_bench | other |\n|---|--:|--:|--:|--:|--:|\n";
+      one_shot_header = true;
+    }
+    std::string server = "–", mariadb = "–", client = "–";
+    double watched = 0;
+    for (const auto& [label, seconds] : r.cpu->seconds) {
+      watched += seconds;
+      const std::string text = absl::StrFormat("%.2f", seconds);
+      if (label == "server") server = text;
+      if (label == "MariaDB") mariadb = text;
+      if (label == "crm_bench") client = text;
+    }
+    out << absl::StrFormat("| %s | %.2f | %s | %s | %s | %.2f |\n", r.name, absl::ToDoubleSeconds(*r.elapsed),
+                           server, mariadb, client, std::max(0.0, r.cpu->machine_busy_seconds - watched));
+  }
+
   out << "\n| scenario | measures | result | notes |\n|---|---|--:|---|\n";
   for (const ScenarioResult& r : results) {
     if (r.load.has_value() && r.status.ok()) {

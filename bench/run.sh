@@ -11,6 +11,8 @@
 #   CRM_SKIP_BUILD=1      use build/ as it is
 #   CRM_BENCH_KEEP=1      keep the temporary folder (logs, database) afterwards
 #   CRM_BENCH_REPORT=F    also write the report to F
+#   CRM_BENCH_MAX_THREADS=N  gRPC thread cap of crm-customers and echo_server
+#                         (default: the services' own default, 32)
 #
 # Exit status: crm_bench's (0 every target met, 1 a scenario failed,
 # 3 a target was missed), or 1 if the set-up failed.
@@ -82,8 +84,11 @@ trap 'exit 143' TERM
 db_started=true
 bash "$MARIADB_SH" start "$TMP/mariadb" >&2
 bash "$MARIADB_SH" provision "$TMP/mariadb" customers >&2
-readonly DB_PORT=$(sed -n 's/^MARIADB_PORT=//p' "$TMP/mariadb/env")
+DB_PORT=$(sed -n 's/^MARIADB_PORT=//p' "$TMP/mariadb/env")
+readonly DB_PORT
 readonly DB_PASSWORD_FILE=$TMP/secrets/db-customers.password
+DB_PID=$(<"$TMP/mariadb/mysqld.pid")
+readonly DB_PID
 
 # ---- keys (never printed) ----
 (
@@ -98,10 +103,11 @@ env CRM_LISTEN_ADDRESS=127.0.0.1:0 CRM_PORT_FILE="$TMP/customers.port" \
   CRM_DB_PASSWORD_FILE="$DB_PASSWORD_FILE" \
   CRM_JWT_HS256_KEY_FILE="$TMP/secrets/jwt-hs256.key" CRM_PAGE_TOKEN_KEY_FILE="$TMP/secrets/page-token.key" \
   CRM_JWT_ISSUER=crm-local CRM_JWT_AUDIENCE=crm \
-  CRM_TIER_RECOMPUTE_HOURS=0 \
+  CRM_TIER_RECOMPUTE_HOURS=0 ${CRM_BENCH_MAX_THREADS:+CRM_MAX_THREADS=$CRM_BENCH_MAX_THREADS} \
   "$SERVICE_BIN" </dev/null >"$TMP/customers.log" 2>&1 &
 service_pid=$!
-"$ECHO_BIN" --listen_address=127.0.0.1:0 --port_file="$TMP/echo.port" </dev/null >"$TMP/echo.log" 2>&1 &
+"$ECHO_BIN" --listen_address=127.0.0.1:0 --port_file="$TMP/echo.port" \
+  ${CRM_BENCH_MAX_THREADS:+--max_threads=$CRM_BENCH_MAX_THREADS} </dev/null >"$TMP/echo.log" 2>&1 &
 echo_pid=$!
 
 # The port file appears once the server listens (after the service's
@@ -119,13 +125,15 @@ wait_port() {
   done
   cat "$file"
 }
-readonly SERVICE_PORT=$(wait_port "$TMP/customers.port" "$service_pid" crm-customers "$TMP/customers.log")
-readonly ECHO_PORT=$(wait_port "$TMP/echo.port" "$echo_pid" echo_server "$TMP/echo.log")
+SERVICE_PORT=$(wait_port "$TMP/customers.port" "$service_pid" crm-customers "$TMP/customers.log")
+readonly SERVICE_PORT
+ECHO_PORT=$(wait_port "$TMP/echo.port" "$echo_pid" echo_server "$TMP/echo.log")
+readonly ECHO_PORT
 say "crm-customers pid $service_pid on 127.0.0.1:$SERVICE_PORT, echo_server pid $echo_pid on 127.0.0.1:$ECHO_PORT, MariaDB on 127.0.0.1:$DB_PORT"
 
 # ---- run ----
 {
-  echo "Command: \`bench/run.sh${*:+ $*}\`"
+  echo "Command: \`${CRM_BENCH_MAX_THREADS:+CRM_BENCH_MAX_THREADS=$CRM_BENCH_MAX_THREADS }bench/run.sh${*:+ $*}\`"
   echo
   echo "Machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, Linux $(uname -r), MariaDB $(mariadbd --version | sed -n 's/.*Ver \([^ ]*\).*/\1/p'); commit $(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" diff --quiet HEAD -- bench services common proto 2>/dev/null || echo ' (with uncommitted changes)'); $(date -u '+%Y-%m-%d %H:%M UTC')."
   echo
@@ -134,7 +142,8 @@ say "crm-customers pid $service_pid on 127.0.0.1:$SERVICE_PORT, echo_server pid 
 rc=0
 "$BENCH_BIN" \
   --customers_address="127.0.0.1:$SERVICE_PORT" --echo_address="127.0.0.1:$ECHO_PORT" \
-  --service_pid="$service_pid" --jwt_hs256_key_file="$TMP/secrets/jwt-hs256.key" \
+  --service_pid="$service_pid" --echo_pid="$echo_pid" --mariadb_pid="$DB_PID" \
+  --jwt_hs256_key_file="$TMP/secrets/jwt-hs256.key" \
   --db_host=127.0.0.1 --db_port="$DB_PORT" --db_user=crm_customers --db_name=crm_customers \
   --db_password_file="$DB_PASSWORD_FILE" \
   "$@" >>"$TMP/report.md" || rc=$?

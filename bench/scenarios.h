@@ -40,7 +40,9 @@ struct BenchConfig {
   int channels = 1;            // client connections per server
   std::string bearer_token;    // ADMIN token for the customers service
   DbSettings db;
-  int service_pid = 0;         // crm-customers, for idle_rss
+  int service_pid = 0;         // crm-customers: idle_rss, and CPU per call
+  int echo_pid = 0;            // echo_server: CPU per call
+  int mariadb_pid = 0;         // mariadbd: CPU per call
   int customer_set = 1000;     // customers GetCustomer / direct_select pick from
   int members = 100000;
   int members_per_message = 1000;
@@ -57,6 +59,7 @@ struct ScenarioResult {
   absl::Status status = absl::OkStatus();
   std::optional<LoadResult> load;          // closed-loop scenarios
   std::optional<absl::Duration> elapsed;   // one-shot scenarios
+  std::optional<CpuUsage> cpu;             // one-shot scenarios: CPU during `elapsed`
   std::optional<double> rss_mib;           // idle_rss
   std::string note;                        // counts, set-up times
 };
@@ -71,6 +74,9 @@ class Bench {
   ScenarioResult Echo();
   ScenarioResult GetCustomer();
   ScenarioResult DirectSelect();
+  // Diagnostic: DirectSelect the way the service's repository queries
+  // (prepare, execute, read every column by name, close on every call).
+  ScenarioResult DirectSelectEach();
   ScenarioResult CreateCustomer();
   ScenarioResult DirectInsert();
   // Two results: the first import (all inserts) and a re-import of the same
@@ -83,6 +89,9 @@ class Bench {
   ScenarioResult RssAfterLoad();
 
  private:
+  // config_.load plus the processes whose CPU time is reported.
+  LoadOptions WithCpuWatch(int server_pid) const;
+  absl::Status LoadCustomerIds();
   std::shared_ptr<grpc::Channel> CustomersChannel(int caller);
   void Authorize(grpc::ClientContext& context, absl::Duration deadline) const;
   absl::StatusOr<std::unique_ptr<sql::Connection>> Connect() const;
