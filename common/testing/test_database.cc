@@ -103,6 +103,7 @@ PrivateMariaDb::~PrivateMariaDb() {
   (void)RunScript("stop");
   std::error_code ignored;
   std::filesystem::remove_all(root_, ignored);
+  std::filesystem::remove(root_ + ".log", ignored);
 }
 
 absl::Status PrivateMariaDb::RunScript(const std::string& verb) const {

@@ -6,7 +6,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cstdio>
 #include <fstream>
+#include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "common/auth/token_minter.h"
@@ -56,6 +58,14 @@ class CustomersProcessTest : public ::testing::Test {
             {"CRM_JWT_ISSUER", "crm-e2e"},
             {"CRM_HEALTH_PROBE_MS", "100"},
             {"CRM_SHUTDOWN_GRACE_SECONDS", "5"}};
+  }
+
+  void TearDown() override {
+    if (HasFailure()) std::cerr << "service log:\n" << ReadFile(log_file_);
+    for (const std::string& f : {port_file_, log_file_, env_["CRM_DB_PASSWORD_FILE"],
+                                 env_["CRM_JWT_HS256_KEY_FILE"]}) {
+      std::remove(f.c_str());
+    }
   }
 
   // Starts the binary and connects once it listens and reports SERVING.
