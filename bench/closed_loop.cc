@@ -8,11 +8,6 @@
 #include <optional>
 #include <thread>
 
-#include <unistd.h>
-
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
 
 namespace crm::bench {
@@ -26,75 +21,7 @@ struct CallerRecord {
   std::map<std::string, int64_t> errors;
 };
 
-// (busy, total) CPU seconds of the whole machine since boot.
-std::pair<double, double> MachineCpuSeconds() {
-  std::ifstream in("/proc/stat");
-  std::string cpu;
-  in >> cpu;
-  double busy = 0, total = 0;
-  for (int field = 0; field < 8; ++field) {
-    double ticks = 0;
-    if (!(in >> ticks)) break;
-    total += ticks;
-    if (field != 3 && field != 4) busy += ticks;  // idle, iowait
-  }
-  const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
-  return {busy / hz, total / hz};
-}
-
-struct CpuSnapshot {
-  std::vector<double> processes;
-  std::pair<double, double> machine;
-};
-
-CpuSnapshot TakeSnapshot(const std::vector<CpuWatch>& watch) {
-  CpuSnapshot s;
-  for (const CpuWatch& w : watch) s.processes.push_back(ProcessCpuSeconds(w.pid));
-  s.machine = MachineCpuSeconds();
-  return s;
-}
-
-CpuUsage Difference(const std::vector<CpuWatch>& watch, const CpuSnapshot& before,
-                    const CpuSnapshot& after) {
-  CpuUsage usage;
-  for (size_t i = 0; i < watch.size(); ++i) {
-    if (before.processes[i] < 0 || after.processes[i] < 0) continue;
-    usage.seconds.emplace_back(watch[i].label, after.processes[i] - before.processes[i]);
-  }
-  usage.machine_busy_seconds = after.machine.first - before.machine.first;
-  usage.machine_seconds = after.machine.second - before.machine.second;
-  return usage;
-}
-
 }  // namespace
-
-CpuMeter::CpuMeter(std::vector<CpuWatch> watch) : watch_(std::move(watch)) {
-  CpuSnapshot s = TakeSnapshot(watch_);
-  start_ = std::move(s.processes);
-  machine_start_ = s.machine;
-}
-
-CpuUsage CpuMeter::Stop() const {
-  return Difference(watch_, CpuSnapshot{start_, machine_start_}, TakeSnapshot(watch_));
-}
-
-double ProcessCpuSeconds(int pid) {
-  if (pid <= 0) return -1;
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line;
-  if (!std::getline(in, line)) return -1;
-  // The command name (field 2) may hold spaces: count fields after its ')'.
-  const size_t paren = line.rfind(')');
-  if (paren == std::string::npos) return -1;
-  std::istringstream fields(line.substr(paren + 2));
-  std::string field;
-  double utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stod(field);
-    if (i == 15) stime = std::stod(field);
-  }
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
 
 LatencySummary Summarize(std::vector<int64_t>& nanos) {
   LatencySummary s;
@@ -167,9 +94,9 @@ absl::StatusOr<LoadResult> RunClosedLoop(const LoadOptions& options, const Calle
   CpuSnapshot before, after;
   if (setup.ok()) {
     std::this_thread::sleep_until(measure_begin);
-    before = TakeSnapshot(options.watch);
+    before = TakeCpuSnapshot(options.watch);
     std::this_thread::sleep_until(measure_end);
-    after = TakeSnapshot(options.watch);
+    after = TakeCpuSnapshot(options.watch);
   }
   for (std::thread& t : threads) t.join();
   if (!setup.ok()) {
@@ -192,7 +119,7 @@ absl::StatusOr<LoadResult> RunClosedLoop(const LoadOptions& options, const Calle
   result.measured = options.measure;
   result.qps = static_cast<double>(result.ok_calls) / absl::ToDoubleSeconds(options.measure);
   result.latency = Summarize(all);
-  result.cpu = Difference(options.watch, before, after);
+  result.cpu = CpuUsed(options.watch, before, after);
   return result;
 }
 

@@ -14,28 +14,15 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "bench/cpu_usage.h"
 
 namespace crm::bench {
-
-// A process whose CPU time is read at the start and end of the measured
-// period (the server, MariaDB, the load generator itself).
-struct CpuWatch {
-  std::string label;
-  int pid = 0;
-};
 
 struct LoadOptions {
   int callers = 32;
   absl::Duration warmup = absl::Seconds(3);
   absl::Duration measure = absl::Seconds(10);
-  std::vector<CpuWatch> watch;
-};
-
-// CPU used during the measured period.
-struct CpuUsage {
-  std::vector<std::pair<std::string, double>> seconds;  // per watched process
-  double machine_busy_seconds = 0;  // every process on every CPU (/proc/stat)
-  double machine_seconds = 0;       // measured period × CPUs
+  std::vector<CpuWatch> watch;  // CPU time read at the start and end of the measured period
 };
 
 // One call: returns "" on success, else a short error name ("UNAVAILABLE",
@@ -57,25 +44,10 @@ struct LoadResult {
   double qps = 0;  // successful calls per second
   LatencySummary latency;
   std::map<std::string, int64_t> errors;  // error name → count
-  CpuUsage cpu;
+  CpuUsage cpu;  // during the measured period
 };
 
 absl::StatusOr<LoadResult> RunClosedLoop(const LoadOptions& options, const CallerFactory& factory);
-
-// Measures CPU use from construction to Stop() (for one-shot scenarios).
-class CpuMeter {
- public:
-  explicit CpuMeter(std::vector<CpuWatch> watch);
-  CpuUsage Stop() const;
-
- private:
-  std::vector<CpuWatch> watch_;
-  std::vector<double> start_;
-  std::pair<double, double> machine_start_;
-};
-
-// utime + stime of `pid` (all its threads, including finished ones), or -1.
-double ProcessCpuSeconds(int pid);
 
 // Nearest-rank percentiles of `nanos` (sorted in place).
 LatencySummary Summarize(std::vector<int64_t>& nanos);

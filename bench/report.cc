@@ -93,9 +93,13 @@ Verdict PrintReport(const BenchConfig& config, const std::vector<ScenarioResult>
       if (label == "MariaDB") mariadb = per_call(seconds);
       if (label == "crm_bench") client = per_call(seconds);
     }
-    const double busy_pct = l.cpu.machine_seconds > 0 ? 100 * l.cpu.machine_busy_seconds / l.cpu.machine_seconds : 0;
-    out << absl::StrFormat("| %s | %s | %s | %s | %s | %.0f %% |\n", r.name, server, mariadb, client,
-                           per_call(std::max(0.0, l.cpu.machine_busy_seconds - watched)), busy_pct);
+    const double total = std::max(l.cpu.machine_seconds, 1e-9);
+    std::string busy = absl::StrFormat("%.0f %%", 100 * l.cpu.machine_busy_seconds / total);
+    if (l.cpu.machine_steal_seconds > 0.01 * total) {
+      absl::StrAppend(&busy, absl::StrFormat(" (+%.0f %% steal)", 100 * l.cpu.machine_steal_seconds / total));
+    }
+    out << absl::StrFormat("| %s | %s | %s | %s | %s | %s |\n", r.name, server, mariadb, client,
+                           per_call(std::max(0.0, l.cpu.machine_busy_seconds - watched)), busy);
   }
 
   bool one_shot_header = false;

@@ -47,7 +47,7 @@ done
 # Short path: mariadbd's socket path must stay under 108 bytes.
 TMP=$(mktemp -d /tmp/crm-bench.XXXXXX)
 readonly TMP
-service_pid="" echo_pid="" db_started=false
+service_pid="" echo_pid="" bench_pid="" db_started=false
 
 stop_pid() {
   local pid=$1 name=$2
@@ -66,6 +66,7 @@ stop_pid() {
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  stop_pid "$bench_pid" crm_bench
   stop_pid "$service_pid" crm-customers
   stop_pid "$echo_pid" echo_server
   if $db_started; then bash "$MARIADB_SH" stop "$TMP/mariadb" >/dev/null || say "could not stop MariaDB"; fi
@@ -76,9 +77,20 @@ cleanup() {
   fi
   exit "$rc"
 }
+# A signal while crm_bench runs stops crm_bench, then the script exits;
+# at any other time the script exits at once. Either way cleanup runs.
+interrupted=""
+on_signal() {
+  interrupted=$1
+  if [[ -n $bench_pid ]]; then
+    kill -TERM "$bench_pid" 2>/dev/null || true
+  else
+    exit "$1"
+  fi
+}
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
 
 # ---- database ----
 db_started=true
@@ -139,14 +151,25 @@ say "crm-customers pid $service_pid on 127.0.0.1:$SERVICE_PORT, echo_server pid 
   echo
 } >"$TMP/report.md"
 
-rc=0
+# In the background so a signal to this script is handled at once (bash
+# runs traps only between foreground commands, but interrupts `wait`).
 "$BENCH_BIN" \
   --customers_address="127.0.0.1:$SERVICE_PORT" --echo_address="127.0.0.1:$ECHO_PORT" \
   --service_pid="$service_pid" --echo_pid="$echo_pid" --mariadb_pid="$DB_PID" \
   --jwt_hs256_key_file="$TMP/secrets/jwt-hs256.key" \
   --db_host=127.0.0.1 --db_port="$DB_PORT" --db_user=crm_customers --db_name=crm_customers \
   --db_password_file="$DB_PASSWORD_FILE" \
-  "$@" >>"$TMP/report.md" || rc=$?
+  "$@" >>"$TMP/report.md" &
+bench_pid=$!
+rc=0
+while kill -0 "$bench_pid" 2>/dev/null; do
+  rc=0
+  wait "$bench_pid" || rc=$?
+done
+if [[ -n $interrupted ]]; then
+  say "interrupted; stopping everything"
+  exit "$interrupted"
+fi
 
 kill -0 "$service_pid" 2>/dev/null || say "crm-customers died during the run (log: $TMP/customers.log)"
 problems=$(grep -cE '"level":"(warning|error)"' "$TMP/customers.log" || true)

@@ -593,7 +593,8 @@ std::vector<ScenarioResult> Bench::ImportMembers() {
   }
   auto stub = pb::CustomerService::NewStub(CustomersChannel(0));
   auto run = [&](ScenarioResult& r) {
-    const CpuMeter meter(WithCpuWatch(config_.service_pid).watch);
+    const std::vector<CpuWatch> watch = WithCpuWatch(config_.service_pid).watch;
+    const CpuSnapshot cpu_before = TakeCpuSnapshot(watch);
     const auto start = Stopwatch::now();
     grpc::ClientContext context;
     Authorize(context, config_.long_deadline);
@@ -611,7 +612,7 @@ std::vector<ScenarioResult> Bench::ImportMembers() {
       return;
     }
     r.elapsed = elapsed;
-    r.cpu = meter.Stop();
+    r.cpu = CpuUsed(watch, cpu_before, TakeCpuSnapshot(watch));
     r.note = absl::StrFormat("%d imported, %d rejected; %.0f members/s", response.imported(),
                              response.rejected(),
                              static_cast<double>(response.imported()) / absl::ToDoubleSeconds(elapsed));
@@ -693,7 +694,8 @@ std::vector<ScenarioResult> Bench::RecomputeTiers() {
 
   auto stub = pb::CustomerService::NewStub(CustomersChannel(0));
   auto run = [&](ScenarioResult& r, const std::string& reason) {
-    const CpuMeter meter(WithCpuWatch(config_.service_pid).watch);
+    const std::vector<CpuWatch> watch = WithCpuWatch(config_.service_pid).watch;
+    const CpuSnapshot cpu_before = TakeCpuSnapshot(watch);
     const auto start = Stopwatch::now();
     grpc::ClientContext context;
     Authorize(context, config_.long_deadline);
@@ -707,7 +709,7 @@ std::vector<ScenarioResult> Bench::RecomputeTiers() {
       return;
     }
     r.elapsed = elapsed;
-    r.cpu = meter.Stop();
+    r.cpu = CpuUsed(watch, cpu_before, TakeCpuSnapshot(watch));
     r.note = absl::StrFormat("ranked %d, tier changed %d", response.ranked(), response.changed());
   };
   run(first, "bench: first ranking");
