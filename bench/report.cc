@@ -50,9 +50,9 @@ std::string VerdictText(bool met, const std::vector<const ScenarioResult*>& inpu
   for (const ScenarioResult* r : inputs) {
     if (r->load.has_value()) failed += r->load->failed_calls;
   }
-  // A target met only thanks to failing calls is not met.
-  if (failed > 0) return absl::StrCat("**FAIL** (", failed, " failed calls)");
-  return met ? "PASS" : "**FAIL**";
+  // A target is not met while calls fail, whatever the numbers say.
+  if (failed == 0) return met ? "PASS" : "**FAIL**";
+  return absl::StrCat("**FAIL**", met ? ": " : " (also ", failed, " failed calls", met ? "" : ")");
 }
 
 }  // namespace

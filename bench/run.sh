@@ -35,9 +35,10 @@ say() { echo "bench/run.sh: $*" >&2; }
 if [[ ${CRM_SKIP_BUILD:-0} != 1 ]]; then
   if ! flock -n "$BUILD_LOCK" true; then say "waiting for the build lock ($BUILD_LOCK)"; fi
   if [[ ! -f $BUILD_DIR/build.ninja ]]; then
-    flock "$BUILD_LOCK" cmake -S "$REPO" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    flock "$BUILD_LOCK" cmake -S "$REPO" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
   fi
-  flock "$BUILD_LOCK" cmake --build "$BUILD_DIR" --target crm_bench echo_server crm-customers -j2
+  # stdout carries only the report.
+  flock "$BUILD_LOCK" cmake --build "$BUILD_DIR" --target crm_bench echo_server crm-customers -j2 >&2
 fi
 for program in "$SERVICE_BIN" "$ECHO_BIN" "$BENCH_BIN"; do
   [[ -x $program ]] || die "missing ${program#"$REPO"/}: build it first"
