@@ -1,6 +1,6 @@
-// echo_server: the gRPC baseline for crm_bench. A sync server with the same
-// transport settings as the services (common/server/server.cc: thread cap
-// through a ResourceQuota, message size limits) and nothing behind it, so
+// echo_server: the gRPC baseline for crm_bench. The services' own server
+// runner (common/server: thread cap, pollers, message limits, health,
+// reflection) with a trivial service and no database behind it, so
 // GetCustomer QPS / echo QPS says how much of the machine the service's own
 // work (auth, SQL, proto mapping) takes.
 //
@@ -8,24 +8,22 @@
 //
 // Stops on SIGTERM or SIGINT.
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/resource_quota.h>
-#include <signal.h>
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <memory>
 #include <string>
 
+#include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/server/server.h"
+#include "common/server/service_config.h"
 #include "crm/bench/v1/echo.grpc.pb.h"
 
-ABSL_FLAG(std::string, listen_address, "127.0.0.1:0", "host:port to serve on (port 0: any free port)");
-ABSL_FLAG(std::string, port_file, "", "write the bound port here once listening");
-ABSL_FLAG(int, max_threads, 32, "gRPC server thread cap (the services' default)");
-ABSL_FLAG(int, max_message_bytes, 8 << 20, "largest request or response message");
+// The services' own flags (common/server/service_config.cc).
+ABSL_DECLARE_FLAG(std::string, listen_address);
+ABSL_DECLARE_FLAG(std::string, port_file);
+ABSL_DECLARE_FLAG(int, max_threads);
 
 namespace {
 
@@ -37,50 +35,27 @@ class EchoService final : public crm::bench::v1::Echo::Service {
   }
 };
 
-void WritePortFile(const std::string& path, int port) {
-  if (path.empty()) return;
-  const std::string tmp = path + ".tmp";
-  std::ofstream(tmp) << port << "\n";
-  std::filesystem::rename(tmp, path);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Before any gRPC thread exists, so only sigwait below sees these.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
+  crm::server::BlockTerminationSignals();
   absl::SetProgramUsageMessage("echo_server: trivial gRPC echo service (crm_bench baseline)");
   absl::ParseCommandLine(argc, argv);
 
   EchoService service;
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen_address), grpc::InsecureServerCredentials(),
-                           &port);
-  builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
-  builder.SetMaxSendMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
-  grpc::ResourceQuota quota("crm-bench-echo");
-  quota.SetMaxThreads(absl::GetFlag(FLAGS_max_threads));
-  builder.SetResourceQuota(quota);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    std::fprintf(stderr, "echo_server: cannot listen on %s\n",
-                 absl::GetFlag(FLAGS_listen_address).c_str());
+  crm::server::ServerOptions options;
+  options.listen_address = absl::GetFlag(FLAGS_listen_address);
+  // 0: the services' default for their default pool of 16 connections.
+  options.max_threads = absl::GetFlag(FLAGS_max_threads) > 0 ? absl::GetFlag(FLAGS_max_threads)
+                                                             : crm::server::ThreadCapForPool(16);
+  crm::server::GrpcServer server(options, {&service}, {"crm.bench.v1.Echo"}, nullptr);
+  auto port = server.Start();
+  if (!port.ok()) {
+    std::fprintf(stderr, "echo_server: %s\n", port.status().ToString().c_str());
     return 1;
   }
-  WritePortFile(absl::GetFlag(FLAGS_port_file), port);
-  std::printf("echo_server: listening on port %d\n", port);
-  std::fflush(stdout);
-
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  server->Wait();
+  crm::server::WritePortFile(absl::GetFlag(FLAGS_port_file), *port);
+  crm::server::WaitForTerminationSignal();
+  server.Shutdown();
   return 0;
 }

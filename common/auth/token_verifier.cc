@@ -22,8 +22,9 @@
 // mutable globals (its .data/.bss hold only the C runtime's 16 bytes) and
 // each call owns its jwt_t; the key is only read. OpenSSL 3 is thread-safe,
 // and jansson 2.14 seeds its hash once with an atomic test-and-set (we also
-// trigger that in Create, before server threads start). So Verify takes no
-// lock; token_verifier_test runs it from several threads at once.
+// trigger that in Create, before server threads start). So verification
+// takes no lock (only the cache of verified tokens has one);
+// token_verifier_test runs it from several threads at once.
 
 namespace crm::auth {
 namespace {
@@ -32,6 +33,10 @@ namespace {
 constexpr size_t kMaxTokenBytes = 8 * 1024;
 constexpr size_t kMinHmacKeyBytes = 32;
 constexpr int kMinRsaBits = 2048;
+// Distinct live tokens remembered; a service sees a few per user per hour.
+// When full the cache starts over, which bounds memory under a flood of
+// distinct valid tokens at the price of re-verifying.
+constexpr size_t kMaxCachedTokens = 4096;
 
 using google::protobuf::Struct;
 using google::protobuf::Value;
@@ -135,6 +140,34 @@ TokenVerifier::TokenVerifier(AuthConfig config, Algorithm algorithm, const crm::
     : config_(std::move(config)), algorithm_(algorithm), clock_(clock) {}
 
 absl::StatusOr<Principal> TokenVerifier::Verify(std::string_view token) const {
+  const std::string key(token);
+  {
+    absl::ReaderMutexLock lock(&cache_mu_);
+    if (auto it = cache_.find(key); it != cache_.end()) {
+      if (absl::Status window = CheckTimeWindow(it->second); !window.ok()) return window;
+      return it->second.principal;
+    }
+  }
+  absl::StatusOr<VerifiedToken> verified = VerifySignatureAndClaims(token);
+  if (!verified.ok()) return verified.status();
+  if (absl::Status window = CheckTimeWindow(*verified); !window.ok()) return window;
+  {
+    absl::MutexLock lock(&cache_mu_);
+    if (cache_.size() >= kMaxCachedTokens) cache_.clear();
+    cache_.emplace(key, *verified);
+  }
+  return verified->principal;
+}
+
+absl::Status TokenVerifier::CheckTimeWindow(const VerifiedToken& verified) const {
+  const absl::Time now = clock_.Now();
+  if (now >= verified.expires + config_.leeway) return Unauthenticated("token expired");
+  if (now + config_.leeway < verified.not_before) return Unauthenticated("token not yet valid");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TokenVerifier::VerifiedToken> TokenVerifier::VerifySignatureAndClaims(
+    std::string_view token) const {
   if (token.empty()) return Unauthenticated("empty token");
   if (token.size() > kMaxTokenBytes) return Unauthenticated("token too long");
 
@@ -197,19 +230,20 @@ absl::StatusOr<Principal> TokenVerifier::Verify(std::string_view token) const {
     return Unauthenticated("wrong token audience");
   }
 
-  const absl::Time now = clock_.Now();
+  VerifiedToken verified;
   const Value* exp_claim = Field(*claims, "exp");
   if (exp_claim == nullptr) return Unauthenticated("token has no expiry");
   const std::optional<absl::Time> exp = NumericDate(*exp_claim);
   if (!exp) return Unauthenticated("malformed token expiry");
-  if (now >= *exp + config_.leeway) return Unauthenticated("token expired");
+  verified.expires = *exp;
+  verified.not_before = absl::InfinitePast();
   if (const Value* nbf_claim = Field(*claims, "nbf"); nbf_claim != nullptr) {
     const std::optional<absl::Time> nbf = NumericDate(*nbf_claim);
     if (!nbf) return Unauthenticated("malformed token not-before");
-    if (now + config_.leeway < *nbf) return Unauthenticated("token not yet valid");
+    verified.not_before = *nbf;
   }
 
-  Principal principal;
+  Principal& principal = verified.principal;
   const Value* sub = Field(*claims, "sub");
   if (sub == nullptr || sub->kind_case() != Value::kStringValue || sub->string_value().empty()) {
     return Unauthenticated("token has no subject");
@@ -226,7 +260,7 @@ absl::StatusOr<Principal> TokenVerifier::Verify(std::string_view token) const {
     if (team->kind_case() != Value::kStringValue) return Unauthenticated("malformed token team");
     principal.team = team->string_value();
   }
-  return principal;
+  return verified;
 }
 
 }  // namespace crm::auth

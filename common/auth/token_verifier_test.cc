@@ -178,6 +178,7 @@ TEST_F(TokenVerifierTest, MintedTokenVerifies) {
   EXPECT_EQ(out->role, in.role);
   EXPECT_EQ(out->team, in.team);
 
+  // Answered from the cache of verified tokens: expiry must still apply.
   clock_.Advance(absl::Hours(12) + absl::Seconds(30));
   EXPECT_THAT(hs256_->Verify(*token), StatusIs(kUnauthenticated, HasSubstr("expired")));
 }

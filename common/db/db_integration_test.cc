@@ -136,6 +136,45 @@ TEST_F(DbIntegrationTest, StoresChineseText) {
   EXPECT_EQ(*v, "福州市鼓楼区 客户经理");
 }
 
+int64_t StatementsPrepared(sql::Connection& c) {
+  std::unique_ptr<sql::Statement> stmt(c.createStatement());
+  std::unique_ptr<sql::ResultSet> rs(
+      stmt->executeQuery("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'"));
+  rs->next();
+  return rs->getInt64(2);
+}
+
+TEST_F(DbIntegrationTest, PooledConnectionPreparesEachStatementOnce) {
+  auto prepared = WithConnection(*pool_, Soon(), [](sql::Connection& c) -> absl::StatusOr<int64_t> {
+    const int64_t before = StatementsPrepared(c);
+    for (int i = 0; i < 5; ++i) {
+      auto rs = Query(c, "SELECT v FROM t WHERE id = ?", 1 + i % 2);
+      EXPECT_TRUE(rs->next());
+      EXPECT_EQ(rs->getString(1), i % 2 == 0 ? "a" : "b");
+      Execute(c, "UPDATE t SET v = v WHERE id = ?", 1);
+    }
+    return StatementsPrepared(c) - before;
+  });
+  ASSERT_THAT(prepared, IsOk());
+  EXPECT_EQ(*prepared, 2);  // one SELECT, one UPDATE
+}
+
+TEST_F(DbIntegrationTest, NestedUseOfOneStatementKeepsBothResultSets) {
+  auto rows = WithConnection(*pool_, Soon(), [](sql::Connection& c) -> absl::StatusOr<std::string> {
+    std::string seen;
+    auto outer = Query(c, "SELECT v FROM t WHERE id >= ? ORDER BY id", 1);
+    while (outer->next()) {
+      // The same SQL while `outer` is open must not clobber its rows.
+      auto inner = Query(c, "SELECT v FROM t WHERE id >= ? ORDER BY id", 2);
+      EXPECT_TRUE(inner->next());
+      seen += outer->getString(1) + inner->getString(1);
+    }
+    return seen;
+  });
+  ASSERT_THAT(rows, IsOk());
+  EXPECT_EQ(*rows, "abbb");
+}
+
 TEST(DbUnavailableTest, UnreachableServerIsUnavailable) {
   DbConfig c;
   c.host = "127.0.0.1";

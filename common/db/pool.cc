@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/db/errors.h"
+#include "common/db/statement_cache.h"
 
 namespace crm::db {
 namespace {
@@ -30,8 +31,10 @@ void EnsureThreadInit(sql::Driver* driver) {
   }
 }
 
-Lease::Lease(ConnectionPool* pool, std::unique_ptr<sql::Connection> conn)
+Lease::Lease(ConnectionPool* pool, std::unique_ptr<PooledConnection> conn)
     : pool_(pool), conn_(std::move(conn)) {}
+
+sql::Connection& Lease::get() const { return conn_->connection(); }
 
 Lease::Lease(Lease&& other) noexcept
     : pool_(other.pool_), conn_(std::move(other.conn_)), broken_(other.broken_) {
@@ -52,7 +55,7 @@ ConnectionPool::~ConnectionPool() {
   idle_.clear();
 }
 
-absl::StatusOr<std::unique_ptr<sql::Connection>> ConnectionPool::Connect() {
+absl::StatusOr<std::unique_ptr<PooledConnection>> ConnectionPool::Connect() {
   sql::ConnectOptionsMap options;
   if (!config_.socket.empty()) {
     options["hostName"] = sql::SQLString("unix://" + config_.socket);
@@ -75,7 +78,7 @@ absl::StatusOr<std::unique_ptr<sql::Connection>> ConnectionPool::Connect() {
     stmt->execute("SET time_zone = '+00:00', NAMES utf8mb4 COLLATE utf8mb4_unicode_ci");
     conn->setTransactionIsolation(sql::TRANSACTION_READ_COMMITTED);
     conn->setAutoCommit(true);
-    return conn;
+    return std::make_unique<PooledConnection>(std::move(conn));
   } catch (const sql::SQLException& e) {
     return ToStatus(e, "connect");
   }
@@ -93,7 +96,7 @@ absl::StatusOr<Lease> ConnectionPool::Acquire(absl::Time deadline) {
     }
     ++leased_;
     if (!idle_.empty()) {
-      std::unique_ptr<sql::Connection> conn = std::move(idle_.front());
+      std::unique_ptr<PooledConnection> conn = std::move(idle_.front());
       idle_.pop_front();
       return Lease(this, std::move(conn));
     }
@@ -108,8 +111,8 @@ absl::StatusOr<Lease> ConnectionPool::Acquire(absl::Time deadline) {
   return Lease(this, std::move(*conn));
 }
 
-void ConnectionPool::Return(std::unique_ptr<sql::Connection> conn, bool broken) {
-  std::deque<std::unique_ptr<sql::Connection>> dropped;
+void ConnectionPool::Return(std::unique_ptr<PooledConnection> conn, bool broken) {
+  std::deque<std::unique_ptr<PooledConnection>> dropped;
   absl::MutexLock lock(&mu_);
   --leased_;
   if (broken) {

@@ -17,16 +17,26 @@ absl::Time ParseDateTime(const std::string& s) {
   return t;
 }
 
-std::unique_ptr<sql::PreparedStatement> PrepareDynamic(sql::Connection& conn, absl::string_view query,
-                                                       const std::vector<Param>& params) {
-  std::unique_ptr<sql::PreparedStatement> ps(
-      conn.prepareStatement(sql::SQLString(query.data(), query.size())));
+namespace {
+Statement PrepareDynamic(sql::Connection& conn, absl::string_view query,
+                         const std::vector<Param>& params) {
+  Statement ps = PrepareStatement(conn, query);
   unsigned i = 1;
   for (const Param& p : params) {
     std::visit([&](const auto& v) { Bind(*ps, i, v); }, p);
     ++i;
   }
   return ps;
+}
+}  // namespace
+
+ResultSetPtr QueryDynamic(sql::Connection& conn, absl::string_view query,
+                          const std::vector<Param>& params) {
+  return ExecuteQuery(PrepareDynamic(conn, query, params));
+}
+
+int ExecuteDynamic(sql::Connection& conn, absl::string_view query, const std::vector<Param>& params) {
+  return PrepareDynamic(conn, query, params)->executeUpdate();
 }
 
 int64_t LastInsertId(sql::Connection& conn) {

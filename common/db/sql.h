@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/db/statement_cache.h"
 
 namespace crm::db {
 
@@ -48,13 +49,24 @@ void Bind(sql::PreparedStatement& ps, unsigned i, const std::optional<T>& v) {
 }
 
 template <typename... Args>
-std::unique_ptr<sql::PreparedStatement> Prepare(sql::Connection& conn, absl::string_view query,
-                                                const Args&... args) {
-  std::unique_ptr<sql::PreparedStatement> ps(
-      conn.prepareStatement(sql::SQLString(query.data(), query.size())));
+Statement Prepare(sql::Connection& conn, absl::string_view query, const Args&... args) {
+  Statement ps = PrepareStatement(conn, query);
   unsigned i = 1;
   (Bind(*ps, i++, args), ...);
   return ps;
+}
+
+// Rows read from a statement; the statement goes back to its connection's
+// cache when the result set is closed.
+struct ResultSetCloser {
+  Statement statement;
+  void operator()(sql::ResultSet* rs) const { delete rs; }
+};
+using ResultSetPtr = std::unique_ptr<sql::ResultSet, ResultSetCloser>;
+
+inline ResultSetPtr ExecuteQuery(Statement statement) {
+  sql::ResultSet* rs = statement->executeQuery();
+  return ResultSetPtr(rs, ResultSetCloser{std::move(statement)});
 }
 
 // Runs a statement that returns no rows; returns the affected row count.
@@ -64,15 +76,15 @@ int Execute(sql::Connection& conn, absl::string_view query, const Args&... args)
 }
 
 template <typename... Args>
-std::unique_ptr<sql::ResultSet> Query(sql::Connection& conn, absl::string_view query,
-                                      const Args&... args) {
-  return std::unique_ptr<sql::ResultSet>(Prepare(conn, query, args...)->executeQuery());
+ResultSetPtr Query(sql::Connection& conn, absl::string_view query, const Args&... args) {
+  return ExecuteQuery(Prepare(conn, query, args...));
 }
 
 // For statements whose shape depends on the request (optional filters).
 using Param = std::variant<std::string, int64_t, double, bool, absl::Time>;
-std::unique_ptr<sql::PreparedStatement> PrepareDynamic(sql::Connection& conn, absl::string_view query,
-                                                       const std::vector<Param>& params);
+ResultSetPtr QueryDynamic(sql::Connection& conn, absl::string_view query,
+                          const std::vector<Param>& params);
+int ExecuteDynamic(sql::Connection& conn, absl::string_view query, const std::vector<Param>& params);
 
 int64_t LastInsertId(sql::Connection& conn);
 

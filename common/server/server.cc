@@ -5,10 +5,19 @@
 #include <grpcpp/resource_quota.h>
 #include <signal.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/util/log.h"
 
 namespace crm::server {
+
+int ThreadCapForPool(int pool_size) {
+  // Four calls per connection may be in flight (one on the connection, the
+  // rest waiting for one), plus the pollers and health checks.
+  return 4 * pool_size + 8;
+}
 
 GrpcServer::GrpcServer(ServerOptions options, std::vector<grpc::Service*> services,
                        std::vector<std::string> service_names,
@@ -21,6 +30,11 @@ GrpcServer::GrpcServer(ServerOptions options, std::vector<grpc::Service*> servic
 GrpcServer::~GrpcServer() { Shutdown(); }
 
 absl::StatusOr<int> GrpcServer::Start() {
+#ifdef NDEBUG
+  // Debian's Abseil is built with the mutex deadlock detector on; it keeps a
+  // lock graph on every acquisition. Debug builds (and tests) keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+#endif
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
@@ -29,9 +43,13 @@ absl::StatusOr<int> GrpcServer::Start() {
   builder.AddListeningPort(options_.listen_address, grpc::InsecureServerCredentials(), &port);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   builder.SetMaxSendMessageSize(options_.max_message_bytes);
+  const int max_threads = options_.max_threads > 0 ? options_.max_threads : ThreadCapForPool(8);
+  const int max_pollers = options_.max_pollers > 0 ? options_.max_pollers : std::max(2, max_threads / 4);
   grpc::ResourceQuota quota("crm-server");
-  quota.SetMaxThreads(options_.max_threads);
+  quota.SetMaxThreads(max_threads);
   builder.SetResourceQuota(quota);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, max_pollers);
   for (grpc::Service* service : services_) builder.RegisterService(service);
 
   server_ = builder.BuildAndStart();

@@ -19,13 +19,24 @@ namespace crm::server {
 
 struct ServerOptions {
   std::string listen_address = "127.0.0.1:0";
-  // Sync-server thread cap; keep it near the DB pool size so a burst waits
-  // for a connection instead of piling up threads.
-  int max_threads = 32;
+  // Sync-server thread cap. gRPC's sync server needs a thread per running
+  // call and answers RESOURCE_EXHAUSTED (it does not queue) when the cap is
+  // reached, so the cap is the overload shedding point, not a queue: it is
+  // set a few times above the DB pool, and calls beyond the pool wait for a
+  // connection until their deadline. 0 = derived from the pool size
+  // (ThreadCapForPool).
+  int max_threads = 0;
+  // Idle threads kept waiting for calls. gRPC's default of 2 makes every
+  // thread above it exit after its call and a new one start for the next:
+  // thousands of thread creations a second under load.
+  int max_pollers = 0;  // 0 = max_threads / 4
   int max_message_bytes = 8 * 1024 * 1024;
   absl::Duration shutdown_grace = absl::Seconds(10);
   absl::Duration health_probe_interval = absl::Seconds(1);
 };
+
+// The thread cap that goes with a pool of `pool_size` DB connections.
+int ThreadCapForPool(int pool_size);
 
 class GrpcServer {
  public:

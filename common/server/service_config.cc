@@ -13,7 +13,8 @@
 
 ABSL_FLAG(std::string, listen_address, "127.0.0.1:50051", "host:port to serve gRPC on");
 ABSL_FLAG(std::string, port_file, "", "write the bound port here once listening");
-ABSL_FLAG(int, max_threads, 32, "gRPC server thread cap");
+ABSL_FLAG(int, max_threads, 0,
+          "gRPC server thread cap; calls beyond it get RESOURCE_EXHAUSTED (0 = 4 x db_pool_size + 8)");
 ABSL_FLAG(int, max_message_bytes, 8 << 20, "largest request or response message");
 ABSL_FLAG(int, shutdown_grace_seconds, 10, "time running calls get to finish on SIGTERM");
 ABSL_FLAG(int, health_probe_ms, 1000, "how often the database is pinged for health");
@@ -68,7 +69,9 @@ ServiceConfig LoadServiceConfig() {
   if (c.server.listen_address.find(':') == std::string::npos) {
     config::Die("--listen_address: expected host:port");
   }
-  if (c.server.max_threads < 4) config::Die("--max_threads: must be at least 4");
+  if (c.server.max_threads != 0 && c.server.max_threads < 4) {
+    config::Die("--max_threads: 0 (derived from --db_pool_size) or at least 4");
+  }
   if (c.server.max_message_bytes < 1024) config::Die("--max_message_bytes: too small");
   if (c.server.health_probe_interval <= absl::ZeroDuration()) {
     config::Die("--health_probe_ms: must be positive");
@@ -84,6 +87,7 @@ ServiceConfig LoadServiceConfig() {
   if (c.db.database.empty()) config::Die("--db_name (CRM_DB_NAME) is required");
   if (c.db.port <= 0 || c.db.port > 65535) config::Die("--db_port: out of range");
   if (c.db.pool_size < 1 || c.db.pool_size > 512) config::Die("--db_pool_size: 1..512");
+  if (c.server.max_threads == 0) c.server.max_threads = ThreadCapForPool(c.db.pool_size);
   const std::string password_file = absl::GetFlag(FLAGS_db_password_file);
   if (!password_file.empty()) {
     c.db.password = ReadSecretOrDie("db_password_file", password_file);

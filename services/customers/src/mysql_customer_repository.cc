@@ -199,7 +199,7 @@ void InsertFieldChanges(sql::Connection& conn, int64_t customer_id, const std::s
     params.insert(params.end(), {customer_id, resource, diffs[i].field, diffs[i].old_value,
                                  diffs[i].new_value, actor.subject, actor.method, actor.now});
   }
-  db::PrepareDynamic(conn, sql, params)->executeUpdate();
+  db::ExecuteDynamic(conn, sql, params);
 }
 
 // Writes `after` over the stored row (version + 1) and audits the diff.
@@ -214,11 +214,10 @@ absl::StatusOr<pb::Customer> WriteCustomerChanges(sql::Connection& conn, const p
   for (size_t i = 0; i < columns.size(); ++i) sets.push_back(absl::StrCat(columns[i], " = ", values[i]));
   params.push_back(actor.now);
   params.push_back(id);
-  db::PrepareDynamic(conn,
+  db::ExecuteDynamic(conn,
                      absl::StrCat("UPDATE customers SET ", absl::StrJoin(sets, ", "),
                                   ", version = version + 1, update_time = ? WHERE id = ?"),
-                     params)
-      ->executeUpdate();
+                     params);
   InsertFieldChanges(conn, id, CustomerName(id), diffs, actor);
   return LoadCustomer(conn, id, false);
 }
@@ -380,12 +379,11 @@ absl::StatusOr<pb::Customer> MysqlCustomerRepository::CreateCustomer(absl::Time 
     auto [values, params] = WritableAssignments(c);
     params.push_back(actor.now);
     params.push_back(actor.now);
-    db::PrepareDynamic(conn,
+    db::ExecuteDynamic(conn,
                        absl::StrCat("INSERT INTO customers (", kWritableColumns,
                                     ", version, create_time, update_time) VALUES (",
                                     absl::StrJoin(values, ", "), ", 1, ?, ?)"),
-                       params)
-        ->executeUpdate();
+                       params);
     const int64_t id = db::LastInsertId(conn);
     db::RememberIdempotentResult(conn, kMethod, request_id, CustomerName(id), actor.now);
     InsertFieldChanges(conn, id, CustomerName(id), {{"(created)", "", c.display_name()}}, actor);
@@ -417,12 +415,10 @@ absl::StatusOr<std::vector<pb::Customer>> MysqlCustomerRepository::ListCustomers
     std::vector<Param> params = {after_id};
     AppendFilter(filter, where, params);
     params.push_back(int64_t{limit});
-    std::unique_ptr<sql::ResultSet> rs(
-        db::PrepareDynamic(conn,
+    db::ResultSetPtr rs = db::QueryDynamic(conn,
                            absl::StrCat("SELECT ", kCustomerColumns, " FROM customers WHERE ", where,
                                         " ORDER BY id LIMIT ?"),
-                           params)
-            ->executeQuery());
+                           params);
     std::vector<pb::Customer> out;
     while (rs->next()) out.push_back(CustomerFromRow(*rs));
     return out;
@@ -591,7 +587,7 @@ absl::Status MysqlCustomerRepository::UpsertMembers(absl::Time deadline, int64_t
         " ON DUPLICATE KEY UPDATE display_name = VALUES(display_name), department = "
         "VALUES(department), title = VALUES(title), brand = VALUES(brand), products = "
         "VALUES(products), collected_at = VALUES(collected_at)";
-    db::PrepareDynamic(conn, sql, params)->executeUpdate();
+    db::ExecuteDynamic(conn, sql, params);
     return absl::OkStatus();
   });
 }
@@ -737,30 +733,38 @@ absl::StatusOr<CustomerRepository::RankingOutcome> MysqlCustomerRepository::Reco
       if (r.tier != r.old_tier) ++outcome.changed;
     }
 
+    // The new scores and tiers go into a session temporary table in batches
+    // of bound rows (full double precision, so an unchanged score compares
+    // equal next time), then one UPDATE … JOIN writes them: a CASE over the
+    // ids costs each row a scan of the whole CASE list.
+    Execute(conn, "DROP TEMPORARY TABLE IF EXISTS tier_updates");
+    Execute(conn,
+            "CREATE TEMPORARY TABLE tier_updates (id BIGINT NOT NULL PRIMARY KEY, "
+            "score DOUBLE NOT NULL, tier TINYINT NOT NULL, moved TINYINT NOT NULL) ENGINE=MEMORY");
+    constexpr size_t kBatch = 1000;
+    for (size_t start = 0; start < dirty.size(); start += kBatch) {
+      const size_t end = std::min(dirty.size(), start + kBatch);
+      std::string sql = "INSERT INTO tier_updates (id, score, tier, moved) VALUES ";
+      std::vector<Param> params;
+      params.reserve((end - start) * 4);
+      for (size_t i = start; i < end; ++i) {
+        absl::StrAppend(&sql, i == start ? "" : ",", "(?,?,?,?)");
+        params.insert(params.end(), {dirty[i]->id, dirty[i]->score, int64_t{dirty[i]->tier},
+                                     int64_t{dirty[i]->tier != dirty[i]->old_tier}});
+      }
+      db::ExecuteDynamic(conn, sql, params);
+    }
+
     db::internal::Begin(conn);
     try {
-      constexpr size_t kBatch = 1000;
-      for (size_t start = 0; start < dirty.size(); start += kBatch) {
-        const size_t end = std::min(dirty.size(), start + kBatch);
-        // One UPDATE per batch: CASE on the primary key keeps it a single
-        // statement without a temporary table.
-        std::string score_case, tier_case, version_case, ids;
-        std::vector<Param> params;
-        for (size_t i = start; i < end; ++i) {
-          absl::StrAppend(&score_case, " WHEN ", dirty[i]->id, " THEN ", absl::StrCat(dirty[i]->score));
-          absl::StrAppend(&tier_case, " WHEN ", dirty[i]->id, " THEN ", static_cast<int>(dirty[i]->tier));
-          absl::StrAppend(&ids, i == start ? "" : ",", dirty[i]->id);
-        }
-        // Version (and so the etag) moves only for customers whose tier moved;
-        // it is assigned before tier, which MySQL updates left to right.
-        Execute(conn,
-                absl::StrCat("UPDATE customers SET "
-                             "version = version + IF(tier <> CASE id", tier_case, " END, 1, 0), "
-                             "update_time = IF(tier <> CASE id", tier_case, " END, ?, update_time), "
-                             "value_score = CASE id", score_case, " END, "
-                             "tier = CASE id", tier_case, " END WHERE id IN (", ids, ")"),
-                now);
-      }
+      // Version (and so the etag) and update_time move only for customers
+      // whose tier moved.
+      Execute(conn,
+              "UPDATE customers c JOIN tier_updates u ON c.id = u.id SET "
+              "c.version = c.version + u.moved, "
+              "c.update_time = IF(u.moved = 1, ?, c.update_time), "
+              "c.value_score = u.score, c.tier = u.tier",
+              now);
       std::vector<const RankingResult*> moved;
       for (const RankingResult* r : dirty) {
         if (r->tier != r->old_tier) moved.push_back(r);
@@ -778,13 +782,14 @@ absl::StatusOr<CustomerRepository::RankingOutcome> MysqlCustomerRepository::Reco
                         {r.id, int64_t{r.old_tier}, int64_t{r.tier}, r.score,
                          absl::StrCat(reason, " (rank ", r.rank, " of ", results.size(), ")"), now});
         }
-        db::PrepareDynamic(conn, sql, params)->executeUpdate();
+        db::ExecuteDynamic(conn, sql, params);
       }
       db::internal::Commit(conn);
     } catch (const sql::SQLException&) {
       db::internal::RollbackQuietly(conn);
       throw;
     }
+    Execute(conn, "DROP TEMPORARY TABLE tier_updates");
     return outcome;
   } catch (const sql::SQLException& e) {
     if (db::IsConnectionError(e.getErrorCode())) lease->MarkBroken();
@@ -804,14 +809,12 @@ absl::StatusOr<std::vector<pb::TierChange>> MysqlCustomerRepository::ListTierCha
     }
     AppendScope(scope, "c.", where, params);
     params.push_back(int64_t{limit});
-    std::unique_ptr<sql::ResultSet> rs(
-        db::PrepareDynamic(conn,
+    db::ResultSetPtr rs = db::QueryDynamic(conn,
                            absl::StrCat("SELECT t.id, t.customer_id, t.old_tier, t.new_tier, t.score, "
                                         "t.reason, t.change_time FROM tier_changes t JOIN customers c "
                                         "ON c.id = t.customer_id WHERE ",
                                         where, " ORDER BY t.id LIMIT ?"),
-                           params)
-            ->executeQuery());
+                           params);
     std::vector<pb::TierChange> out;
     while (rs->next()) {
       pb::TierChange& t = out.emplace_back();
@@ -857,12 +860,10 @@ absl::StatusOr<std::vector<pb::Customer>> MysqlCustomerRepository::ListStaleCust
                     " OR (kind = 1 AND COALESCE(directory_collected_at, create_time) < ?))");
     params.insert(params.end(), {cutoffs.a_verified_before, cutoffs.b_verified_before,
                                  cutoffs.directory_before, int64_t{limit}});
-    std::unique_ptr<sql::ResultSet> rs(
-        db::PrepareDynamic(conn,
+    db::ResultSetPtr rs = db::QueryDynamic(conn,
                            absl::StrCat("SELECT ", kCustomerColumns, " FROM customers WHERE ", where,
                                         " ORDER BY id LIMIT ?"),
-                           params)
-            ->executeQuery());
+                           params);
     std::vector<pb::Customer> out;
     while (rs->next()) out.push_back(CustomerFromRow(*rs));
     return out;
@@ -879,14 +880,12 @@ absl::StatusOr<std::map<std::string, AccuracyTotals>> MysqlCustomerRepository::A
       where += " AND c.owner = ?";
       params.push_back(filter.owner);
     }
-    std::unique_ptr<sql::ResultSet> rs(
-        db::PrepareDynamic(conn,
+    db::ResultSetPtr rs = db::QueryDynamic(conn,
                            absl::StrCat("SELECT c.owner, c.tier IN (1, 2, 3, 4) AS ab, "
                                         "SUM(v.fields_checked), SUM(v.fields_corrected) "
                                         "FROM verifications v JOIN customers c ON c.id = v.customer_id "
                                         "WHERE ", where, " GROUP BY c.owner, ab"),
-                           params)
-            ->executeQuery());
+                           params);
     std::map<std::string, AccuracyTotals> out;
     while (rs->next()) {
       AccuracyTotals& t = out[rs->getString(1)];
@@ -1055,12 +1054,10 @@ absl::StatusOr<std::vector<pb::CompetitiveReport>> MysqlCustomerRepository::List
       params.push_back(author);
     }
     params.push_back(int64_t{limit});
-    std::unique_ptr<sql::ResultSet> rs(
-        db::PrepareDynamic(conn,
+    db::ResultSetPtr rs = db::QueryDynamic(conn,
                            absl::StrCat("SELECT ", kReportColumns, " FROM competitive_reports WHERE ",
                                         where, " ORDER BY id LIMIT ?"),
-                           params)
-            ->executeQuery());
+                           params);
     std::vector<pb::CompetitiveReport> out;
     while (rs->next()) out.push_back(ReportFromRow(*rs));
     return out;

@@ -1,0 +1,70 @@
+#pragma once
+// Server-side prepared statements, prepared once per pooled connection.
+//
+// Preparing a statement costs a round trip and server CPU; doing it (and
+// closing it) on every call was most of the database cost of a point read.
+// Each pooled connection therefore keeps its statements, keyed by SQL text,
+// for as long as it lives. A cached statement is lent to one execution at a
+// time: while a result set read from it is still open, the same SQL gets a
+// private statement instead, so nested use of one query never clobbers the
+// rows being read. Everything here is used only by the thread that holds the
+// connection's lease, so it needs no locking (except the registry that finds
+// a connection's cache).
+
+#include <memory>
+
+#include "absl/strings/string_view.h"
+
+namespace sql {
+class Connection;
+class PreparedStatement;
+}  // namespace sql
+
+namespace crm::db {
+
+class StatementCache;
+
+// A prepared statement borrowed for one execution; returns to its cache (or
+// is closed, when private) on destruction. Must not outlive the lease of
+// its connection.
+class Statement {
+ public:
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&& other) = delete;
+  ~Statement();
+
+  sql::PreparedStatement& operator*() const { return *statement_; }
+  sql::PreparedStatement* operator->() const { return statement_; }
+
+ private:
+  friend Statement PrepareStatement(sql::Connection& conn, absl::string_view query);
+  Statement(sql::PreparedStatement* cached, bool* in_use);
+  explicit Statement(std::unique_ptr<sql::PreparedStatement> owned);
+
+  sql::PreparedStatement* statement_;
+  std::unique_ptr<sql::PreparedStatement> owned_;
+  bool* in_use_ = nullptr;
+};
+
+// The cached statement for `query` on `conn` (prepared on first use), or a
+// private one when the cached one is busy, the cache is full, or `conn` is
+// not a pooled connection.
+Statement PrepareStatement(sql::Connection& conn, absl::string_view query);
+
+// A pool's connection together with its statements, which are closed before
+// the connection.
+class PooledConnection {
+ public:
+  explicit PooledConnection(std::unique_ptr<sql::Connection> conn);
+  ~PooledConnection();
+  PooledConnection(const PooledConnection&) = delete;
+  PooledConnection& operator=(const PooledConnection&) = delete;
+
+  sql::Connection& connection() const { return *conn_; }
+
+ private:
+  std::unique_ptr<sql::Connection> conn_;
+  std::unique_ptr<StatementCache> cache_;
+};
+
+}  // namespace crm::db
