@@ -1,0 +1,84 @@
+#include "common/events/outbox.h"
+
+#include <cppconn/exception.h>
+
+#include <cstdlib>
+
+#include "absl/strings/match.h"
+#include "common/db/sql.h"
+#include "common/util/log.h"
+
+namespace crm::events {
+
+int64_t AppendEvent(sql::Connection& conn, absl::string_view resource_name,
+                    const google::protobuf::Message& payload, absl::Time event_time) {
+  // Sequence numbers are gap-free in COMMIT order, so a consumer that has
+  // read "up to N" can never miss an event committed later with a lower
+  // number. The counter row is updated inside the caller's transaction: the
+  // UPDATE takes the row's exclusive lock and InnoDB holds it until this
+  // transaction commits or rolls back. A concurrent appender waits here and
+  // reads N+1 only after N has committed; if N's transaction rolls back, so
+  // does the increment and the next appender gets N itself. Allocation order
+  // therefore equals commit order, and every snapshot sees a contiguous
+  // prefix 1..head. The price is that appends of one service are serialised
+  // from this statement to commit, which is why it comes last.
+  if (db::Execute(conn,
+                  "UPDATE event_sequence SET last_sequence = LAST_INSERT_ID(last_sequence + 1) "
+                  "WHERE id = 1") != 1) {
+    throw sql::SQLException("event_sequence has no counter row; apply events::WithEventTables");
+  }
+  const int64_t sequence = db::LastInsertId(conn);
+  // Append time comes from the database, not the caller's (possibly fake)
+  // clock: it only drives pruning.
+  db::Execute(conn,
+              "INSERT INTO event_outbox (sequence, type, resource_name, event_time, payload, "
+              "append_time) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6))",
+              sequence, payload.GetDescriptor()->full_name(), resource_name, event_time,
+              payload.SerializeAsString());
+  return sequence;
+}
+
+std::vector<db::Migration> EventMigrations() {
+  // Never edit these once released (the checksum is recorded); add a
+  // V000_events_003__… instead. Each statement is safe to re-run.
+  return {
+      {"V000_events_001__outbox.sql", R"sql(
+CREATE TABLE IF NOT EXISTS event_sequence (
+  id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+  last_sequence BIGINT NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+INSERT IGNORE INTO event_sequence (id, last_sequence) VALUES (1, 0);
+CREATE TABLE IF NOT EXISTS event_outbox (
+  sequence BIGINT NOT NULL PRIMARY KEY,
+  type VARCHAR(255) CHARACTER SET ascii NOT NULL,
+  resource_name VARCHAR(512) NOT NULL,
+  event_time DATETIME(6) NOT NULL,
+  payload LONGBLOB NOT NULL,
+  append_time DATETIME(6) NOT NULL,
+  KEY event_outbox_append_time (append_time)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+)sql"},
+      {"V000_events_002__cursors.sql", R"sql(
+CREATE TABLE IF NOT EXISTS event_cursors (
+  producer VARCHAR(64) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+  last_sequence BIGINT NOT NULL,
+  update_time DATETIME(6) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+)sql"},
+  };
+}
+
+std::vector<db::Migration> WithEventTables(const std::vector<db::Migration>& service_migrations) {
+  std::vector<db::Migration> all = EventMigrations();
+  for (const db::Migration& m : service_migrations) {
+    if (absl::StartsWith(m.name, kEventMigrationPrefix)) {
+      // A programming error in the service's schema folder: refuse to start.
+      log::Error("migration name uses the prefix reserved for event tables", {{"name", m.name}});
+      std::abort();
+    }
+    all.push_back(m);
+  }
+  return all;
+}
+
+}  // namespace crm::events
