@@ -1,0 +1,66 @@
+#include "common/client/client.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/auth/grpc_auth.h"
+#include "common/status/grpc_status.h"
+
+namespace crm::client {
+namespace {
+
+std::string Seconds(absl::Duration d) { return absl::StrFormat("%.3fs", absl::ToDoubleSeconds(d)); }
+
+}  // namespace
+
+std::string RetryServiceConfig(const ChannelOptions& options) {
+  // "name": [{}] is the default method config: every service and method.
+  return absl::StrCat(R"({"methodConfig":[{"name":[{}],"retryPolicy":{"maxAttempts":)",
+                      std::clamp(options.max_attempts, 2, 5), R"(,"initialBackoff":")",
+                      Seconds(options.initial_backoff), R"(","maxBackoff":")",
+                      Seconds(options.max_backoff), R"(","backoffMultiplier":)",
+                      absl::StrFormat("%.2f", options.backoff_multiplier),
+                      R"(,"retryableStatusCodes":["UNAVAILABLE"]}}]})");
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const ChannelOptions& options) {
+  grpc::ChannelArguments args;
+  args.SetServiceConfigJSON(RetryServiceConfig(options));
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
+  args.SetMaxReceiveMessageSize(options.max_message_bytes);
+  args.SetMaxSendMessageSize(options.max_message_bytes);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+
+absl::StatusOr<Caller> CallerOf(const grpc::ServerContext& incoming, absl::Time deadline) {
+  auto token = auth::BearerTokenFromMetadata(incoming.client_metadata());
+  if (!token.ok()) return token.status();
+  return Caller{deadline, std::string(token->data(), token->size())};
+}
+
+std::unique_ptr<grpc::ClientContext> NewContext(const Caller& caller, absl::Duration max_duration) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(absl::ToChronoTime(std::min(caller.deadline, absl::Now() + max_duration)));
+  if (!caller.bearer_token.empty()) ctx->AddMetadata("authorization", absl::StrCat("Bearer ", caller.bearer_token));
+  return ctx;
+}
+
+absl::Status PeerError(absl::string_view peer, const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::OK:
+      return absl::OkStatus();
+    case grpc::StatusCode::UNAVAILABLE:
+      return absl::UnavailableError(absl::StrCat(peer, " unavailable: ", status.error_message()));
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return absl::DeadlineExceededError(absl::StrCat(peer, " did not answer before the deadline"));
+    default:
+      return FromGrpcStatus(status);
+  }
+}
+
+}  // namespace crm::client
