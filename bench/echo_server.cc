@@ -45,9 +45,9 @@ int main(int argc, char** argv) {
   EchoService service;
   crm::server::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen_address);
-  // 0: the services' default for their default pool of 16 connections.
+  // 0: the services' default for their default pool of 32 connections.
   options.max_threads = absl::GetFlag(FLAGS_max_threads) > 0 ? absl::GetFlag(FLAGS_max_threads)
-                                                             : crm::server::ThreadCapForPool(16);
+                                                             : crm::server::ThreadCapForPool(32);
   crm::server::GrpcServer server(options, {&service}, {"crm.bench.v1.Echo"}, nullptr);
   auto port = server.Start();
   if (!port.ok()) {

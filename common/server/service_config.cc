@@ -28,7 +28,8 @@ ABSL_FLAG(std::string, db_name, "", "database (schema) name");
 ABSL_FLAG(std::string, db_password_file, "",
           "file holding the database password (or set CRM_DB_PASSWORD; never a flag, so it "
           "does not show in ps)");
-ABSL_FLAG(int, db_pool_size, 16, "database connections per process");
+ABSL_FLAG(int, db_pool_size, 32,
+          "database connections per process (each sync-server call holds one while it runs)");
 
 ABSL_FLAG(std::string, jwt_hs256_key_file, "", "HS256 shared key (local runs)");
 ABSL_FLAG(std::string, jwt_rs256_public_key_file, "", "RS256 public key PEM (production)");
