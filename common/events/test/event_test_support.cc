@@ -64,6 +64,28 @@ absl::StatusOr<int64_t> QueryInt(db::ConnectionPool& pool, const std::string& qu
                             });
 }
 
+absl::StatusOr<std::string> EffectsSummary(db::ConnectionPool& consumer_pool) {
+  return db::WithConnection(
+      consumer_pool, absl::Now() + absl::Seconds(30),
+      [&](sql::Connection& conn) -> absl::StatusOr<std::string> {
+        auto rs = db::Query(conn,
+                            "SELECT COUNT(*), COUNT(DISTINCT sequence), COALESCE(MIN(sequence), 0),"
+                            " COALESCE(MAX(sequence), 0),"
+                            " COALESCE((SELECT last_sequence FROM event_cursors WHERE producer = ?), 0)"
+                            " FROM effects WHERE producer = ?",
+                            kProducer, kProducer);
+        if (!rs->next()) return absl::InternalError("no summary row");
+        return absl::StrCat("effects=", rs->getInt64(1), " distinct=", rs->getInt64(2),
+                            " min=", rs->getInt64(3), " max=", rs->getInt64(4),
+                            " cursor=", rs->getInt64(5));
+      });
+}
+
+std::string OnceEach(int64_t n) {
+  return absl::StrCat("effects=", n, " distinct=", n, " min=", n > 0 ? 1 : 0, " max=", n,
+                      " cursor=", n);
+}
+
 std::string MintToken(auth::Role role, const std::string& key) {
   auto token = auth::MintHs256Token(key, kIssuer, kAudience,
                                     auth::Principal{"events-test", role, ""}, absl::Now(),

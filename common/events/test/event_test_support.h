@@ -46,6 +46,12 @@ int64_t PlaceOrderIn(sql::Connection& conn, const std::string& note);
 // The consumer's handler: one effects row per event.
 absl::Status RecordEffect(sql::Connection& conn, const v1::Event& event);
 
+// What the consumer database holds for kProducer, as
+// "effects=… distinct=… min=… max=… cursor=…"; compare with OnceEach(n).
+absl::StatusOr<std::string> EffectsSummary(db::ConnectionPool& consumer_pool);
+// The summary when events 1..n were each applied exactly once.
+std::string OnceEach(int64_t n);
+
 // A single integer from `query` (COUNT(*), MAX(…)); 0 for NULL.
 absl::StatusOr<int64_t> QueryInt(db::ConnectionPool& pool, const std::string& query);
 
