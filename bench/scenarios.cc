@@ -1,5 +1,7 @@
 #include "bench/scenarios.h"
 
+#include "common/db/pool.h"
+
 #include <cppconn/connection.h>
 #include <cppconn/driver.h>
 #include <cppconn/exception.h>
@@ -88,20 +90,6 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, int index
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
-// Connector/C++ needs threadInit()/threadEnd() around its use on each thread.
-void EnsureThreadInit(sql::Driver* driver) {
-  struct Guard {
-    sql::Driver* driver = nullptr;
-    ~Guard() {
-      if (driver != nullptr) driver->threadEnd();
-    }
-  };
-  thread_local Guard guard;
-  if (guard.driver == nullptr) {
-    driver->threadInit();
-    guard.driver = driver;
-  }
-}
 
 absl::StatusOr<int64_t> ReadProcStatusKiB(int pid, absl::string_view field) {
   std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
@@ -171,26 +159,8 @@ void Bench::Authorize(grpc::ClientContext& context, absl::Duration deadline) con
 }
 
 absl::StatusOr<std::unique_ptr<sql::Connection>> Bench::Connect() const {
-  EnsureThreadInit(driver_);
-  // The same session set-up as the services' pool (common/db/pool.cc).
-  sql::ConnectOptionsMap options;
-  options["hostName"] = sql::SQLString(absl::StrCat("tcp://", config_.db.host, ":", config_.db.port));
-  options["userName"] = sql::SQLString(config_.db.user);
-  options["password"] = sql::SQLString(config_.db.password);
-  options["schema"] = sql::SQLString(config_.db.database);
-  options["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
-  options["OPT_CONNECT_TIMEOUT"] = 5;
-  options["OPT_RECONNECT"] = false;
-  try {
-    std::unique_ptr<sql::Connection> conn(driver_->connect(options));
-    std::unique_ptr<sql::Statement> stmt(conn->createStatement());
-    stmt->execute("SET time_zone = '+00:00', NAMES utf8mb4 COLLATE utf8mb4_unicode_ci");
-    conn->setTransactionIsolation(sql::TRANSACTION_READ_COMMITTED);
-    conn->setAutoCommit(true);
-    return conn;
-  } catch (const sql::SQLException& e) {
-    return SqlError(e, "connect to the database");
-  }
+  // The same session set-up as the services' pool.
+  return db::OpenConnection(*driver_, config_.db);
 }
 
 absl::StatusOr<std::string> Bench::CreateEnterprise(uint64_t serial) {

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "bench/closed_loop.h"
+#include "common/db/pool.h"
 
 namespace sql {
 class Connection;
@@ -23,13 +24,6 @@ class Driver;
 
 namespace crm::bench {
 
-struct DbSettings {
-  std::string host = "127.0.0.1";
-  int port = 3306;
-  std::string user;
-  std::string password;
-  std::string database;
-};
 
 struct BenchConfig {
   LoadOptions load;
@@ -39,7 +33,7 @@ struct BenchConfig {
   std::string echo_address;
   int channels = 1;            // client connections per server
   std::string bearer_token;    // ADMIN token for the customers service
-  DbSettings db;
+  db::DbConfig db;
   int service_pid = 0;         // crm-customers: idle_rss, and CPU per call
   int echo_pid = 0;            // echo_server: CPU per call
   int mariadb_pid = 0;         // mariadbd: CPU per call

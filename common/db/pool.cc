@@ -55,33 +55,40 @@ ConnectionPool::~ConnectionPool() {
   idle_.clear();
 }
 
-absl::StatusOr<std::unique_ptr<PooledConnection>> ConnectionPool::Connect() {
+absl::StatusOr<std::unique_ptr<sql::Connection>> OpenConnection(sql::Driver& driver, const DbConfig& config) {
+  EnsureThreadInit(&driver);
   sql::ConnectOptionsMap options;
-  if (!config_.socket.empty()) {
-    options["hostName"] = sql::SQLString("unix://" + config_.socket);
+  if (!config.socket.empty()) {
+    options["hostName"] = sql::SQLString("unix://" + config.socket);
   } else {
-    options["hostName"] = sql::SQLString(absl::StrCat("tcp://", config_.host, ":", config_.port));
+    options["hostName"] = sql::SQLString(absl::StrCat("tcp://", config.host, ":", config.port));
   }
-  options["userName"] = sql::SQLString(config_.user);
-  options["password"] = sql::SQLString(config_.password);
-  options["schema"] = sql::SQLString(config_.database);
+  options["userName"] = sql::SQLString(config.user);
+  options["password"] = sql::SQLString(config.password);
+  options["schema"] = sql::SQLString(config.database);
   options["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
-  options["OPT_CONNECT_TIMEOUT"] = Seconds(config_.connect_timeout);
-  options["OPT_READ_TIMEOUT"] = Seconds(config_.io_timeout);
-  options["OPT_WRITE_TIMEOUT"] = Seconds(config_.io_timeout);
+  options["OPT_CONNECT_TIMEOUT"] = Seconds(config.connect_timeout);
+  options["OPT_READ_TIMEOUT"] = Seconds(config.io_timeout);
+  options["OPT_WRITE_TIMEOUT"] = Seconds(config.io_timeout);
   // Never reconnect silently: it would drop session state mid-transaction.
   options["OPT_RECONNECT"] = false;
   try {
-    std::unique_ptr<sql::Connection> conn(driver_->connect(options));
+    std::unique_ptr<sql::Connection> conn(driver.connect(options));
     std::unique_ptr<sql::Statement> stmt(conn->createStatement());
     // Times are stored as UTC DATETIME(6); READ COMMITTED avoids gap locks.
     stmt->execute("SET time_zone = '+00:00', NAMES utf8mb4 COLLATE utf8mb4_unicode_ci");
     conn->setTransactionIsolation(sql::TRANSACTION_READ_COMMITTED);
     conn->setAutoCommit(true);
-    return std::make_unique<PooledConnection>(std::move(conn));
+    return conn;
   } catch (const sql::SQLException& e) {
     return ToStatus(e, "connect");
   }
+}
+
+absl::StatusOr<std::unique_ptr<PooledConnection>> ConnectionPool::Connect() {
+  auto conn = OpenConnection(*driver_, config_);
+  if (!conn.ok()) return conn.status();
+  return std::make_unique<PooledConnection>(std::move(*conn));
 }
 
 absl::StatusOr<Lease> ConnectionPool::Acquire(absl::Time deadline) {

@@ -91,6 +91,12 @@ class ConnectionPool {
   int leased_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
+// One session set up the way every pooled connection is (UTC, utf8mb4,
+// READ COMMITTED, autocommit, no silent reconnect); for tools that need a
+// connection of their own, like the benchmark's baselines.
+absl::StatusOr<std::unique_ptr<sql::Connection>> OpenConnection(sql::Driver& driver,
+                                                                const DbConfig& config);
+
 // Calls Driver::threadInit() once per thread and threadEnd() at thread exit,
 // as Connector/C++ requires for every thread that uses it.
 void EnsureThreadInit(sql::Driver* driver);

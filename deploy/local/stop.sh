@@ -8,19 +8,8 @@ cd "$(dirname -- "$(realpath -- "${BASH_SOURCE[0]}")")/../.."
 readonly RUN_DIR=.local/run
 readonly STOP_TIMEOUT_S=30
 
-# Prints the pid of service <svc> if that program is still the one running
-# under the pid in its file (a pid may be reused after a crash).
-service_pid() {
-  local pidfile=$RUN_DIR/$1.pid pid args
-  [[ -r $pidfile ]] || return 1
-  pid=$(<"$pidfile")
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  # A zombie has an empty cmdline; an interpreter-run wrapper has the
-  # program as a later argument.
-  args=$'\n'$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline")$'\n'
-  [[ $args =~ [/$'\n']crm-$1$'\n' ]] || return 1
-  echo "$pid"
-}
+# shellcheck source=deploy/local/service-pid.sh
+source deploy/local/service-pid.sh
 
 # Every pid file, not only services.list: a service removed from the list
 # since it was started must still be stopped.
