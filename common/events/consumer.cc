@@ -3,6 +3,8 @@
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/client_context.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/db/sql.h"
 #include "common/db/transaction.h"
@@ -130,47 +132,66 @@ absl::StatusOr<int> Consumer::PollOnce() {
                                                     ": ", status.message()));
   }
 
+  const auto& events = response.events();
   int applied = 0;
-  for (const v1::Event& event : response.events()) {
-    if (stop_.HasBeenNotified()) break;
-    ASSIGN_OR_RETURN(const Applied result, Apply(event));
-    SetCursor(result.cursor);
-    if (result.applied) ++applied;
+  for (int begin = 0; begin < events.size() && !stop_.HasBeenNotified();) {
+    const int batch = one_at_a_time_ ? 1 : std::max(1, options_.events_per_transaction);
+    const int end = std::min(events.size(), begin + batch);
+    absl::StatusOr<Applied> result = Apply(events, begin, end);
+    if (!result.ok()) {
+      one_at_a_time_ = true;
+      return result.status();
+    }
+    SetCursor(result->cursor);
+    applied += result->count;
+    begin = end;
   }
+  one_at_a_time_ = false;
   return applied;
 }
 
-absl::StatusOr<Consumer::Applied> Consumer::Apply(const v1::Event& event) {
-  if (event.producer() != options_.producer) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("expected events of ", options_.producer, ", the feed sent ", event.producer()));
+absl::StatusOr<Consumer::Applied> Consumer::Apply(
+    const google::protobuf::RepeatedPtrField<v1::Event>& events, int begin, int end) {
+  for (int i = begin; i < end; ++i) {
+    if (events[i].producer() != options_.producer) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "expected events of ", options_.producer, ", the feed sent ", events[i].producer()));
+    }
   }
   return db::RunInTransaction(
       pool_, absl::Now() + options_.apply_timeout,
       [&](sql::Connection& conn) -> absl::StatusOr<Applied> {
         // The row lock serialises replicas of this consumer on the cursor.
-        int64_t stored;
+        Applied result{0, 0};
+        const v1::Event* last = nullptr;
         {
           auto rs = db::Query(
               conn, "SELECT last_sequence FROM event_cursors WHERE producer = ? FOR UPDATE",
               options_.producer);
           if (!rs->next()) return absl::InternalError("event cursor row is missing");
-          stored = rs->getInt64(1);
+          result.cursor = rs->getInt64(1);
         }
-        if (event.sequence() <= stored) return Applied{stored, false};  // delivered again
-        if (event.sequence() != stored + 1) {
-          return absl::DataLossError(absl::StrCat("expected event ", stored + 1, " of ",
-                                                  options_.producer, ", got ", event.sequence()));
+        for (int i = begin; i < end; ++i) {
+          const v1::Event& event = events[i];
+          if (event.sequence() <= result.cursor) continue;  // delivered again
+          if (event.sequence() != result.cursor + 1) {
+            return absl::DataLossError(absl::StrCat("expected event ", result.cursor + 1, " of ",
+                                                    options_.producer, ", got ", event.sequence()));
+          }
+          RETURN_IF_ERROR(handler_(conn, event));
+          result.cursor = event.sequence();
+          ++result.count;
+          last = &event;
         }
-        RETURN_IF_ERROR(handler_(conn, event));
+        if (last == nullptr) return result;
         db::Execute(conn,
                     "UPDATE event_cursors SET last_sequence = ?, update_time = UTC_TIMESTAMP(6) "
                     "WHERE producer = ?",
-                    event.sequence(), options_.producer);
-        if (options_.before_commit_for_testing) options_.before_commit_for_testing(event);
-        return Applied{event.sequence(), true};
+                    result.cursor, options_.producer);
+        if (options_.before_commit_for_testing) options_.before_commit_for_testing(*last);
+        return result;
       },
-      {.context = "apply event"});
+      {.context = "apply events"});
 }
 
 }  // namespace crm::events

@@ -1,9 +1,9 @@
 #pragma once
 // Consumes a producer's EventFeed into this service's own database.
 //
-// Each event is applied in ONE local transaction on the consumer's
-// database that runs the handler and advances the cursor row
-// event_cursors(producer) together. A delivery that repeats (a retry after
+// Events are applied in local transactions on the consumer's database that
+// run the handler and advance the cursor row event_cursors(producer)
+// together. A delivery that repeats (a retry after
 // a lost response, a restart, a second replica) finds the cursor already
 // past the event and skips it, so each event's effect happens exactly
 // once. The cursor survives restarts, so the consumer resumes where it
@@ -48,6 +48,11 @@ struct ConsumerOptions {
   // may rotate); empty sends no token.
   std::function<std::string()> token_source;
   int page_size = 100;
+  // Events applied per transaction: one commit for many events is what
+  // makes a consumer fast. After a failure the consumer goes one event per
+  // transaction until the page is through, so the cursor stops right
+  // before an event that keeps failing.
+  int events_per_transaction = 32;
   // Long-poll: how long the producer holds a pull while it has nothing new.
   absl::Duration max_wait = absl::Seconds(10);
   // Deadline of a pull beyond max_wait.
@@ -55,9 +60,9 @@ struct ConsumerOptions {
   // Deadline of one event's transaction.
   absl::Duration apply_timeout = absl::Seconds(30);
   BackoffPolicy backoff;
-  // Test-only fault injection: runs inside the transaction after the handler
-  // and the cursor update, just before commit.
-  std::function<void(const v1::Event&)> before_commit_for_testing;
+  // Test-only fault injection: runs inside a transaction after the handler
+  // and the cursor update, just before commit, with the last event applied.
+  std::function<void(const v1::Event& last)> before_commit_for_testing;
 };
 
 class Consumer {
@@ -90,10 +95,12 @@ class Consumer {
   void Run();
   absl::Status LoadCursor();
   struct Applied {
-    int64_t cursor;  // the stored cursor after the event's transaction
-    bool applied;    // false when the event had been applied already
+    int64_t cursor;  // the stored cursor after the transaction
+    int count;       // events applied (a repeated delivery is skipped)
   };
-  absl::StatusOr<Applied> Apply(const v1::Event& event);
+  // Applies events[begin, end) in one transaction.
+  absl::StatusOr<Applied> Apply(const google::protobuf::RepeatedPtrField<v1::Event>& events,
+                                int begin, int end);
   void SetCursor(int64_t sequence);
 
   db::ConnectionPool& pool_;
@@ -106,6 +113,8 @@ class Consumer {
   bool cursor_loaded_ ABSL_GUARDED_BY(mu_) = false;
   grpc::ClientContext* pull_ ABSL_GUARDED_BY(mu_) = nullptr;  // the pull in flight
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Set by a failed transaction, cleared once a whole page went through.
+  bool one_at_a_time_ = false;  // only touched by the polling thread
 
   absl::Notification stop_;
   std::thread thread_;

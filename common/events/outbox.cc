@@ -2,9 +2,11 @@
 
 #include <cppconn/exception.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/db/sql.h"
 #include "common/util/log.h"
 
@@ -36,6 +38,36 @@ int64_t AppendEvent(sql::Connection& conn, absl::string_view resource_name,
               sequence, payload.GetDescriptor()->full_name(), resource_name, event_time,
               payload.SerializeAsString());
   return sequence;
+}
+
+int64_t AppendEvents(sql::Connection& conn, const std::vector<OutboxEvent>& events) {
+  if (events.empty()) return 0;
+  const auto count = static_cast<int64_t>(events.size());
+  // Reserves the whole range under the same row lock as AppendEvent.
+  if (db::Execute(conn,
+                  "UPDATE event_sequence SET last_sequence = LAST_INSERT_ID(last_sequence + ?) "
+                  "WHERE id = 1",
+                  count) != 1) {
+    throw sql::SQLException("event_sequence has no counter row; apply events::WithEventTables");
+  }
+  const int64_t first = db::LastInsertId(conn) - count + 1;
+  constexpr size_t kRowsPerInsert = 500;
+  for (size_t start = 0; start < events.size(); start += kRowsPerInsert) {
+    const size_t end = std::min(events.size(), start + kRowsPerInsert);
+    std::string sql =
+        "INSERT INTO event_outbox (sequence, type, resource_name, event_time, payload, append_time) "
+        "VALUES ";
+    std::vector<db::Param> params;
+    params.reserve((end - start) * 5);
+    for (size_t i = start; i < end; ++i) {
+      const OutboxEvent& e = events[i];
+      absl::StrAppend(&sql, i == start ? "" : ",", "(?, ?, ?, ?, ?, UTC_TIMESTAMP(6))");
+      params.insert(params.end(), {first + static_cast<int64_t>(i), e.payload->GetDescriptor()->full_name(),
+                                   e.resource_name, e.event_time, e.payload->SerializeAsString()});
+    }
+    db::ExecuteDynamic(conn, sql, params);
+  }
+  return first;
 }
 
 std::vector<db::Migration> EventMigrations() {

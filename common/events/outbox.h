@@ -34,6 +34,18 @@ namespace crm::events {
 int64_t AppendEvent(sql::Connection& conn, absl::string_view resource_name,
                     const google::protobuf::Message& payload, absl::Time event_time);
 
+// One event of a batch for AppendEvents.
+struct OutboxEvent {
+  std::string resource_name;
+  const google::protobuf::Message* payload;  // not owned
+  absl::Time event_time;
+};
+
+// AppendEvent for many events at once (bulk jobs such as a tier recompute):
+// one counter update and multi-row INSERTs. Returns the sequence number of
+// the first event; the rest follow in order. Same rules as AppendEvent.
+int64_t AppendEvents(sql::Connection& conn, const std::vector<OutboxEvent>& events);
+
 // Migrations creating the outbox and counter tables and the consumer cursor
 // table. A service concatenates them with its own:
 //   ApplyMigrations(pool, events::WithEventTables(svc::Migrations()), deadline);

@@ -342,6 +342,19 @@ TEST_F(EventsIntegrationTest, AFailingHandlerRollsBackItsEffectAndIsRetriedUntil
   ExpectEachAppliedOnce(6);
 }
 
+TEST_F(EventsIntegrationTest, AnEventThatKeepsFailingHoldsTheCursorRightBeforeIt) {
+  for (int i = 1; i <= 10; ++i) ASSERT_THAT(PlaceOrder(*producer_pool_, absl::StrCat("o", i)), IsOk());
+  Consumer consumer(*consumer_pool_, Options(), [](sql::Connection& conn, const v1::Event& e) {
+    RETURN_IF_ERROR(RecordEffect(conn, e));
+    return e.sequence() == 7 ? absl::InternalError("poison") : absl::OkStatus();
+  });
+  consumer.Start();
+  // 1..10 go in one transaction first; after it fails, one at a time.
+  ASSERT_TRUE(consumer.WaitForCursor(6, kWait));
+  consumer.Stop();
+  ExpectEachAppliedOnce(6);
+}
+
 TEST_F(EventsIntegrationTest, RepeatedDeliveryToTwoConsumerReplicasAppliesEachEventOnce) {
   constexpr int kTotal = 60;
   for (int i = 1; i <= kTotal; ++i) ASSERT_THAT(PlaceOrder(*producer_pool_, absl::StrCat("o", i)), IsOk());

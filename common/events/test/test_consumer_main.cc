@@ -2,8 +2,9 @@
 // (events_process_test.cc). It applies the producer's events to its own
 // database (one effects row each) with crm::events::Consumer, authenticating
 // with a SERVICE token it mints from the HS256 key. --crash_at_sequence is
-// the test-only crash hook: the process _exits after that event's effect
-// and cursor update were written but before they commit.
+// the test-only crash hook: the process _exits after the effects of the
+// transaction holding that event and its cursor update were written but
+// before they commit.
 #include <unistd.h>
 
 #include "absl/flags/flag.h"
@@ -17,7 +18,8 @@
 
 ABSL_FLAG(std::string, producer_address, "", "host:port of the producer's EventFeed");
 ABSL_FLAG(int64_t, crash_at_sequence, 0,
-          "test only: exit with status 3 just before committing this event (0 = never)");
+          "test only: exit with status 3 just before committing the transaction that applies "
+          "this event (0 = never)");
 
 namespace crm::events::testing {
 namespace {
@@ -48,8 +50,8 @@ int Main(int argc, char** argv) {
   options.backoff.initial = absl::Milliseconds(20);
   options.backoff.max = absl::Milliseconds(500);
   if (const int64_t crash_at = absl::GetFlag(FLAGS_crash_at_sequence); crash_at > 0) {
-    options.before_commit_for_testing = [crash_at](const v1::Event& event) {
-      if (event.sequence() == crash_at) _exit(kCrashExitCode);
+    options.before_commit_for_testing = [crash_at](const v1::Event& last) {
+      if (last.sequence() >= crash_at) _exit(kCrashExitCode);
     };
   }
   Consumer consumer(pool, std::move(options), RecordEffect);
