@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/db/transaction.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
