@@ -1,0 +1,42 @@
+#include "common/client/client.h"
+#include "crm/customers/v1/customers.grpc.pb.h"
+#include "services/opportunities/src/customer_directory.h"
+
+namespace crm::opportunities {
+namespace {
+
+namespace cpb = ::crm::customers::v1;
+
+class GrpcCustomerDirectory final : public CustomerDirectory {
+ public:
+  explicit GrpcCustomerDirectory(std::shared_ptr<grpc::Channel> channel)
+      : stub_(cpb::CustomerService::NewStub(std::move(channel))) {}
+
+  absl::StatusOr<CustomerFacts> Lookup(const client::Caller& caller, const std::string& customer) override {
+    auto ctx = client::NewContext(caller);
+    cpb::GetCustomerRequest req;
+    req.set_name(customer);
+    cpb::Customer c;
+    grpc::Status status = stub_->GetCustomer(ctx.get(), req, &c);
+    if (!status.ok()) return client::PeerError("customers service", status);
+    CustomerFacts facts;
+    facts.name = c.name();
+    facts.owner = c.owner();
+    facts.team = c.team();
+    facts.tier = c.tier() == cpb::TIER_UNSPECIFIED ? "" : cpb::Tier_Name(c.tier());
+    facts.risk_tolerance = static_cast<int>(c.risk_tolerance());
+    facts.archived = c.status() == cpb::ARCHIVED;
+    return facts;
+  }
+
+ private:
+  std::unique_ptr<cpb::CustomerService::Stub> stub_;
+};
+
+}  // namespace
+
+std::unique_ptr<CustomerDirectory> NewGrpcCustomerDirectory(std::shared_ptr<grpc::Channel> channel) {
+  return std::make_unique<GrpcCustomerDirectory>(std::move(channel));
+}
+
+}  // namespace crm::opportunities

@@ -1,0 +1,116 @@
+// crm-opportunities: wiring only. Configuration comes from flags or CRM_*
+// environment variables (see ../README.md and the top-level README).
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "common/auth/secret_file.h"
+#include "common/auth/token_verifier.h"
+#include "common/calendar/working_calendar.h"
+#include "common/client/client.h"
+#include "common/config/config.h"
+#include "common/db/migrations.h"
+#include "common/events/feed_service.h"
+#include "common/events/outbox.h"
+#include "common/events/pruner.h"
+#include "common/server/server.h"
+#include "common/server/service_config.h"
+#include "common/util/clock.h"
+#include "common/util/log.h"
+#include "services/opportunities/src/customer_directory.h"
+#include "services/opportunities/src/mysql_opportunity_repository.h"
+#include "services/opportunities/src/opportunity_handler.h"
+#include "services/opportunities/src/opportunity_migrations.h"
+
+ABSL_FLAG(std::string, customers_address, "127.0.0.1:50051",
+          "host:port of the customers service (customer, owner, tier, risk tolerance)");
+ABSL_FLAG(std::string, time_zone, "Asia/Shanghai", "business time zone for working-day deadlines");
+ABSL_FLAG(std::string, holiday_file, "",
+          "holiday table: lines 'YYYY-MM-DD[..YYYY-MM-DD] [holiday|workday]' (see common/calendar)");
+ABSL_FLAG(std::string, holidays, "", "holiday table entries inline, comma separated");
+ABSL_FLAG(int, extra_urgent_days, 1, "OPP-8 delivery deadline of EXTRA_URGENT contracts, working days");
+ABSL_FLAG(int, urgent_days, 3, "OPP-8 delivery deadline of URGENT contracts, working days");
+ABSL_FLAG(int, normal_days, 10, "OPP-8 delivery deadline of NORMAL contracts, working days");
+
+namespace {
+
+crm::calendar::WorkingCalendar LoadCalendarOrDie() {
+  crm::calendar::CalendarConfig config;
+  auto zone = crm::calendar::LoadBusinessZone(absl::GetFlag(FLAGS_time_zone));
+  if (!zone.ok()) crm::config::Die(absl::StrCat("--time_zone: ", zone.status().message()));
+  config.zone = *zone;
+  if (const std::string path = absl::GetFlag(FLAGS_holiday_file); !path.empty()) {
+    auto text = crm::auth::ReadSecretFile(path);
+    if (!text.ok()) crm::config::Die(absl::StrCat("--holiday_file: ", text.status().message()));
+    if (absl::Status s = crm::calendar::ParseHolidayTable(*text, config); !s.ok()) {
+      crm::config::Die(absl::StrCat("--holiday_file: ", s.message()));
+    }
+  }
+  if (absl::Status s = crm::calendar::ParseHolidayTable(absl::GetFlag(FLAGS_holidays), config); !s.ok()) {
+    crm::config::Die(absl::StrCat("--holidays: ", s.message()));
+  }
+  auto calendar = crm::calendar::WorkingCalendar::Create(std::move(config));
+  if (!calendar.ok()) crm::config::Die(calendar.status().message());
+  return *calendar;
+}
+
+crm::opportunities::DeadlinePolicy LoadPolicyOrDie() {
+  crm::opportunities::DeadlinePolicy policy;
+  policy.extra_urgent_days = absl::GetFlag(FLAGS_extra_urgent_days);
+  policy.urgent_days = absl::GetFlag(FLAGS_urgent_days);
+  policy.normal_days = absl::GetFlag(FLAGS_normal_days);
+  for (int days : {policy.extra_urgent_days, policy.urgent_days, policy.normal_days}) {
+    if (days < 1 || days > 250) crm::config::Die("--*_days: delivery deadlines are 1..250 working days");
+  }
+  return policy;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  crm::server::BlockTerminationSignals();
+  crm::config::ParseFlagsWithEnv(argc, argv, "crm-opportunities: the opportunities gRPC service");
+  const crm::server::ServiceConfig config = crm::server::LoadServiceConfig();
+  const crm::calendar::WorkingCalendar calendar = LoadCalendarOrDie();
+  const crm::opportunities::DeadlinePolicy policy = LoadPolicyOrDie();
+  const std::string customers_address = absl::GetFlag(FLAGS_customers_address);
+  if (customers_address.find(':') == std::string::npos) {
+    crm::config::Die("--customers_address: expected host:port");
+  }
+
+  crm::Clock& clock = crm::RealClock::Get();
+  auto verifier = crm::auth::TokenVerifier::Create(config.auth, clock);
+  if (!verifier.ok()) crm::config::Die(verifier.status().message());
+
+  crm::db::ConnectionPool pool(config.db);
+  absl::Status migrated = crm::db::ApplyMigrations(
+      pool, crm::events::WithEventTables(crm::opportunities::Migrations()), absl::Now() + absl::Seconds(60));
+  if (!migrated.ok()) {
+    crm::log::Error("migrations failed", {{"error", migrated.ToString()}});
+    return 1;
+  }
+
+  auto customers = crm::opportunities::NewGrpcCustomerDirectory(crm::client::MakeChannel(customers_address));
+  crm::opportunities::MysqlOpportunityRepository repository(pool);
+  crm::PageTokenCodec page_tokens(config.page_token_key);
+  crm::opportunities::OpportunityService service(repository, *customers, clock, page_tokens, calendar, policy);
+  crm::opportunities::OpportunityHandler handler(service, **verifier);
+  crm::events::EventFeedService feed(pool, **verifier, {.producer = "opportunities"});
+  crm::events::EventPruner pruner(pool, {.retention = config.event_retention});
+
+  crm::server::GrpcServer server(config.server, {&handler, &feed},
+                                 {"crm.opportunities.v1.OpportunityService",
+                                  crm::events::EventFeedService::kServiceName},
+                                 [&pool] { return crm::server::DatabaseReadiness(pool); });
+  auto port = server.Start();
+  if (!port.ok()) {
+    crm::log::Error("cannot start", {{"error", port.status().ToString()}});
+    return 1;
+  }
+  crm::server::WritePortFile(config.port_file, *port);
+  pruner.Start();
+
+  const int sig = crm::server::WaitForTerminationSignal();
+  crm::log::Info("shutting down", {{"signal", absl::StrCat(sig)}});
+  server.Shutdown();
+  pruner.Stop();
+  return 0;
+}
