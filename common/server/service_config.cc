@@ -18,6 +18,8 @@ ABSL_FLAG(int, max_threads, 0,
 ABSL_FLAG(int, max_message_bytes, 8 << 20, "largest request or response message");
 ABSL_FLAG(int, shutdown_grace_seconds, 10, "time running calls get to finish on SIGTERM");
 ABSL_FLAG(int, health_probe_ms, 1000, "how often the database is pinged for health");
+ABSL_FLAG(int, event_retention_hours, 24 * 7,
+          "outbox events older than this are pruned; consumers must not fall further behind");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 
 ABSL_FLAG(std::string, db_host, "127.0.0.1", "MySQL/MariaDB host");
@@ -67,6 +69,9 @@ ServiceConfig LoadServiceConfig() {
   c.server.shutdown_grace = absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds));
   c.server.health_probe_interval = absl::Milliseconds(absl::GetFlag(FLAGS_health_probe_ms));
   c.port_file = absl::GetFlag(FLAGS_port_file);
+  const int retention_hours = absl::GetFlag(FLAGS_event_retention_hours);
+  if (retention_hours < 1) config::Die("--event_retention_hours: at least 1");
+  c.event_retention = absl::Hours(retention_hours);
   if (c.server.listen_address.find(':') == std::string::npos) {
     config::Die("--listen_address: expected host:port");
   }

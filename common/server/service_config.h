@@ -18,6 +18,9 @@ struct ServiceConfig {
   auth::AuthConfig auth;
   std::string page_token_key;
   std::string port_file;  // written with the bound port once listening
+  // Outbox events older than this are pruned (common/events); a consumer
+  // further behind than this must resynchronise.
+  absl::Duration event_retention = absl::Hours(24 * 7);
 };
 
 // Reads flags (see service_config.cc for names and defaults).

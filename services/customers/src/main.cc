@@ -8,6 +8,9 @@
 #include "common/auth/token_verifier.h"
 #include "common/config/config.h"
 #include "common/db/migrations.h"
+#include "common/events/feed_service.h"
+#include "common/events/outbox.h"
+#include "common/events/pruner.h"
 #include "common/server/server.h"
 #include "common/server/service_config.h"
 #include "common/util/clock.h"
@@ -33,7 +36,7 @@ int main(int argc, char** argv) {
   crm::db::ConnectionPool pool(config.db);
   // Wait for the database at start-up (it may still be starting), but do
   // not serve against an unmigrated schema.
-  absl::Status migrated = crm::db::ApplyMigrations(pool, crm::customers::Migrations(),
+  absl::Status migrated = crm::db::ApplyMigrations(pool, crm::events::WithEventTables(crm::customers::Migrations()),
                                                    absl::Now() + absl::Seconds(60));
   if (!migrated.ok()) {
     crm::log::Error("migrations failed", {{"error", migrated.ToString()}});
@@ -45,8 +48,13 @@ int main(int argc, char** argv) {
   crm::customers::CustomerService service(repository, clock, page_tokens);
   crm::customers::CustomerHandler handler(service, **verifier);
 
-  crm::server::GrpcServer server(config.server, {&handler},
-                                 {"crm.customers.v1.CustomerService"},
+  // Other services follow this one's events (GW-5) through its feed.
+  crm::events::EventFeedService feed(pool, **verifier, {.producer = "customers"});
+  crm::events::EventPruner pruner(pool, {.retention = config.event_retention});
+
+  crm::server::GrpcServer server(config.server, {&handler, &feed},
+                                 {"crm.customers.v1.CustomerService",
+                                  crm::events::EventFeedService::kServiceName},
                                  [&pool] { return crm::server::DatabaseReadiness(pool); });
   auto port = server.Start();
   if (!port.ok()) {
@@ -54,6 +62,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   crm::server::WritePortFile(config.port_file, *port);
+  pruner.Start();
 
   absl::Notification stopping;
   std::thread scheduler;
@@ -75,6 +84,7 @@ int main(int argc, char** argv) {
   crm::log::Info("shutting down", {{"signal", absl::StrCat(sig)}});
   stopping.Notify();
   server.Shutdown();
+  pruner.Stop();
   if (scheduler.joinable()) scheduler.join();
   return 0;
 }

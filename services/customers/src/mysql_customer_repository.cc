@@ -8,12 +8,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/container/flat_hash_map.h"
 #include "common/db/idempotency.h"
 #include "common/db/sql.h"
 #include "common/db/transaction.h"
+#include "common/events/outbox.h"
 #include "common/status/status_macros.h"
 #include "common/util/proto_diff.h"
 #include "common/util/proto_time.h"
+#include "services/customers/src/customer_events.h"
 
 namespace crm::customers {
 namespace {
@@ -219,7 +222,11 @@ absl::StatusOr<pb::Customer> WriteCustomerChanges(sql::Connection& conn, const p
                                   ", version = version + 1, update_time = ? WHERE id = ?"),
                      params);
   InsertFieldChanges(conn, id, CustomerName(id), diffs, actor);
-  return LoadCustomer(conn, id, false);
+  ASSIGN_OR_RETURN(pb::Customer written, LoadCustomer(conn, id, false));
+  for (const auto& event : EventsForChange(before, written)) {
+    events::AppendEvent(conn, written.name(), *event, actor.now);
+  }
+  return written;
 }
 
 void AppendScope(const AccessScope& scope, const char* table_prefix, std::string& where,
@@ -387,7 +394,9 @@ absl::StatusOr<pb::Customer> MysqlCustomerRepository::CreateCustomer(absl::Time 
     const int64_t id = db::LastInsertId(conn);
     db::RememberIdempotentResult(conn, kMethod, request_id, CustomerName(id), actor.now);
     InsertFieldChanges(conn, id, CustomerName(id), {{"(created)", "", c.display_name()}}, actor);
-    return LoadCustomer(conn, id, false);
+    ASSIGN_OR_RETURN(pb::Customer created, LoadCustomer(conn, id, false));
+    events::AppendEvent(conn, created.name(), CreatedEvent(created), actor.now);
+    return created;
   });
   return ResolveIdempotentRace(result, pool_, deadline, kMethod, request_id, load_named);
 }
@@ -681,6 +690,39 @@ absl::StatusOr<pb::ValueModel> MysqlCustomerRepository::MutateValueModel(
   });
 }
 
+namespace {
+
+// TierChanged for every customer a recompute moved (rows of tier_updates
+// with moved = 1), with the owner and team consumers route by; the last
+// statements of the recompute's transaction.
+void AppendTierChangedEvents(sql::Connection& conn, const std::vector<const RankingResult*>& moved,
+                             absl::Time now) {
+  absl::flat_hash_map<int64_t, std::pair<std::string, std::string>> owners;
+  {
+    auto rs = Query(conn,
+                    "SELECT c.id, c.owner, c.team FROM customers c JOIN tier_updates u ON c.id = u.id "
+                    "WHERE u.moved = 1");
+    while (rs->next()) owners[rs->getInt64(1)] = {rs->getString(2), rs->getString(3)};
+  }
+  std::vector<pb::TierChanged> payloads;
+  payloads.reserve(moved.size());
+  for (const RankingResult* r : moved) {
+    pb::TierChanged& e = payloads.emplace_back();
+    e.set_customer(CustomerName(r->id));
+    e.set_old_tier(r->old_tier);
+    e.set_new_tier(r->tier);
+    e.set_value_score(r->score);
+    e.set_owner(owners[r->id].first);
+    e.set_team(owners[r->id].second);
+  }
+  std::vector<events::OutboxEvent> batch;
+  batch.reserve(payloads.size());
+  for (const pb::TierChanged& e : payloads) batch.push_back({e.customer(), &e, now});
+  events::AppendEvents(conn, batch);
+}
+
+}  // namespace
+
 absl::StatusOr<CustomerRepository::RankingOutcome> MysqlCustomerRepository::RecomputeTiers(
     absl::Time deadline, const Ranker& rank, const std::string& reason, absl::Time now) {
   auto lease = pool_.Acquire(deadline);
@@ -784,6 +826,7 @@ absl::StatusOr<CustomerRepository::RankingOutcome> MysqlCustomerRepository::Reco
         }
         db::ExecuteDynamic(conn, sql, params);
       }
+      AppendTierChangedEvents(conn, moved, now);
       db::internal::Commit(conn);
     } catch (const sql::SQLException&) {
       db::internal::RollbackQuietly(conn);
@@ -952,8 +995,10 @@ absl::StatusOr<pb::ChurnSignal> MysqlCustomerRepository::RecordChurnSignal(
     const int64_t id = db::LastInsertId(conn);
     db::RememberIdempotentResult(conn, kMethod, request_id,
                                  absl::StrCat(CustomerName(customer_id), "/churnSignals/", id), actor.now);
-    RETURN_IF_ERROR(WriteCustomerChanges(conn, before, after, actor).status());
-    return LoadChurnSignal(conn, id);
+    ASSIGN_OR_RETURN(pb::Customer written, WriteCustomerChanges(conn, before, after, actor));
+    ASSIGN_OR_RETURN(pb::ChurnSignal recorded, LoadChurnSignal(conn, id));
+    events::AppendEvent(conn, recorded.name(), ChurnSignalEvent(written, recorded), actor.now);
+    return recorded;
   });
   return ResolveIdempotentRace(result, pool_, deadline, kMethod, request_id, load_named);
 }

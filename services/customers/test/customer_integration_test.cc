@@ -8,6 +8,7 @@
 #include "common/testing/test_database.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "crm/customers/v1/events.pb.h"
 #include "services/customers/test/customer_test_env.h"
 
 namespace crm::customers {
@@ -535,6 +536,71 @@ TEST_F(CustomersIntegrationTest, ChurnSignalFlagsRiskAndNotifiesSupervisorForAB)
   pb::Customer after;
   ASSERT_TRUE(stub().SetRetentionStage(server_->As(Role::kManager, "mgr-li").get(), retained, &after).ok());
   EXPECT_FALSE(after.churn_risk());
+}
+
+// GW-5: each change is announced once on the feed, in commit order, and a
+// refused or repeated call announces nothing.
+TEST_F(CustomersIntegrationTest, ChangesAreAnnouncedOnTheEventFeed) {
+  std::vector<std::string> names;
+  for (int i = 1; i <= 10; ++i) {
+    auto c = Create(Enterprise(absl::StrCat("事件客户", i), 700 + i));
+    ASSERT_TRUE(c.ok()) << c.status();
+    names.push_back(c->name());
+  }
+  EXPECT_THAT(Create(Enterprise("重复信用代码", 701)), StatusIs(absl::StatusCode::kAlreadyExists));
+  std::vector<events::v1::Event> feed = server_->Events();
+  ASSERT_THAT(feed, SizeIs(10));
+  pb::CustomerCreated created;
+  ASSERT_TRUE(feed[0].payload().UnpackTo(&created));
+  EXPECT_EQ(feed[0].type(), "crm.customers.v1.CustomerCreated");
+  EXPECT_EQ(feed[0].resource_name(), names[0]);
+  EXPECT_EQ(feed[0].producer(), "customers");
+  EXPECT_EQ(created.owner(), "mgr-li");
+
+  pb::RecomputeTiersResponse tiers;
+  ASSERT_TRUE(stub().RecomputeTiers(server_->As(Role::kAdmin, "admin", "").get(), {}, &tiers).ok());
+  ASSERT_TRUE(stub().RecomputeTiers(server_->As(Role::kAdmin, "admin", "").get(), {}, &tiers).ok());
+  feed = server_->Events();
+  ASSERT_THAT(feed, SizeIs(20));  // the second recompute moved nobody
+  std::string a_customer;
+  for (size_t i = 10; i < 20; ++i) {
+    pb::TierChanged moved;
+    ASSERT_TRUE(feed[i].payload().UnpackTo(&moved)) << feed[i].type();
+    EXPECT_EQ(moved.old_tier(), pb::TIER_UNSPECIFIED);
+    EXPECT_EQ(moved.owner(), "mgr-li");
+    EXPECT_EQ(moved.team(), "east");
+    if (moved.new_tier() == pb::A2) a_customer = moved.customer();
+  }
+  ASSERT_FALSE(a_customer.empty());
+
+  pb::RecordChurnSignalRequest churn;
+  churn.set_parent(a_customer);
+  churn.set_request_id("churn-event-1");
+  churn.mutable_signal()->set_kind(pb::COMPETITOR_APPROACH);
+  pb::ChurnSignal signal;
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the retry announces nothing
+    ASSERT_TRUE(stub().RecordChurnSignal(server_->As(Role::kManager, "mgr-li").get(), churn, &signal).ok());
+  }
+  auto current = Get(names[0]);
+  ASSERT_TRUE(current.ok());
+  pb::Customer move;
+  move.set_name(names[0]);
+  move.set_etag(current->etag());
+  move.set_owner("mgr-wang");
+  ASSERT_TRUE(Update(move, {"owner"}, Role::kSupervisor, "sup-zhao").ok());
+
+  feed = server_->Events();
+  ASSERT_THAT(feed, SizeIs(22));
+  pb::ChurnSignalRecorded recorded;
+  ASSERT_TRUE(feed[20].payload().UnpackTo(&recorded)) << feed[20].type();
+  EXPECT_EQ(recorded.signal(), signal.name());
+  EXPECT_EQ(recorded.tier(), pb::A2);
+  EXPECT_TRUE(recorded.supervisor_notified());  // CUS-8
+  pb::OwnershipChanged ownership;
+  ASSERT_TRUE(feed[21].payload().UnpackTo(&ownership)) << feed[21].type();
+  EXPECT_EQ(ownership.old_owner(), "mgr-li");
+  EXPECT_EQ(ownership.new_owner(), "mgr-wang");
+  for (size_t i = 0; i < feed.size(); ++i) EXPECT_EQ(feed[i].sequence(), static_cast<int64_t>(i) + 1);
 }
 
 TEST_F(CustomersIntegrationTest, RiskToleranceOnlyForIndividuals) {

@@ -1,3 +1,4 @@
+#include "services/customers/src/customer_events.h"
 #include "services/customers/src/customer_rules.h"
 
 #include "common/testing/status_matchers.h"
@@ -258,4 +259,33 @@ TEST(AccessTest, ScopesFollowRoles) {
 }
 
 }  // namespace
+TEST(CustomerEventsTest, OnlyTierOwnershipAndArchivalAreAnnounced) {
+  pb::Customer before;
+  before.set_name("customers/7");
+  before.set_tier(pb::B1);
+  before.set_owner("mgr-li");
+  before.set_team("east");
+  before.set_status(pb::ACTIVE);
+  pb::Customer after = before;
+  after.set_industry("制造业");
+  EXPECT_TRUE(EventsForChange(before, after).empty());
+
+  after.set_tier(pb::A2);
+  after.set_owner("mgr-wang");
+  after.set_status(pb::ARCHIVED);
+  auto events = EventsForChange(before, after);
+  ASSERT_EQ(events.size(), 3u);
+  const auto& tier = dynamic_cast<const pb::TierChanged&>(*events[0]);
+  EXPECT_EQ(tier.old_tier(), pb::B1);
+  EXPECT_EQ(tier.new_tier(), pb::A2);
+  EXPECT_EQ(tier.owner(), "mgr-wang");
+  const auto& owner = dynamic_cast<const pb::OwnershipChanged&>(*events[1]);
+  EXPECT_EQ(owner.old_owner(), "mgr-li");
+  EXPECT_EQ(owner.new_team(), "east");
+  EXPECT_EQ(dynamic_cast<const pb::CustomerArchived&>(*events[2]).customer(), "customers/7");
+
+  // Archiving an archived customer again announces nothing.
+  EXPECT_TRUE(EventsForChange(after, after).empty());
+}
+
 }  // namespace crm::customers

@@ -5,6 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "common/auth/token_minter.h"
 #include "common/db/migrations.h"
+#include "common/events/outbox.h"
 #include "services/customers/src/customer_migrations.h"
 
 namespace crm::customers::testing {
@@ -12,7 +13,7 @@ namespace crm::customers::testing {
 std::unique_ptr<CustomersServer> CustomersServer::Start(const db::DbConfig& db) {
   std::unique_ptr<CustomersServer> s(new CustomersServer());
   s->pool_ = std::make_unique<db::ConnectionPool>(db);
-  absl::Status migrated = db::ApplyMigrations(*s->pool_, Migrations(), absl::Now() + absl::Seconds(60));
+  absl::Status migrated = db::ApplyMigrations(*s->pool_, events::WithEventTables(Migrations()), absl::Now() + absl::Seconds(60));
   if (!migrated.ok()) {
     ADD_FAILURE() << migrated;
     return nullptr;
@@ -31,14 +32,18 @@ std::unique_ptr<CustomersServer> CustomersServer::Start(const db::DbConfig& db) 
   s->repo_ = std::make_unique<MysqlCustomerRepository>(*s->pool_);
   s->service_ = std::make_unique<CustomerService>(*s->repo_, s->clock_, *s->tokens_);
   s->handler_ = std::make_unique<CustomerHandler>(*s->service_, *s->verifier_);
+  s->feed_ = std::make_unique<events::EventFeedService>(*s->pool_, *s->verifier_,
+                                                         events::EventFeedOptions{.producer = "customers"});
   server::ServerOptions options;
   options.listen_address = "127.0.0.1:0";
   options.health_probe_interval = absl::Milliseconds(100);
   options.shutdown_grace = absl::Seconds(2);
   db::ConnectionPool* pool = s->pool_.get();
   s->server_ = std::make_unique<server::GrpcServer>(
-      options, std::vector<grpc::Service*>{s->handler_.get()},
-      std::vector<std::string>{"crm.customers.v1.CustomerService"}, [pool] {
+      options, std::vector<grpc::Service*>{s->handler_.get(), s->feed_.get()},
+      std::vector<std::string>{"crm.customers.v1.CustomerService",
+                               events::EventFeedService::kServiceName},
+      [pool] {
         absl::Status st = pool->Ping(absl::Now() + absl::Seconds(1));
         return st.code() == absl::StatusCode::kDeadlineExceeded ? absl::OkStatus() : st;
       });
@@ -51,6 +56,25 @@ std::unique_ptr<CustomersServer> CustomersServer::Start(const db::DbConfig& db) 
   s->channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port), grpc::InsecureChannelCredentials());
   s->stub_ = pb::CustomerService::NewStub(s->channel_);
   return s;
+}
+
+std::vector<events::v1::Event> CustomersServer::Events() const {
+  auto feed = events::v1::EventFeed::NewStub(channel_);
+  std::vector<events::v1::Event> all;
+  events::v1::ListEventsRequest req;
+  req.set_page_size(1000);
+  while (true) {
+    events::v1::ListEventsResponse page;
+    auto context = As(auth::Role::kService, "svc-test", "");
+    grpc::Status status = feed->ListEvents(context.get(), req, &page);
+    if (!status.ok()) {
+      ADD_FAILURE() << "ListEvents: " << status.error_message();
+      return all;
+    }
+    all.insert(all.end(), page.events().begin(), page.events().end());
+    if (page.events().empty() || page.events().rbegin()->sequence() >= page.head_sequence()) return all;
+    req.set_after_sequence(page.events().rbegin()->sequence());
+  }
 }
 
 CustomersServer::~CustomersServer() {

@@ -8,10 +8,12 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/auth/principal.h"
 #include "common/auth/token_verifier.h"
 #include "common/db/pool.h"
+#include "common/events/feed_service.h"
 #include "common/server/server.h"
 #include "common/util/clock.h"
 #include "common/util/page_token.h"
@@ -43,6 +45,10 @@ class CustomersServer {
   std::string Token(auth::Role role, const std::string& subject, const std::string& team,
                     absl::Time now, absl::Duration ttl) const;
 
+  // Every event on the service's feed (crm.events.v1.EventFeed), read as a
+  // SERVICE caller.
+  std::vector<events::v1::Event> Events() const;
+
  private:
   CustomersServer() : clock_(absl::FromUnixSeconds(1798761600)) {}  // 2027-01-01T00:00:00Z
   FakeClock clock_;
@@ -52,6 +58,7 @@ class CustomersServer {
   std::unique_ptr<MysqlCustomerRepository> repo_;
   std::unique_ptr<CustomerService> service_;
   std::unique_ptr<CustomerHandler> handler_;
+  std::unique_ptr<events::EventFeedService> feed_;
   std::unique_ptr<server::GrpcServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<pb::CustomerService::Stub> stub_;
