@@ -6,84 +6,36 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <cstdio>
-#include <fstream>
-#include <iostream>
-
-#include "absl/strings/str_cat.h"
-#include "common/auth/token_minter.h"
-#include "common/testing/process.h"
-#include "common/testing/test_database.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/service_process.h"
 
 namespace crm {
 namespace {
 
 namespace pb = ::crm::customers::v1;
-using crm::testing::ChildProcess;
+using crm::testing::E2eContext;
+using crm::testing::ServiceProcess;
 
-constexpr char kKey[] = "e2e-test-hs256-key-0123456789abcdef0123";
-
-std::string WriteFile(const std::string& name, const std::string& content) {
-  const std::string path = ::testing::TempDir() + name;
-  std::ofstream(path) << content;
-  return path;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+const auth::Principal kManager{"mgr-e2e", auth::Role::kManager, "east"};
 
 class CustomersProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = crm::testing::TestDatabase::Create();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_.emplace(std::move(*db));
-    const auto& c = db_->config();
-    const std::string tag = absl::StrCat(getpid(), "_", c.database);
-    port_file_ = ::testing::TempDir() + "customers-" + tag + ".port";
-    log_file_ = ::testing::TempDir() + "customers-" + tag + ".log";
-    env_ = {{"CRM_LISTEN_ADDRESS", "127.0.0.1:0"},
-            {"CRM_PORT_FILE", port_file_},
-            {"CRM_DB_HOST", c.host},
-            {"CRM_DB_PORT", absl::StrCat(c.port)},
-            {"CRM_DB_USER", c.user},
-            {"CRM_DB_NAME", c.database},
-            {"CRM_DB_PASSWORD_FILE", WriteFile("db-" + tag + ".password", c.password)},
-            {"CRM_JWT_HS256_KEY_FILE", WriteFile("jwt-" + tag + ".key", kKey)},
-            {"CRM_JWT_ISSUER", "crm-e2e"},
-            {"CRM_HEALTH_PROBE_MS", "100"},
-            {"CRM_SHUTDOWN_GRACE_SECONDS", "5"}};
+    auto service = ServiceProcess::Create("customers", CRM_CUSTOMERS_BINARY);
+    ASSERT_TRUE(service.ok()) << service.status();
+    service_ = std::move(*service);
   }
 
-  void TearDown() override {
-    if (HasFailure()) std::cerr << "service log:\n" << ReadFile(log_file_);
-    for (const std::string& f : {port_file_, log_file_, env_["CRM_DB_PASSWORD_FILE"],
-                                 env_["CRM_JWT_HS256_KEY_FILE"]}) {
-      std::remove(f.c_str());
-    }
-  }
-
-  // Starts the binary and connects once it listens and reports SERVING.
-  std::unique_ptr<ChildProcess> StartService() {
-    std::remove(port_file_.c_str());
-    auto child = ChildProcess::Start({CRM_CUSTOMERS_BINARY}, env_, log_file_);
-    EXPECT_TRUE(child.ok()) << child.status();
-    if (!child.ok()) return nullptr;
-    auto port = crm::testing::WaitForFileLine(port_file_, absl::Seconds(60));
-    EXPECT_TRUE(port.has_value()) << ReadFile(log_file_);
-    if (!port) return nullptr;
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port), grpc::InsecureChannelCredentials());
-    stub_ = pb::CustomerService::NewStub(channel_);
-    return std::move(*child);
+  // Starts the binary and connects once it listens.
+  void StartService() {
+    ASSERT_TRUE(service_->Start().ok()) << service_->Log();
+    stub_ = pb::CustomerService::NewStub(service_->channel());
   }
 
   grpc::health::v1::HealthCheckResponse::ServingStatus Health() {
-    auto health = grpc::health::v1::Health::NewStub(channel_);
+    auto health = grpc::health::v1::Health::NewStub(service_->channel());
     grpc::ClientContext ctx;
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
     grpc::health::v1::HealthCheckRequest req;
@@ -93,81 +45,60 @@ class CustomersProcessTest : public ::testing::Test {
     return resp.status();
   }
 
-  std::unique_ptr<grpc::ClientContext> Context() {
-    auto token = auth::MintHs256Token(kKey, "crm-e2e", "crm", {"mgr-e2e", auth::Role::kManager, "east"},
-                                      absl::Now(), absl::Hours(1));
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->AddMetadata("authorization", absl::StrCat("Bearer ", *token));
-    ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
-    return ctx;
-  }
-
-  std::optional<crm::testing::TestDatabase> db_;
-  std::map<std::string, std::string> env_;
-  std::string port_file_, log_file_;
-  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<ServiceProcess> service_;
   std::unique_ptr<pb::CustomerService::Stub> stub_;
 };
 
 TEST_F(CustomersProcessTest, ServesAndStopsCleanlyOnSigterm) {
-  auto service = StartService();
-  ASSERT_NE(service, nullptr);
+  ASSERT_NO_FATAL_FAILURE(StartService());
   EXPECT_EQ(Health(), grpc::health::v1::HealthCheckResponse::SERVING);
 
   pb::CreateCustomerRequest req;
   req.mutable_customer()->set_kind(pb::INDIVIDUAL);
   req.mutable_customer()->set_display_name("端到端客户");
   pb::Customer created;
-  grpc::Status s = stub_->CreateCustomer(Context().get(), req, &created);
+  grpc::Status s = stub_->CreateCustomer(E2eContext(kManager).get(), req, &created);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(created.owner(), "mgr-e2e");
 
-  service->Signal(SIGTERM);
-  auto status = service->WaitFor(absl::Seconds(30));
+  auto status = service_->Stop(SIGTERM);
   ASSERT_TRUE(status.has_value()) << "still running 30 s after SIGTERM";
   EXPECT_TRUE(WIFEXITED(*status));
   EXPECT_EQ(WEXITSTATUS(*status), 0);
-  EXPECT_NE(ReadFile(log_file_).find("\"msg\":\"stopped\""), std::string::npos);
+  EXPECT_NE(service_->Log().find("\"msg\":\"stopped\""), std::string::npos);
 }
 
 TEST_F(CustomersProcessTest, CommittedDataSurvivesACrash) {
-  auto service = StartService();
-  ASSERT_NE(service, nullptr);
+  ASSERT_NO_FATAL_FAILURE(StartService());
   pb::CreateCustomerRequest req;
   req.mutable_customer()->set_kind(pb::INDIVIDUAL);
   req.mutable_customer()->set_display_name("崩溃前写入");
   pb::Customer created;
-  ASSERT_TRUE(stub_->CreateCustomer(Context().get(), req, &created).ok());
+  ASSERT_TRUE(stub_->CreateCustomer(E2eContext(kManager).get(), req, &created).ok());
 
-  service->Signal(SIGKILL);
-  ASSERT_TRUE(service->WaitFor(absl::Seconds(30)).has_value());
-  service = StartService();  // migrations already applied: must start again
-  ASSERT_NE(service, nullptr);
+  ASSERT_TRUE(service_->Stop(SIGKILL).has_value());
+  ASSERT_NO_FATAL_FAILURE(StartService());  // migrations already applied: must start again
   pb::GetCustomerRequest get;
   get.set_name(created.name());
   pb::Customer again;
-  grpc::Status s = stub_->GetCustomer(Context().get(), get, &again);
+  grpc::Status s = stub_->GetCustomer(E2eContext(kManager).get(), get, &again);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(again.display_name(), "崩溃前写入");
 }
 
 TEST_F(CustomersProcessTest, BadConfigurationStopsStartupWithAClearMessage) {
-  env_.erase("CRM_DB_USER");
-  auto child = ChildProcess::Start({CRM_CUSTOMERS_BINARY}, env_, log_file_);
-  ASSERT_TRUE(child.ok());
-  auto status = (*child)->WaitFor(absl::Seconds(30));
+  service_->env().erase("CRM_DB_USER");
+  auto status = service_->RunToExit();
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(WEXITSTATUS(*status), 2);
-  EXPECT_NE(ReadFile(log_file_).find("CRM_DB_USER"), std::string::npos);
+  EXPECT_NE(service_->Log().find("CRM_DB_USER"), std::string::npos);
 
-  env_["CRM_DB_USER"] = "x";
-  env_["CRM_DB_POOL_SIZE"] = "not-a-number";
-  auto bad_number = ChildProcess::Start({CRM_CUSTOMERS_BINARY}, env_, log_file_);
-  ASSERT_TRUE(bad_number.ok());
-  status = (*bad_number)->WaitFor(absl::Seconds(30));
+  service_->env()["CRM_DB_USER"] = "x";
+  service_->env()["CRM_DB_POOL_SIZE"] = "not-a-number";
+  status = service_->RunToExit();
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(WEXITSTATUS(*status), 2);
-  EXPECT_NE(ReadFile(log_file_).find("CRM_DB_POOL_SIZE"), std::string::npos);
+  EXPECT_NE(service_->Log().find("CRM_DB_POOL_SIZE"), std::string::npos);
 }
 
 }  // namespace
