@@ -638,8 +638,8 @@ absl::StatusOr<pb::ListProposalRevisionsResponse> OpportunityService::ListPropos
   pb::ListProposalRevisionsResponse resp;
   const bool more = static_cast<int>(revisions.size()) > page_size;
   if (more) revisions.resize(page_size);
-  for (pb::ProposalRevision& r : revisions) *resp.add_revisions() = std::move(r);
   if (more) resp.set_next_page_token(tokens_.Encode(query, absl::StrCat(revisions.back().revision())));
+  for (pb::ProposalRevision& r : revisions) *resp.add_revisions() = std::move(r);
   return resp;
 }
 

@@ -1,0 +1,82 @@
+#include "services/opportunities/test/opportunity_test_env.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/auth/token_minter.h"
+#include "common/client/client.h"
+#include "common/db/migrations.h"
+#include "common/events/outbox.h"
+#include "gtest/gtest.h"
+#include "services/customers/test/customer_test_env.h"
+#include "services/opportunities/src/customer_directory.h"
+#include "services/opportunities/src/opportunity_migrations.h"
+
+namespace crm::opportunities::testing {
+
+namespace ctest = ::crm::customers::testing;
+
+std::unique_ptr<OpportunitiesServer> OpportunitiesServer::Start(const db::DbConfig& db,
+                                                                const std::string& customers_target) {
+  std::unique_ptr<OpportunitiesServer> s(new OpportunitiesServer());
+  s->pool_ = std::make_unique<db::ConnectionPool>(db);
+  absl::Status migrated = db::ApplyMigrations(*s->pool_, events::WithEventTables(Migrations()),
+                                              absl::Now() + absl::Seconds(60));
+  if (!migrated.ok()) {
+    ADD_FAILURE() << migrated;
+    return nullptr;
+  }
+  auth::AuthConfig auth;
+  auth.hs256_key = ctest::kTestKey;
+  auth.issuer = ctest::kIssuer;
+  auth.audience = ctest::kAudience;
+  auto verifier = auth::TokenVerifier::Create(auth, s->clock_);
+  if (!verifier.ok()) {
+    ADD_FAILURE() << verifier.status();
+    return nullptr;
+  }
+  s->verifier_ = std::move(*verifier);
+  s->tokens_ = std::make_unique<PageTokenCodec>("page-token-test-key");
+  client::ChannelOptions channel;
+  channel.initial_backoff = absl::Milliseconds(20);
+  s->customers_ = NewGrpcCustomerDirectory(client::MakeChannel(customers_target, channel));
+  s->repo_ = std::make_unique<MysqlOpportunityRepository>(*s->pool_);
+  s->service_ = std::make_unique<OpportunityService>(*s->repo_, *s->customers_, s->clock_, *s->tokens_,
+                                                     s->calendar_, DeadlinePolicy{});
+  s->handler_ = std::make_unique<OpportunityHandler>(*s->service_, *s->verifier_);
+  s->feed_ = std::make_unique<events::EventFeedService>(*s->pool_, *s->verifier_,
+                                                        events::EventFeedOptions{.producer = "opportunities"});
+  server::ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.max_threads = 16;
+  options.health_probe_interval = absl::Milliseconds(100);
+  options.shutdown_grace = absl::Seconds(2);
+  s->server_ = std::make_unique<server::GrpcServer>(
+      options, std::vector<grpc::Service*>{s->handler_.get(), s->feed_.get()},
+      std::vector<std::string>{"crm.opportunities.v1.OpportunityService"}, [] { return absl::OkStatus(); });
+  auto port = s->server_->Start();
+  if (!port.ok()) {
+    ADD_FAILURE() << port.status();
+    return nullptr;
+  }
+  auto channel_to_us = grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port), grpc::InsecureChannelCredentials());
+  s->stub_ = pb::OpportunityService::NewStub(channel_to_us);
+  s->feed_stub_ = events::v1::EventFeed::NewStub(channel_to_us);
+  return s;
+}
+
+OpportunitiesServer::~OpportunitiesServer() {
+  if (server_) server_->Shutdown();
+}
+
+std::unique_ptr<grpc::ClientContext> OpportunitiesServer::As(auth::Role role, const std::string& subject,
+                                                             const std::string& team) {
+  // Issued at the common start time, valid long enough for tests that move
+  // the opportunities clock forward by months.
+  auto token = auth::MintHs256Token(ctest::kTestKey, ctest::kIssuer, ctest::kAudience,
+                                    auth::Principal{subject, role, team}, kStart, absl::Hours(24 * 200));
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token.ok() ? *token : ""));
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  return ctx;
+}
+
+}  // namespace crm::opportunities::testing
