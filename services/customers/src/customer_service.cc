@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
+#include "common/util/aip.h"
 #include "common/db/idempotency.h"
 #include "common/status/status_macros.h"
 #include "common/util/proto_time.h"
@@ -27,43 +28,7 @@ const absl::TimeZone& BusinessTimeZone() {
   return kZone;
 }
 
-absl::Status Forbidden(absl::string_view what) {
-  return absl::PermissionDeniedError(absl::StrCat("your role may not ", what));
-}
-
 bool IsAdmin(const auth::Principal& p) { return p.role == Role::kAdmin || p.role == Role::kService; }
-
-absl::Status CheckEtag(absl::string_view given, absl::string_view current) {
-  if (!given.empty() && given != current) {
-    return absl::AbortedError("etag mismatch: the resource changed since you read it; read it again");
-  }
-  return absl::OkStatus();
-}
-
-// Validates update_mask paths against the updatable fields.
-absl::StatusOr<std::vector<std::string>> MaskPaths(const FieldMask& mask,
-                                                   const std::vector<std::string>& allowed) {
-  if (mask.paths().empty()) return InvalidField("update_mask", "name the fields to update");
-  std::vector<std::string> paths;
-  for (const std::string& path : mask.paths()) {
-    if (std::find(allowed.begin(), allowed.end(), path) == allowed.end()) {
-      return InvalidField("update_mask", absl::StrCat("'", path, "' cannot be updated; updatable: ",
-                                                      absl::StrJoin(allowed, ", ")));
-    }
-    paths.push_back(path);
-  }
-  return paths;
-}
-
-void ApplyMask(const google::protobuf::Message& source, const std::vector<std::string>& paths,
-               google::protobuf::Message& dest) {
-  FieldMask mask;
-  for (const std::string& p : paths) mask.add_paths(p);
-  FieldMaskUtil::MergeOptions options;
-  options.set_replace_message_fields(true);
-  options.set_replace_repeated_fields(true);
-  FieldMaskUtil::MergeMessageTo(source, mask, options, &dest);
-}
 
 int64_t CursorId(const std::string& cursor) {
   int64_t id = 0;
@@ -79,10 +44,6 @@ absl::Time AddMonths(absl::Time t, int months) {
   return absl::FromCivil(absl::CivilSecond(month.year(), month.month(), day, cs.hour(), cs.minute(),
                                            cs.second()),
                          BusinessTimeZone());
-}
-
-std::string Fingerprint(std::initializer_list<absl::string_view> parts) {
-  return absl::StrJoin(parts, "\x1f");
 }
 
 std::string LastSegment(const std::string& name) { return name.substr(name.rfind('/') + 1); }

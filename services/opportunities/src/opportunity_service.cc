@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/util/aip.h"
 #include "common/db/idempotency.h"
 #include "common/status/status_macros.h"
 #include "common/util/proto_time.h"
@@ -22,50 +23,12 @@ using google::protobuf::FieldMask;
 using google::protobuf::Message;
 using google::protobuf::util::FieldMaskUtil;
 
-absl::Status Forbidden(absl::string_view what) {
-  return absl::PermissionDeniedError(absl::StrCat("your role may not ", what));
-}
-
-absl::Status CheckEtag(absl::string_view given, absl::string_view current) {
-  if (!given.empty() && given != current) {
-    return absl::AbortedError("etag mismatch: the resource changed since you read it; read it again");
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::vector<std::string>> MaskPaths(const FieldMask& mask,
-                                                   const std::vector<std::string>& allowed) {
-  if (mask.paths().empty()) return InvalidField("update_mask", "name the fields to update");
-  std::vector<std::string> paths;
-  for (const std::string& path : mask.paths()) {
-    if (std::find(allowed.begin(), allowed.end(), path) == allowed.end()) {
-      return InvalidField("update_mask", absl::StrCat("'", path, "' cannot be updated; updatable: ",
-                                                      absl::StrJoin(allowed, ", ")));
-    }
-    paths.push_back(path);
-  }
-  return paths;
-}
-
-void ApplyMask(const Message& source, const std::vector<std::string>& paths, Message& dest) {
-  FieldMask mask;
-  for (const std::string& p : paths) mask.add_paths(p);
-  FieldMaskUtil::MergeOptions options;
-  options.set_replace_message_fields(true);
-  options.set_replace_repeated_fields(true);
-  FieldMaskUtil::MergeMessageTo(source, mask, options, &dest);
-}
-
 bool Has(const std::vector<std::string>& paths, absl::string_view p) {
   return std::find(paths.begin(), paths.end(), p) != paths.end();
 }
 
 void ClearFields(Message& m, std::initializer_list<const char*> fields) {
   for (const char* f : fields) m.GetReflection()->ClearField(&m, m.GetDescriptor()->FindFieldByName(f));
-}
-
-std::string Fingerprint(std::initializer_list<absl::string_view> parts) {
-  return absl::StrJoin(parts, "\x1f");
 }
 
 int64_t LastId(const std::string& name) {
