@@ -27,7 +27,8 @@
 
 ABSL_FLAG(std::string, scenarios, "all",
           "comma-separated: idle_rss, echo, get_customer, direct_select, direct_select_each, direct_insert, "
-          "create_customer, import_members, recompute_tiers, rss_after_load; or all (in that order)");
+          "create_customer, create_opportunity, event_feed, import_members, recompute_tiers, rss_after_load; "
+          "or all (in that order)");
 ABSL_FLAG(int, callers, 32, "concurrent callers of the closed-loop scenarios");
 ABSL_FLAG(double, warmup_seconds, 3, "warm-up before each measured period (not recorded)");
 ABSL_FLAG(double, measure_seconds, 10, "measured period of each closed-loop scenario");
@@ -37,6 +38,12 @@ ABSL_FLAG(int, channels, 1, "client connections per server, shared round-robin b
 
 ABSL_FLAG(std::string, customers_address, "", "host:port of crm-customers");
 ABSL_FLAG(std::string, echo_address, "", "host:port of echo_server");
+ABSL_FLAG(std::string, opportunities_address, "", "host:port of crm-opportunities (create_opportunity)");
+ABSL_FLAG(int, opportunities_pid, 0, "pid of crm-opportunities (CPU per call)");
+ABSL_FLAG(int, opportunity_customers, 100, "enterprises the manager owns for create_opportunity to pick from");
+ABSL_FLAG(std::string, events_db_name, "", "event_feed: the consumer's own database (cursor, bench_effects)");
+ABSL_FLAG(std::string, events_db_user, "", "event_feed: its user (same host and port as --db_host/--db_port)");
+ABSL_FLAG(std::string, events_db_password_file, "", "event_feed: file with that user's password");
 ABSL_FLAG(int, service_pid, 0, "pid of crm-customers (idle_rss, rss_after_load, CPU per call)");
 ABSL_FLAG(int, echo_pid, 0, "pid of echo_server (CPU per call)");
 ABSL_FLAG(int, mariadb_pid, 0, "pid of mariadbd (CPU per call)");
@@ -62,7 +69,8 @@ const std::vector<std::string>& AllScenarios() {
   // Each baseline runs next to the scenario it is compared with.
   static const std::vector<std::string> kAll = {
       "idle_rss",      "echo",            "get_customer",    "direct_select",  "direct_select_each",
-      "direct_insert", "create_customer", "import_members", "recompute_tiers", "rss_after_load"};
+      "direct_insert", "create_customer", "create_opportunity", "event_feed", "import_members", "recompute_tiers",
+      "rss_after_load"};
   return kAll;
 }
 
@@ -97,6 +105,9 @@ int main(int argc, char** argv) {
   config.channels = absl::GetFlag(FLAGS_channels);
   config.customers_address = absl::GetFlag(FLAGS_customers_address);
   config.echo_address = absl::GetFlag(FLAGS_echo_address);
+  config.opportunities_address = absl::GetFlag(FLAGS_opportunities_address);
+  config.opportunities_pid = absl::GetFlag(FLAGS_opportunities_pid);
+  config.opportunity_customers = absl::GetFlag(FLAGS_opportunity_customers);
   config.service_pid = absl::GetFlag(FLAGS_service_pid);
   config.echo_pid = absl::GetFlag(FLAGS_echo_pid);
   config.mariadb_pid = absl::GetFlag(FLAGS_mariadb_pid);
@@ -113,7 +124,16 @@ int main(int argc, char** argv) {
   if (config.load.measure <= absl::ZeroDuration() || config.load.warmup < absl::ZeroDuration()) {
     Usage("--measure_seconds must be positive and --warmup_seconds not negative");
   }
-  if (config.customer_set < 1 || config.members < 1 || config.members_per_message < 1 ||
+  config.events_db.host = config.db.host;
+  config.events_db.port = config.db.port;
+  config.events_db.user = absl::GetFlag(FLAGS_events_db_user);
+  config.events_db.database = absl::GetFlag(FLAGS_events_db_name);
+  if (const std::string file = absl::GetFlag(FLAGS_events_db_password_file); !file.empty()) {
+    auto password = crm::auth::ReadSecretFile(file);
+    if (!password.ok()) Usage("--events_db_password_file: " + std::string(password.status().message()));
+    config.events_db.password = *password;
+  }
+  if (config.customer_set < 1 || config.opportunity_customers < 1 || config.members < 1 || config.members_per_message < 1 ||
       config.enterprises < 1 || config.echo_payload_bytes < 0) {
     Usage("--customer_set, --members, --members_per_message and --enterprises must be positive");
   }
@@ -133,6 +153,18 @@ int main(int argc, char** argv) {
                                            absl::Hours(4));
     if (!token.ok()) Usage("cannot mint a token: " + std::string(token.status().message()));
     config.bearer_token = *token;
+    crm::auth::Principal manager{.subject = config.manager_subject, .role = crm::auth::Role::kManager,
+                                 .team = "bench"};
+    auto manager_token = crm::auth::MintHs256Token(*key, absl::GetFlag(FLAGS_jwt_issuer),
+                                                   absl::GetFlag(FLAGS_jwt_audience), manager, absl::Now(),
+                                                   absl::Hours(4));
+    crm::auth::Principal service{.subject = "bench-consumer", .role = crm::auth::Role::kService, .team = ""};
+    auto service_token = crm::auth::MintHs256Token(*key, absl::GetFlag(FLAGS_jwt_issuer),
+                                                   absl::GetFlag(FLAGS_jwt_audience), service, absl::Now(),
+                                                   absl::Hours(4));
+    if (!manager_token.ok() || !service_token.ok()) Usage("cannot mint the MANAGER and SERVICE tokens");
+    config.manager_token = *manager_token;
+    config.service_token = *service_token;
   } else if (!config.customers_address.empty()) {
     Usage("--customers_address needs --jwt_hs256_key_file (the service requires a bearer token)");
   }
@@ -151,6 +183,8 @@ int main(int argc, char** argv) {
     if (name == "direct_select_each") batch = {bench.DirectSelectEach()};
     if (name == "direct_insert") batch = {bench.DirectInsert()};
     if (name == "create_customer") batch = {bench.CreateCustomer()};
+    if (name == "create_opportunity") batch = {bench.CreateOpportunity()};
+    if (name == "event_feed") batch = {bench.EventFeed()};
     if (name == "import_members") batch = bench.ImportMembers();
     if (name == "recompute_tiers") batch = bench.RecomputeTiers();
     if (name == "rss_after_load") batch = {bench.RssAfterLoad()};

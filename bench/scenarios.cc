@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -27,8 +28,14 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "bench/sample_data.h"
+#include "common/db/migrations.h"
+#include "common/db/sql.h"
+#include "common/events/consumer.h"
+#include "common/events/outbox.h"
 #include "crm/bench/v1/echo.grpc.pb.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
+#include "crm/events/v1/events.grpc.pb.h"
+#include "crm/opportunities/v1/opportunities.grpc.pb.h"
 
 namespace crm::bench {
 namespace {
@@ -134,6 +141,9 @@ Bench::Bench(BenchConfig config, sql::Driver* driver)
       customers_channels_.push_back(MakeChannel(config_.customers_address, i));
     }
     if (!config_.echo_address.empty()) echo_channels_.push_back(MakeChannel(config_.echo_address, i));
+    if (!config_.opportunities_address.empty()) {
+      opportunities_channels_.push_back(MakeChannel(config_.opportunities_address, i));
+    }
   }
 }
 
@@ -154,8 +164,12 @@ std::shared_ptr<grpc::Channel> Bench::CustomersChannel(int caller) {
 }
 
 void Bench::Authorize(grpc::ClientContext& context, absl::Duration deadline) const {
+  AuthorizeAs(context, deadline, config_.bearer_token);
+}
+
+void Bench::AuthorizeAs(grpc::ClientContext& context, absl::Duration deadline, const std::string& token) const {
   context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
-  context.AddMetadata("authorization", absl::StrCat("Bearer ", config_.bearer_token));
+  context.AddMetadata("authorization", absl::StrCat("Bearer ", token));
 }
 
 absl::StatusOr<std::unique_ptr<sql::Connection>> Bench::Connect() const {
@@ -164,17 +178,22 @@ absl::StatusOr<std::unique_ptr<sql::Connection>> Bench::Connect() const {
 }
 
 absl::StatusOr<std::string> Bench::CreateEnterprise(uint64_t serial) {
+  return CreateEnterpriseAs(serial, absl::StrCat("bench-owner-", serial % 20), config_.bearer_token);
+}
+
+absl::StatusOr<std::string> Bench::CreateEnterpriseAs(uint64_t serial, const std::string& owner,
+                                                      const std::string& token) {
   thread_local std::mt19937_64 rng(std::random_device{}());
   auto stub = pb::CustomerService::NewStub(CustomersChannel(static_cast<int>(serial)));
   pb::CreateCustomerRequest request;
-  *request.mutable_customer() = SampleEnterprise(rng, serial, absl::StrCat("bench-owner-", serial % 20));
+  *request.mutable_customer() = SampleEnterprise(rng, serial, owner);
   request.set_request_id(absl::StrCat("bench-", serial));
   // Set-up, not measured: ride out a full server thread pool. The request
   // id makes the retry safe.
   grpc::Status s;
   for (int attempt = 1; attempt <= 10; ++attempt) {
     grpc::ClientContext context;
-    Authorize(context, config_.deadline);
+    AuthorizeAs(context, config_.deadline, token);
     pb::Customer created;
     s = stub->CreateCustomer(&context, request, &created);
     if (s.ok()) return created.name();
@@ -691,6 +710,286 @@ std::vector<ScenarioResult> Bench::RecomputeTiers() {
   }
   run(again, "bench: nothing changed");
   return {first, again};
+}
+
+// ---------------------------------------------------------------- CreateOpportunity
+
+ScenarioResult Bench::CreateOpportunity() {
+  ScenarioResult r("create_opportunity",
+                   absl::StrCat("CreateOpportunity (INFO_SOLUTION, request_id) as a MANAGER on random picks over ",
+                                config_.opportunity_customers,
+                                " of their enterprises; includes its GetCustomer call to crm-customers"));
+  if (opportunities_channels_.empty() || customers_channels_.empty()) {
+    r.status = absl::FailedPreconditionError("needs --opportunities_address and --customers_address");
+    return r;
+  }
+  if (config_.manager_token.empty()) {
+    r.status = absl::FailedPreconditionError("needs --jwt_hs256_key_file (for the MANAGER token)");
+    return r;
+  }
+  // Set-up: enterprises created through the customers service by the
+  // manager, so row-level access lets the manager open opportunities.
+  const auto setup_start = Stopwatch::now();
+  std::vector<std::string> customers;
+  {
+    std::mutex mu;
+    absl::Status first_error = absl::OkStatus();
+    std::atomic<int> remaining{config_.opportunity_customers};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < std::min(config_.load.callers, 8); ++t) {
+      threads.emplace_back([&] {
+        while (remaining.fetch_sub(1) > 0) {
+          absl::StatusOr<std::string> name =
+              CreateEnterpriseAs(NextSerial(), config_.manager_subject, config_.manager_token);
+          std::lock_guard<std::mutex> lock(mu);
+          if (name.ok()) {
+            customers.push_back(*name);
+          } else if (first_error.ok()) {
+            first_error = name.status();
+          }
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    if (!first_error.ok()) {
+      r.status = first_error;
+      return r;
+    }
+  }
+  r.note = absl::StrFormat("set-up: %d CreateCustomer as MANAGER %s in %.1f s", config_.opportunity_customers,
+                           config_.manager_subject, absl::ToDoubleSeconds(Since(setup_start)));
+  namespace opb = crm::opportunities::v1;
+  LoadOptions options = config_.load;
+  if (config_.opportunities_pid > 0) options.watch.push_back({"server", config_.opportunities_pid});
+  if (config_.service_pid > 0) options.watch.push_back({"server2", config_.service_pid});
+  if (config_.mariadb_pid > 0) options.watch.push_back({"MariaDB", config_.mariadb_pid});
+  options.watch.push_back({"crm_bench", static_cast<int>(getpid())});
+  auto result = RunClosedLoop(options, [&](int caller) -> absl::StatusOr<Call> {
+    std::shared_ptr<opb::OpportunityService::Stub> stub = opb::OpportunityService::NewStub(
+        opportunities_channels_[static_cast<size_t>(caller) % opportunities_channels_.size()]);
+    return Call([this, stub, &customers](std::mt19937_64& rng) -> std::string {
+      const uint64_t serial = NextSerial();
+      opb::CreateOpportunityRequest request;
+      opb::Opportunity& o = *request.mutable_opportunity();
+      o.set_customer(customers[std::uniform_int_distribution<size_t>(0, customers.size() - 1)(rng)]);
+      o.set_type(opb::INFO_SOLUTION);
+      o.set_title("5G 专网 + 云专线");
+      o.mutable_amount()->set_currency_code("CNY");
+      o.mutable_amount()->set_units(LogUniform(rng, 10'000, 5'000'000));
+      request.set_request_id(absl::StrCat("bench-opp-", serial));
+      grpc::ClientContext context;
+      AuthorizeAs(context, config_.deadline, config_.manager_token);
+      opb::Opportunity created;
+      grpc::Status s = stub->CreateOpportunity(&context, request, &created);
+      return s.ok() ? std::string() : CodeName(s.error_code());
+    });
+  });
+  if (!result.ok()) {
+    r.status = result.status();
+  } else {
+    r.load = *result;
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------- event feed
+
+namespace {
+
+constexpr char kFeedProducer[] = "customers";
+
+std::vector<db::Migration> BenchEffectMigrations() {
+  return {{"V001__bench_effects.sql",
+           "CREATE TABLE bench_effects (\n"
+           "  producer VARCHAR(64) NOT NULL,\n"
+           "  sequence BIGINT NOT NULL,\n"
+           "  type VARCHAR(255) NOT NULL,\n"
+           "  resource_name VARCHAR(255) NOT NULL,\n"
+           "  event_time_us BIGINT NOT NULL,\n"
+           "  apply_time DATETIME(6) NOT NULL,\n"
+           "  PRIMARY KEY (producer, sequence)\n"
+           ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;\n"}};
+}
+
+int64_t ToMicros(const google::protobuf::Timestamp& t) { return t.seconds() * 1'000'000 + t.nanos() / 1000; }
+
+}  // namespace
+
+ScenarioResult Bench::EventFeed() {
+  ScenarioResult r("event_feed",
+                   absl::StrCat("CreateCustomer closed loop for ", absl::ToDoubleSeconds(config_.load.measure),
+                                " s (no warm-up) producing CustomerCreated events; an events::Consumer applies "
+                                "the customers feed into bench_effects"));
+  if (customers_channels_.empty()) {
+    r.status = absl::FailedPreconditionError("needs --customers_address");
+    return r;
+  }
+  if (config_.service_token.empty() || config_.events_db.database.empty()) {
+    r.status = absl::FailedPreconditionError("needs --jwt_hs256_key_file and --events_db_name");
+    return r;
+  }
+  db::DbConfig db_config = config_.events_db;
+  db_config.pool_size = 2;
+  db::ConnectionPool pool(db_config);
+  if (absl::Status s = db::ApplyMigrations(pool, events::WithEventTables(BenchEffectMigrations()),
+                                           absl::Now() + absl::Seconds(60));
+      !s.ok()) {
+    r.status = s;
+    return r;
+  }
+
+  // Start at the feed's head: only this run's events count.
+  auto feed = crm::events::v1::EventFeed::NewStub(CustomersChannel(0));
+  auto head = [&]() -> absl::StatusOr<int64_t> {
+    grpc::ClientContext context;
+    AuthorizeAs(context, config_.deadline, config_.service_token);
+    crm::events::v1::ListEventsRequest request;
+    request.set_page_size(1);
+    crm::events::v1::ListEventsResponse response;
+    grpc::Status s = feed->ListEvents(&context, request, &response);
+    if (!s.ok()) return ToAbsl(s, "ListEvents");
+    return response.head_sequence();
+  };
+  absl::StatusOr<int64_t> start_head = head();
+  if (!start_head.ok()) {
+    r.status = start_head.status();
+    return r;
+  }
+  try {
+    absl::StatusOr<db::Lease> lease = pool.Acquire(absl::Now() + absl::Seconds(10));
+    if (!lease.ok()) {
+      r.status = lease.status();
+      return r;
+    }
+    db::Execute(**lease, "DELETE FROM bench_effects WHERE producer = ?", std::string(kFeedProducer));
+    db::Execute(**lease,
+                "INSERT INTO event_cursors (producer, last_sequence, update_time) VALUES (?, ?, UTC_TIMESTAMP(6)) "
+                "ON DUPLICATE KEY UPDATE last_sequence = VALUES(last_sequence), update_time = VALUES(update_time)",
+                std::string(kFeedProducer), *start_head);
+  } catch (const sql::SQLException& e) {
+    r.status = SqlError(e, "set the consumer's cursor");
+    return r;
+  }
+
+  events::ConsumerOptions options;
+  options.producer = kFeedProducer;
+  options.channel = CustomersChannel(0);
+  const std::string token = config_.service_token;
+  options.token_source = [token] { return token; };
+  events::Consumer consumer(pool, std::move(options),
+                            [](sql::Connection& conn, const events::v1::Event& e) -> absl::Status {
+                              db::Execute(conn,
+                                          "INSERT INTO bench_effects (producer, sequence, type, resource_name, "
+                                          "event_time_us, apply_time) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6))",
+                                          e.producer(), e.sequence(), e.type(), e.resource_name(),
+                                          ToMicros(e.event_time()));
+                              return absl::OkStatus();
+                            });
+
+  // The consumer advances cursor() right after each commit: a watcher
+  // stamps every sequence with the time its commit became visible.
+  const int64_t first = *start_head + 1;
+  std::vector<absl::Time> committed;  // index: sequence - first
+  std::atomic<bool> done{false};
+  std::atomic<int64_t> final_cursor{std::numeric_limits<int64_t>::max()};
+  std::thread watcher([&] {
+    int64_t seen = *start_head;
+    while (!(done.load() && seen >= final_cursor.load())) {
+      if (!consumer.WaitForCursor(seen + 1, absl::Milliseconds(50))) continue;
+      const absl::Time now = absl::Now();
+      const int64_t cursor = consumer.cursor();
+      for (int64_t s = seen + 1; s <= cursor; ++s) committed.push_back(now);
+      seen = cursor;
+    }
+  });
+  consumer.Start();
+
+  LoadOptions load = WithCpuWatch(config_.service_pid);
+  load.warmup = absl::ZeroDuration();
+  auto result = RunClosedLoop(load, [&](int caller) -> absl::StatusOr<Call> {
+    std::shared_ptr<pb::CustomerService::Stub> stub = pb::CustomerService::NewStub(CustomersChannel(caller));
+    const std::string owner = absl::StrCat("bench-feed-", caller % 20);
+    return Call([this, stub, owner](std::mt19937_64& rng) -> std::string {
+      const uint64_t serial = NextSerial();
+      pb::CreateCustomerRequest request;
+      *request.mutable_customer() = SampleIndividual(rng, serial, owner);
+      request.set_request_id(absl::StrCat("bench-feed-", serial));
+      grpc::ClientContext context;
+      Authorize(context, config_.deadline);
+      pb::Customer created;
+      grpc::Status s = stub->CreateCustomer(&context, request, &created);
+      return s.ok() ? std::string() : CodeName(s.error_code());
+    });
+  });
+  const absl::Time load_end = absl::Now();
+  absl::StatusOr<int64_t> end_head = head();
+  bool caught_up = false;
+  if (end_head.ok()) caught_up = consumer.WaitForCursor(*end_head, absl::Seconds(120));
+  final_cursor.store(consumer.cursor());
+  done.store(true);
+  watcher.join();
+  consumer.Stop();
+  if (!result.ok()) {
+    r.status = result.status();
+    return r;
+  }
+  r.load = *result;
+  if (!end_head.ok()) {
+    r.status = end_head.status();
+    return r;
+  }
+  if (!caught_up) {
+    r.status = absl::DeadlineExceededError(absl::StrCat("the consumer reached ", consumer.cursor(), " of head ",
+                                                        *end_head, " within 120 s"));
+    return r;
+  }
+
+  // Event times from the effect rows (what the consumer committed).
+  std::vector<int64_t> event_us(static_cast<size_t>(*end_head - *start_head), -1);
+  FeedResult f;
+  try {
+    absl::StatusOr<db::Lease> lease = pool.Acquire(absl::Now() + absl::Seconds(10));
+    if (!lease.ok()) {
+      r.status = lease.status();
+      return r;
+    }
+    auto rs = db::Query(**lease,
+                        "SELECT sequence, event_time_us FROM bench_effects WHERE producer = ? AND sequence > ? "
+                        "AND sequence <= ?",
+                        std::string(kFeedProducer), *start_head, *end_head);
+    while (rs->next()) {
+      const int64_t seq = rs->getInt64(1);
+      event_us[static_cast<size_t>(seq - first)] = rs->getInt64(2);
+      ++f.effect_rows;
+    }
+  } catch (const sql::SQLException& e) {
+    r.status = SqlError(e, "read the effects");
+    return r;
+  }
+  f.events = *end_head - *start_head;
+  if (f.effect_rows != f.events || static_cast<int64_t>(committed.size()) < f.events) {
+    r.status = absl::DataLossError(absl::StrCat(f.events, " events in the feed, ", f.effect_rows, " effect rows, ",
+                                                committed.size(), " commits seen"));
+    return r;
+  }
+  if (f.events == 0) {
+    r.status = absl::InternalError("no events were produced");
+    return r;
+  }
+  std::vector<int64_t> lag_nanos;
+  lag_nanos.reserve(static_cast<size_t>(f.events));
+  int64_t first_us = std::numeric_limits<int64_t>::max();
+  for (size_t i = 0; i < event_us.size(); ++i) {
+    first_us = std::min(first_us, event_us[i]);
+    lag_nanos.push_back(absl::ToInt64Nanoseconds(committed[i] - absl::FromUnixMicros(event_us[i])));
+  }
+  const absl::Time last_commit = committed[static_cast<size_t>(f.events) - 1];
+  f.span = last_commit - absl::FromUnixMicros(first_us);
+  f.events_per_second = static_cast<double>(f.events) / std::max(1e-9, absl::ToDoubleSeconds(f.span));
+  f.drain = std::max(absl::ZeroDuration(), last_commit - load_end);
+  f.lag = Summarize(lag_nanos);
+  r.feed = f;
+  return r;
 }
 
 }  // namespace crm::bench

@@ -33,6 +33,17 @@ struct BenchConfig {
   std::string echo_address;
   int channels = 1;            // client connections per server
   std::string bearer_token;    // ADMIN token for the customers service
+  // create_opportunity: the opportunities service, and a MANAGER token whose
+  // subject owns the customers the opportunities are opened on.
+  std::string opportunities_address;
+  int opportunities_pid = 0;   // crm-opportunities: CPU per call
+  std::string manager_token;
+  std::string manager_subject = "bench-mgr";
+  int opportunity_customers = 100;  // customers create_opportunity picks from
+  // event_feed: a SERVICE token for the customers service's EventFeed, and
+  // the consumer's own database (cursor and effect table).
+  std::string service_token;
+  db::DbConfig events_db;
   db::DbConfig db;
   int service_pid = 0;         // crm-customers: idle_rss, and CPU per call
   int echo_pid = 0;            // echo_server: CPU per call
@@ -42,6 +53,16 @@ struct BenchConfig {
   int members_per_message = 1000;
   int enterprises = 100000;    // active enterprises recompute_tiers ranks
   int echo_payload_bytes = 16;
+};
+
+// event_feed: events produced by a closed loop and applied by a consumer.
+struct FeedResult {
+  int64_t events = 0;             // applied by the consumer (sequence range of the run)
+  int64_t effect_rows = 0;        // rows in the effect table for that range (must equal events)
+  absl::Duration span;            // first event_time to the last effect commit
+  double events_per_second = 0;   // events / span
+  absl::Duration drain;           // end of the load to the last effect commit
+  LatencySummary lag;             // event_time to the consumer's commit, per event
 };
 
 struct ScenarioResult {
@@ -56,6 +77,7 @@ struct ScenarioResult {
   std::optional<CpuUsage> cpu;             // one-shot scenarios: CPU during `elapsed`
   std::optional<double> rss_mib;           // idle_rss
   std::string note;                        // counts, set-up times
+  std::optional<FeedResult> feed;          // event_feed
 };
 
 class Bench {
@@ -72,6 +94,12 @@ class Bench {
   // (prepare, execute, read every column by name, close on every call).
   ScenarioResult DirectSelectEach();
   ScenarioResult CreateCustomer();
+  // CreateOpportunity (with its GetCustomer call to the customers service)
+  // on customers owned by the manager subject.
+  ScenarioResult CreateOpportunity();
+  // CreateCustomer for a fixed time with an events::Consumer applying the
+  // customers service's feed into its own database; throughput and lag.
+  ScenarioResult EventFeed();
   ScenarioResult DirectInsert();
   // Two results: the first import (all inserts) and a re-import of the same
   // members (all updates).
@@ -88,16 +116,21 @@ class Bench {
   absl::Status LoadCustomerIds();
   std::shared_ptr<grpc::Channel> CustomersChannel(int caller);
   void Authorize(grpc::ClientContext& context, absl::Duration deadline) const;
+  void AuthorizeAs(grpc::ClientContext& context, absl::Duration deadline, const std::string& token) const;
   absl::StatusOr<std::unique_ptr<sql::Connection>> Connect() const;
   // Creates customer_set enterprises through the service (once).
   absl::Status EnsureCustomerSet();
   absl::StatusOr<std::string> CreateEnterprise(uint64_t serial);
+  // As `token`'s principal, owned by `owner`.
+  absl::StatusOr<std::string> CreateEnterpriseAs(uint64_t serial, const std::string& owner,
+                                                 const std::string& token);
   uint64_t NextSerial();
 
   const BenchConfig config_;
   sql::Driver* const driver_;
   std::vector<std::shared_ptr<grpc::Channel>> customers_channels_;
   std::vector<std::shared_ptr<grpc::Channel>> echo_channels_;
+  std::vector<std::shared_ptr<grpc::Channel>> opportunities_channels_;
   std::vector<int64_t> customer_ids_;
   // Serials make credit codes, names and request ids unique; the base is
   // random so runs against the same database do not collide.
