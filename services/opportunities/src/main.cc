@@ -1,8 +1,11 @@
 // crm-opportunities: wiring only. Configuration comes from flags or CRM_*
 // environment variables (see ../README.md and the top-level README).
+#include <mutex>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/auth/secret_file.h"
+#include "common/auth/token_minter.h"
 #include "common/auth/token_verifier.h"
 #include "common/calendar/working_calendar.h"
 #include "common/client/client.h"
@@ -16,6 +19,7 @@
 #include "common/util/clock.h"
 #include "common/util/log.h"
 #include "services/opportunities/src/customer_directory.h"
+#include "services/opportunities/src/customer_events_consumer.h"
 #include "services/opportunities/src/mysql_opportunity_repository.h"
 #include "services/opportunities/src/opportunity_handler.h"
 #include "services/opportunities/src/opportunity_migrations.h"
@@ -28,6 +32,12 @@ ABSL_FLAG(std::string, holiday_file, "",
 ABSL_FLAG(std::string, holidays, "", "holiday table entries inline, comma separated");
 ABSL_FLAG(int, extra_urgent_days, 1, "OPP-8 delivery deadline of EXTRA_URGENT contracts, working days");
 ABSL_FLAG(int, urgent_days, 3, "OPP-8 delivery deadline of URGENT contracts, working days");
+ABSL_FLAG(bool, follow_customer_events, true,
+          "follow the customers service's event feed (GW-5): a reassigned customer's open rows move "
+          "to the new owner and team");
+ABSL_FLAG(std::string, service_token_file, "",
+          "file with the bearer token (SERVICE role) for reading the customers event feed; needed "
+          "only when the verification key is RS256 (with an HS256 key the service mints its own)");
 ABSL_FLAG(int, normal_days, 10, "OPP-8 delivery deadline of NORMAL contracts, working days");
 
 namespace {
@@ -63,6 +73,44 @@ crm::opportunities::DeadlinePolicy LoadPolicyOrDie() {
   return policy;
 }
 
+// The bearer token of this service (SERVICE role) for the customers feed:
+// minted with the HS256 key, refreshed a minute before it expires; with an
+// RS256 public key it cannot mint, so --service_token_file is read once.
+std::function<std::string()> ServiceTokenSourceOrDie(const crm::auth::AuthConfig& auth, crm::Clock& clock) {
+  if (const std::string path = absl::GetFlag(FLAGS_service_token_file); !path.empty()) {
+    auto token = crm::auth::ReadSecretFile(path);
+    if (!token.ok()) crm::config::Die(absl::StrCat("--service_token_file: ", token.status().message()));
+    return [token = *token] { return token; };
+  }
+  if (auth.hs256_key.empty()) {
+    crm::config::Die(
+        "--follow_customer_events needs a SERVICE token: set --service_token_file (RS256 keys cannot mint)");
+  }
+  struct Cache {
+    std::mutex mu;
+    std::string token;
+    absl::Time expires = absl::InfinitePast();
+  };
+  auto cache = std::make_shared<Cache>();
+  return [cache, auth, &clock] {
+    const absl::Duration ttl = absl::Minutes(10);
+    std::lock_guard<std::mutex> lock(cache->mu);
+    const absl::Time now = clock.Now();
+    if (now + absl::Minutes(1) >= cache->expires) {
+      auto token = crm::auth::MintHs256Token(auth.hs256_key, auth.issuer, auth.audience,
+                                             crm::auth::Principal{"crm-opportunities", crm::auth::Role::kService, ""},
+                                             now, ttl);
+      if (!token.ok()) {
+        crm::log::Error("cannot mint the service token", {{"error", token.status().ToString()}});
+        return std::string();
+      }
+      cache->token = *token;
+      cache->expires = now + ttl;
+    }
+    return cache->token;
+  };
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -88,8 +136,14 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  auto customers = crm::opportunities::NewGrpcCustomerDirectory(crm::client::MakeChannel(customers_address));
+  auto customers_channel = crm::client::MakeChannel(customers_address);
+  auto customers = crm::opportunities::NewGrpcCustomerDirectory(customers_channel);
   crm::opportunities::MysqlOpportunityRepository repository(pool);
+  std::unique_ptr<crm::events::Consumer> customer_events;
+  if (absl::GetFlag(FLAGS_follow_customer_events)) {
+    customer_events = crm::opportunities::NewCustomerEventsConsumer(
+        pool, repository, clock, customers_channel, ServiceTokenSourceOrDie(config.auth, clock));
+  }
   crm::PageTokenCodec page_tokens(config.page_token_key);
   crm::opportunities::OpportunityService service(repository, *customers, clock, page_tokens, calendar, policy);
   crm::opportunities::OpportunityHandler handler(service, **verifier);
@@ -107,9 +161,11 @@ int main(int argc, char** argv) {
   }
   crm::server::WritePortFile(config.port_file, *port);
   pruner.Start();
+  if (customer_events) customer_events->Start();
 
   const int sig = crm::server::WaitForTerminationSignal();
   crm::log::Info("shutting down", {{"signal", absl::StrCat(sig)}});
+  if (customer_events) customer_events->Stop();
   server.Shutdown();
   pruner.Stop();
   return 0;

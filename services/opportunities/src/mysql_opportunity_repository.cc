@@ -214,6 +214,83 @@ void AppendEvents(sql::Connection& conn, const Events& events, absl::Time now) {
   for (const Event& e : events) events::AppendEvent(conn, e.resource_name, *e.payload, now);
 }
 
+std::unique_ptr<Message> NewMessage(Collection c) {
+  switch (c) {
+    case Collection::kNeeds: return std::make_unique<pb::Need>();
+    case Collection::kOpportunities: return std::make_unique<pb::Opportunity>();
+    case Collection::kProducts: return std::make_unique<pb::Product>();
+    case Collection::kProposals: return std::make_unique<pb::Proposal>();
+    case Collection::kNegotiationRounds: return std::make_unique<pb::NegotiationRound>();
+    case Collection::kContracts: return std::make_unique<pb::Contract>();
+    case Collection::kLoanApplications: return std::make_unique<pb::LoanApplication>();
+    case Collection::kLoanTrackingEntries: return std::make_unique<pb::LoanTrackingEntry>();
+  }
+  return nullptr;
+}
+
+bool IsOpen(Collection c, const Message& m) {
+  switch (c) {
+    case Collection::kNeeds: return NeedOpen(static_cast<const pb::Need&>(m));
+    case Collection::kOpportunities: return OpportunityOpen(static_cast<const pb::Opportunity&>(m));
+    case Collection::kProposals: return ProposalOpen(static_cast<const pb::Proposal&>(m));
+    case Collection::kNegotiationRounds:
+      return NegotiationRoundOpen(static_cast<const pb::NegotiationRound&>(m));
+    case Collection::kContracts: return ContractOpen(static_cast<const pb::Contract&>(m));
+    case Collection::kLoanApplications: return LoanApplicationOpen(static_cast<const pb::LoanApplication&>(m));
+    case Collection::kProducts:
+    case Collection::kLoanTrackingEntries: return false;
+  }
+  return false;
+}
+
+struct LockedRow {
+  Collection collection;
+  int64_t id = 0;
+  std::unique_ptr<Message> message;
+};
+
+// Rows of `c` whose `column` equals `value`, locked, in id order.
+absl::StatusOr<std::vector<LockedRow>> LockRows(sql::Connection& conn, Collection c, const char* column,
+                                                Param value) {
+  auto rs = db::QueryDynamic(conn,
+                             absl::StrCat("SELECT ", kColumns, " FROM ", TableOf(c).table, " WHERE ", column,
+                                          " = ? ORDER BY id FOR UPDATE"),
+                             std::vector<Param>{std::move(value)});
+  std::vector<LockedRow> rows;
+  while (rs->next()) {
+    LockedRow row{c, rs->getInt64("id"), NewMessage(c)};
+    RETURN_IF_ERROR(FromRow(c, *rs, *row.message));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// Sets owner and team of a locked row; false when it already had them.
+bool MoveRow(sql::Connection& conn, LockedRow& row, const std::string& owner, const std::string& team,
+             const Actor& actor) {
+  Message& m = *row.message;
+  const auto* descriptor = m.GetDescriptor();
+  const auto* reflection = m.GetReflection();
+  const auto* owner_field = descriptor->FindFieldByName("owner");
+  const auto* team_field = descriptor->FindFieldByName("team");
+  const auto* name_field = descriptor->FindFieldByName("name");
+  if (owner_field == nullptr || team_field == nullptr) return false;
+  const std::string old_owner = reflection->GetString(m, owner_field);
+  const std::string old_team = reflection->GetString(m, team_field);
+  if (old_owner == owner && old_team == team) return false;
+  reflection->SetString(&m, owner_field, owner);
+  reflection->SetString(&m, team_field, team);
+  db::Execute(conn,
+              absl::StrCat("UPDATE ", TableOf(row.collection).table,
+                           " SET owner = ?, team = ?, body = ?, update_time = ?, version = version + 1 "
+                           "WHERE id = ?"),
+              owner, team, Body(m), actor.now, row.id);
+  const std::string name = reflection->GetString(m, name_field);
+  if (old_owner != owner) InsertChange(conn, name, "owner", old_owner, owner, actor);
+  if (old_team != team) InsertChange(conn, name, "team", old_team, team, actor);
+  return true;
+}
+
 int64_t IdOf(const std::string& name) {
   int64_t id = 0;
   (void)absl::SimpleAtoi(absl::string_view(name).substr(name.rfind('/') + 1), &id);
@@ -468,6 +545,39 @@ absl::StatusOr<std::vector<pb::ProposalRevision>> MysqlOpportunityRepository::Li
     }
     return revisions;
   });
+}
+
+absl::StatusOr<int> MysqlOpportunityRepository::ReassignCustomer(sql::Connection& conn,
+                                                                 const std::string& customer,
+                                                                 const std::string& owner,
+                                                                 const std::string& team,
+                                                                 const Actor& actor) {
+  int moved = 0;
+  ASSIGN_OR_RETURN(std::vector<LockedRow> needs, LockRows(conn, Collection::kNeeds, "customer", customer));
+  for (LockedRow& need : needs) {
+    if (IsOpen(Collection::kNeeds, *need.message) && MoveRow(conn, need, owner, team, actor)) ++moved;
+  }
+  ASSIGN_OR_RETURN(std::vector<LockedRow> opportunities,
+                   LockRows(conn, Collection::kOpportunities, "customer", customer));
+  for (LockedRow& opportunity : opportunities) {
+    // The tree moves as a unit: its children are reached through it.
+    std::vector<LockedRow> tree;
+    bool open = IsOpen(Collection::kOpportunities, *opportunity.message);
+    for (Collection c : {Collection::kProposals, Collection::kNegotiationRounds, Collection::kContracts,
+                         Collection::kLoanApplications}) {
+      ASSIGN_OR_RETURN(std::vector<LockedRow> children, LockRows(conn, c, "parent_id", opportunity.id));
+      for (LockedRow& child : children) {
+        open = open || IsOpen(c, *child.message);
+        tree.push_back(std::move(child));
+      }
+    }
+    if (!open) continue;
+    if (MoveRow(conn, opportunity, owner, team, actor)) ++moved;
+    for (LockedRow& child : tree) {
+      if (MoveRow(conn, child, owner, team, actor)) ++moved;
+    }
+  }
+  return moved;
 }
 
 }  // namespace crm::opportunities

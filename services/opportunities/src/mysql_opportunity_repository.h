@@ -4,6 +4,10 @@
 // indexed columns (see schema/V001__opportunities.sql).
 
 #include "common/db/pool.h"
+
+namespace sql {
+class Connection;
+}
 #include "services/opportunities/src/opportunity_repository.h"
 
 namespace crm::opportunities {
@@ -31,6 +35,18 @@ class MysqlOpportunityRepository final : public OpportunityRepository {
                                                            int64_t* last_id) override;
   absl::StatusOr<std::vector<pb::ProposalRevision>> ListProposalRevisions(
       absl::Time deadline, int64_t proposal_id, int after_revision, int limit) override;
+
+  // GW-5: moves the customer's open needs and open opportunity trees (the
+  // opportunity with its proposals, negotiation rounds, contracts and loan
+  // applications; see "reassignment" in opportunity_rules.h) to `owner` and
+  // `team`, inside the caller's transaction on `conn` (the events consumer's,
+  // which also advances its cursor). Each moved row gets version + 1 and one
+  // audit row per changed field (owner, team). Rows already there are left
+  // alone, so applying the same change again moves nothing. Returns the
+  // number of rows moved.
+  absl::StatusOr<int> ReassignCustomer(sql::Connection& conn, const std::string& customer,
+                                       const std::string& owner, const std::string& team,
+                                       const Actor& actor);
 
  private:
   db::ConnectionPool& pool_;

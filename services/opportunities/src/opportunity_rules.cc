@@ -441,4 +441,20 @@ void ValidateLoanApplication(const pb::LoanApplication& l, const std::string& pr
   Bounded(l.investigation_result(), prefix + "investigation_result", v, 8000);
 }
 
+bool NeedOpen(const pb::Need& n) { return n.status() != pb::FULFILLED && n.status() != pb::DECLINED; }
+
+bool OpportunityOpen(const pb::Opportunity& o) { return o.state() == pb::OPPORTUNITY_OPEN; }
+
+bool ProposalOpen(const pb::Proposal& p) {
+  return p.status() != pb::ACCEPTED && p.status() != pb::PROPOSAL_DECLINED && p.status() != pb::REJECTED;
+}
+
+bool NegotiationRoundOpen(const pb::NegotiationRound& r) {
+  return !r.has_end_time() || !r.has_feedback_time();
+}
+
+bool ContractOpen(const pb::Contract& c) { return c.status() != pb::DELIVERED || !c.has_revisit_time(); }
+
+bool LoanApplicationOpen(const pb::LoanApplication& l) { return l.decision() != pb::LOAN_REJECTED; }
+
 }  // namespace crm::opportunities

@@ -123,4 +123,18 @@ void ValidateOpportunity(const pb::Opportunity& o, const std::string& prefix, Vi
 void ValidateProduct(const pb::Product& p, const std::string& prefix, Violations& v);
 void ValidateLoanApplication(const pb::LoanApplication& l, const std::string& prefix, Violations& v);
 
+// ---- reassignment (GW-5): what follows a customer to its new owner
+//
+// When the customers service reassigns a customer (OwnershipChanged), its
+// open work moves with it; closed work keeps the owner who did it. An
+// opportunity moves together with all its children (they are reached through
+// it), and the tree is open while the opportunity or any child is open.
+
+bool NeedOpen(const pb::Need& n);                      // not FULFILLED / DECLINED
+bool OpportunityOpen(const pb::Opportunity& o);        // OPPORTUNITY_OPEN
+bool ProposalOpen(const pb::Proposal& p);              // not ACCEPTED / DECLINED / REJECTED
+bool NegotiationRoundOpen(const pb::NegotiationRound& r);  // not ended, or feedback outstanding
+bool ContractOpen(const pb::Contract& c);              // not delivered, or revisit outstanding
+bool LoanApplicationOpen(const pb::LoanApplication& l);  // undecided, or approved (monitoring)
+
 }  // namespace crm::opportunities

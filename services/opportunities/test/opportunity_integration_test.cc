@@ -4,6 +4,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/db/sql.h"
+#include "common/db/transaction.h"
 #include "common/status/grpc_status.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_database.h"
@@ -598,6 +600,124 @@ TEST_F(OpportunitiesIntegrationTest, LoanApplicationDecisionAndTracking) {
   EXPECT_EQ(entries.entries_size(), 1);
   EXPECT_EQ(stub().ListLoanTrackingEntries(As(Role::kManager, "mgr-zhao").get(), list, &entries).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+// ---------------------------------------------------------------- GW-5: customer reassigned
+
+// Audit rows the consumer wrote for `resource`.
+int64_t MovesOf(db::ConnectionPool& pool, const std::string& resource) {
+  absl::StatusOr<int64_t> n = db::WithConnection(pool, absl::Now() + absl::Seconds(10),
+                                                 [&](sql::Connection& conn) -> absl::StatusOr<int64_t> {
+    auto rs = db::Query(conn, "SELECT COUNT(*) AS n FROM changes WHERE resource = ? AND method = ?",
+                        resource, std::string("OwnershipChanged"));
+    rs->next();
+    return rs->getInt64("n");
+  });
+  EXPECT_TRUE(n.ok()) << n.status();
+  return n.ok() ? *n : -1;
+}
+
+TEST_F(OpportunitiesIntegrationTest, ReassignedCustomerMovesOpenRowsOnceThroughTheEventFeed) {
+  const std::string customers_target = absl::StrCat("127.0.0.1:", customers_->port());
+  const std::string customer = NewCustomer("mgr-a");
+  absl::StatusOr<pb::Opportunity> open = CreateOpportunity(customer, pb::INFO_SOLUTION, 1000, "mgr-a");
+  ASSERT_TRUE(open.ok()) << open.status();
+  EXPECT_EQ(open->owner(), "mgr-a");
+  // A lost opportunity is closed work: it stays with mgr-a.
+  absl::StatusOr<pb::Opportunity> lost = CreateOpportunity(customer, pb::INFO_SOLUTION, 500, "mgr-a");
+  ASSERT_TRUE(lost.ok()) << lost.status();
+  pb::MoveOpportunityStageRequest move;
+  move.set_name(lost->name());
+  move.set_stage(pb::LOST);
+  move.set_reason("budget cut");
+  pb::Opportunity moved;
+  ASSERT_TRUE(stub().MoveOpportunityStage(As(Role::kManager, "mgr-a").get(), move, &moved).ok());
+  ASSERT_EQ(moved.state(), pb::OPPORTUNITY_LOST);
+  pb::CreateNeedRequest create_need;
+  create_need.mutable_need()->set_customer(customer);
+  create_need.mutable_need()->set_source(pb::KEY_PERSON_RELATION);
+  create_need.mutable_need()->set_title("视频会议");
+  pb::Need need;
+  ASSERT_TRUE(stub().CreateNeed(As(Role::kManager, "mgr-a").get(), create_need, &need).ok());
+
+  auto consumer = server_->FollowCustomers(customers_target);
+  consumer->Start();
+
+  // A supervisor of the team reassigns the customer to mgr-b.
+  cpb::UpdateCustomerRequest update;
+  update.mutable_customer()->set_name(customer);
+  update.mutable_customer()->set_owner("mgr-b");
+  update.mutable_update_mask()->add_paths("owner");
+  cpb::Customer updated;
+  grpc::Status s = customers_->stub().UpdateCustomer(As(Role::kSupervisor, "sup-east", "east").get(), update, &updated);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(updated.owner(), "mgr-b");
+  const std::vector<events::v1::Event> feed = customers_->Events();
+  ASSERT_FALSE(feed.empty());
+  ASSERT_EQ(feed.back().type(), "crm.customers.v1.OwnershipChanged");
+  const int64_t last = feed.back().sequence();
+  ASSERT_TRUE(consumer->WaitForCursor(last, absl::Seconds(20))) << "cursor " << consumer->cursor();
+
+  pb::GetOpportunityRequest get;
+  get.set_name(open->name());
+  pb::Opportunity seen;
+  ASSERT_TRUE(stub().GetOpportunity(As(Role::kManager, "mgr-b").get(), get, &seen).ok());
+  EXPECT_EQ(seen.owner(), "mgr-b");
+  EXPECT_EQ(seen.team(), "east");
+  EXPECT_NE(seen.etag(), open->etag());
+  EXPECT_EQ(stub().GetOpportunity(As(Role::kManager, "mgr-a").get(), get, &seen).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  pb::GetNeedRequest get_need;
+  get_need.set_name(need.name());
+  pb::Need seen_need;
+  ASSERT_TRUE(stub().GetNeed(As(Role::kManager, "mgr-b").get(), get_need, &seen_need).ok());
+  EXPECT_EQ(seen_need.owner(), "mgr-b");
+  get.set_name(lost->name());
+  ASSERT_TRUE(stub().GetOpportunity(As(Role::kManager, "mgr-a").get(), get, &seen).ok());
+  EXPECT_EQ(seen.owner(), "mgr-a");
+
+  // The audit trail names the move.
+  pb::ListChangesRequest changes;
+  changes.set_parent(open->name());
+  pb::ListChangesResponse trail;
+  ASSERT_TRUE(stub().ListChanges(As(Role::kManager, "mgr-b").get(), changes, &trail).ok());
+  bool found = false;
+  for (const pb::FieldChange& c : trail.changes()) {
+    if (c.method() == "OwnershipChanged") {
+      found = true;
+      EXPECT_EQ(c.field(), "owner");
+      EXPECT_EQ(c.old_value(), "mgr-a");
+      EXPECT_EQ(c.new_value(), "mgr-b");
+      EXPECT_EQ(c.actor(), "customers");
+    }
+  }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(MovesOf(server_->pool(), open->name()), 1);
+  EXPECT_EQ(MovesOf(server_->pool(), need.name()), 1);
+  EXPECT_EQ(MovesOf(server_->pool(), lost->name()), 0);
+
+  // A restarted consumer resumes from its committed cursor: nothing twice.
+  consumer->Stop();
+  consumer.reset();
+  auto restarted = server_->FollowCustomers(customers_target);
+  restarted->Start();
+  ASSERT_TRUE(restarted->WaitForCursor(last, absl::Seconds(20)));
+  restarted->Stop();
+  EXPECT_EQ(MovesOf(server_->pool(), open->name()), 1);
+  // Even a replay from the start (cursor reset) finds the rows already moved.
+  ASSERT_TRUE(db::WithConnection(server_->pool(), absl::Now() + absl::Seconds(10), [](sql::Connection& conn) {
+                db::Execute(conn, "UPDATE event_cursors SET last_sequence = 0 WHERE producer = ?",
+                            std::string("customers"));
+                return absl::OkStatus();
+              }).ok());
+  auto replay = server_->FollowCustomers(customers_target);
+  replay->Start();
+  ASSERT_TRUE(replay->WaitForCursor(last, absl::Seconds(20)));
+  replay->Stop();
+  EXPECT_EQ(MovesOf(server_->pool(), open->name()), 1);
+  EXPECT_EQ(MovesOf(server_->pool(), need.name()), 1);
+  get.set_name(open->name());
+  ASSERT_TRUE(stub().GetOpportunity(As(Role::kManager, "mgr-b").get(), get, &seen).ok());
 }
 
 // ---------------------------------------------------------------- the customers service is down

@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "services/customers/test/customer_test_env.h"
 #include "services/opportunities/src/customer_directory.h"
+#include "services/opportunities/src/customer_events_consumer.h"
 #include "services/opportunities/src/opportunity_migrations.h"
 
 namespace crm::opportunities::testing {
@@ -65,6 +66,16 @@ std::unique_ptr<OpportunitiesServer> OpportunitiesServer::Start(const db::DbConf
 
 OpportunitiesServer::~OpportunitiesServer() {
   if (server_) server_->Shutdown();
+}
+
+std::unique_ptr<events::Consumer> OpportunitiesServer::FollowCustomers(const std::string& customers_target) {
+  auto token = auth::MintHs256Token(ctest::kTestKey, ctest::kIssuer, ctest::kAudience,
+                                    auth::Principal{"crm-opportunities", auth::Role::kService, ""}, kStart,
+                                    absl::Hours(24 * 200));
+  EXPECT_TRUE(token.ok()) << token.status();
+  return NewCustomerEventsConsumer(*pool_, *repo_, clock_,
+                                   grpc::CreateChannel(customers_target, grpc::InsecureChannelCredentials()),
+                                   [t = token.ok() ? *token : ""] { return t; });
 }
 
 std::unique_ptr<grpc::ClientContext> OpportunitiesServer::As(auth::Role role, const std::string& subject,

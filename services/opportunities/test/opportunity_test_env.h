@@ -14,6 +14,7 @@
 #include "common/auth/token_verifier.h"
 #include "common/calendar/working_calendar.h"
 #include "common/db/pool.h"
+#include "common/events/consumer.h"
 #include "common/events/feed_service.h"
 #include "common/server/server.h"
 #include "common/util/clock.h"
@@ -37,6 +38,11 @@ class OpportunitiesServer {
   pb::OpportunityService::Stub& stub() { return *stub_; }
   events::v1::EventFeed::Stub& feed() { return *feed_stub_; }
   db::ConnectionPool& pool() { return *pool_; }
+
+  // A consumer of the customers service's feed at `customers_target` (not
+  // started), applying events with this server's repository and clock and
+  // a SERVICE token valid at the customers service's clock.
+  std::unique_ptr<events::Consumer> FollowCustomers(const std::string& customers_target);
 
   // A context with a token for the principal (valid at both services'
   // clocks) and a 20 s deadline.
