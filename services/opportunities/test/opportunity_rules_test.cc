@@ -262,5 +262,42 @@ TEST(ValidationTest, NamesEveryBadField) {
   EXPECT_THAT(pv.ToStatus(), HasFieldViolation("product.risk_level"));
 }
 
+TEST(ReassignmentTest, OpenMeansWorkStillToDo) {
+  pb::Need need;
+  need.set_status(pb::IN_PROGRESS);
+  EXPECT_TRUE(NeedOpen(need));
+  need.set_status(pb::FULFILLED);
+  EXPECT_FALSE(NeedOpen(need));
+  pb::Opportunity o;
+  o.set_state(pb::OPPORTUNITY_OPEN);
+  EXPECT_TRUE(OpportunityOpen(o));
+  o.set_state(pb::WON);
+  EXPECT_FALSE(OpportunityOpen(o));
+  pb::Proposal p;
+  p.set_status(pb::PRESENTED);
+  EXPECT_TRUE(ProposalOpen(p));
+  for (pb::ProposalStatus closed : {pb::ACCEPTED, pb::PROPOSAL_DECLINED, pb::REJECTED}) {
+    p.set_status(closed);
+    EXPECT_FALSE(ProposalOpen(p));
+  }
+  pb::NegotiationRound r;
+  EXPECT_TRUE(NegotiationRoundOpen(r));
+  r.mutable_end_time()->set_seconds(1);
+  EXPECT_TRUE(NegotiationRoundOpen(r));  // feedback outstanding
+  r.mutable_feedback_time()->set_seconds(2);
+  EXPECT_FALSE(NegotiationRoundOpen(r));
+  pb::Contract k;
+  k.set_status(pb::DELIVERED);
+  EXPECT_TRUE(ContractOpen(k));  // revisit outstanding
+  k.mutable_revisit_time()->set_seconds(3);
+  EXPECT_FALSE(ContractOpen(k));
+  pb::LoanApplication l;
+  EXPECT_TRUE(LoanApplicationOpen(l));
+  l.set_decision(pb::LOAN_APPROVED);
+  EXPECT_TRUE(LoanApplicationOpen(l));
+  l.set_decision(pb::LOAN_REJECTED);
+  EXPECT_FALSE(LoanApplicationOpen(l));
+}
+
 }  // namespace
 }  // namespace crm::opportunities
