@@ -314,11 +314,7 @@ ScenarioResult Bench::Echo() {
       return s.ok() ? std::string() : CodeName(s.error_code());
     });
   });
-  if (!result.ok()) {
-    r.status = result.status();
-  } else {
-    r.load = *result;
-  }
+  r.SetLoad(result);
   return r;
 }
 
@@ -347,11 +343,7 @@ ScenarioResult Bench::GetCustomer() {
       return s.ok() ? std::string() : CodeName(s.error_code());
     });
   });
-  if (!result.ok()) {
-    r.status = result.status();
-  } else {
-    r.load = *result;
-  }
+  r.SetLoad(result);
   return r;
 }
 
@@ -409,11 +401,7 @@ ScenarioResult Bench::DirectSelect() {
       }
     });
   });
-  if (!result.ok()) {
-    r.status = result.status();
-  } else {
-    r.load = *result;
-  }
+  r.SetLoad(result);
   return r;
 }
 
@@ -454,11 +442,7 @@ ScenarioResult Bench::DirectSelectEach() {
       }
     });
   });
-  if (!result.ok()) {
-    r.status = result.status();
-  } else {
-    r.load = *result;
-  }
+  r.SetLoad(result);
   return r;
 }
 
@@ -486,11 +470,7 @@ ScenarioResult Bench::CreateCustomer() {
       return s.ok() ? std::string() : CodeName(s.error_code());
     });
   });
-  if (!result.ok()) {
-    r.status = result.status();
-  } else {
-    r.load = *result;
-  }
+  r.SetLoad(result);
   return r;
 }
 
@@ -546,11 +526,7 @@ ScenarioResult Bench::DirectInsert() {
       }
     });
   });
-  if (!result.ok()) {
-    r.status = result.status();
-  } else {
-    r.load = *result;
-  }
+  r.SetLoad(result);
   return r;
 }
 
@@ -784,11 +760,7 @@ ScenarioResult Bench::CreateOpportunity() {
       return s.ok() ? std::string() : CodeName(s.error_code());
     });
   });
-  if (!result.ok()) {
-    r.status = result.status();
-  } else {
-    r.load = *result;
-  }
+  r.SetLoad(result);
   return r;
 }
 

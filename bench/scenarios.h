@@ -78,6 +78,15 @@ struct ScenarioResult {
   std::optional<double> rss_mib;           // idle_rss
   std::string note;                        // counts, set-up times
   std::optional<FeedResult> feed;          // event_feed
+
+  // Records a closed loop's outcome: its numbers, or why it failed.
+  void SetLoad(const absl::StatusOr<LoadResult>& result) {
+    if (result.ok()) {
+      load = *result;
+    } else {
+      status = result.status();
+    }
+  }
 };
 
 class Bench {
