@@ -448,6 +448,24 @@ ScenarioResult Bench::DirectSelectEach() {
 
 // ---------------------------------------------------------------- CreateCustomer
 
+CallerFactory Bench::CreateIndividualCaller(std::string owner_prefix, std::string request_prefix) {
+  return [this, owner_prefix, request_prefix](int caller) -> absl::StatusOr<Call> {
+    std::shared_ptr<pb::CustomerService::Stub> stub = pb::CustomerService::NewStub(CustomersChannel(caller));
+    const std::string owner = absl::StrCat(owner_prefix, caller % 20);
+    return Call([this, stub, owner, request_prefix](std::mt19937_64& rng) -> std::string {
+      const uint64_t serial = NextSerial();
+      pb::CreateCustomerRequest request;
+      *request.mutable_customer() = SampleIndividual(rng, serial, owner);
+      request.set_request_id(absl::StrCat(request_prefix, serial));
+      grpc::ClientContext context;
+      Authorize(context, config_.deadline);
+      pb::Customer created;
+      grpc::Status s = stub->CreateCustomer(&context, request, &created);
+      return s.ok() ? std::string() : CodeName(s.error_code());
+    });
+  };
+}
+
 ScenarioResult Bench::CreateCustomer() {
   ScenarioResult r("create_customer", "CreateCustomer of a new INDIVIDUAL with a request_id "
                                "(durable commit: row + audit row + idempotency key)");
@@ -455,21 +473,7 @@ ScenarioResult Bench::CreateCustomer() {
     r.status = absl::FailedPreconditionError("needs --customers_address");
     return r;
   }
-  auto result = RunClosedLoop(WithCpuWatch(config_.service_pid), [&](int caller) -> absl::StatusOr<Call> {
-    std::shared_ptr<pb::CustomerService::Stub> stub = pb::CustomerService::NewStub(CustomersChannel(caller));
-    const std::string owner = absl::StrCat("bench-owner-", caller % 20);
-    return Call([this, stub, owner](std::mt19937_64& rng) -> std::string {
-      const uint64_t serial = NextSerial();
-      pb::CreateCustomerRequest request;
-      *request.mutable_customer() = SampleIndividual(rng, serial, owner);
-      request.set_request_id(absl::StrCat("bench-", serial));
-      grpc::ClientContext context;
-      Authorize(context, config_.deadline);
-      pb::Customer created;
-      grpc::Status s = stub->CreateCustomer(&context, request, &created);
-      return s.ok() ? std::string() : CodeName(s.error_code());
-    });
-  });
+  auto result = RunClosedLoop(WithCpuWatch(config_.service_pid), CreateIndividualCaller("bench-owner-", "bench-"));
   r.SetLoad(result);
   return r;
 }
@@ -878,21 +882,7 @@ ScenarioResult Bench::EventFeed() {
 
   LoadOptions load = WithCpuWatch(config_.service_pid);
   load.warmup = absl::ZeroDuration();
-  auto result = RunClosedLoop(load, [&](int caller) -> absl::StatusOr<Call> {
-    std::shared_ptr<pb::CustomerService::Stub> stub = pb::CustomerService::NewStub(CustomersChannel(caller));
-    const std::string owner = absl::StrCat("bench-feed-", caller % 20);
-    return Call([this, stub, owner](std::mt19937_64& rng) -> std::string {
-      const uint64_t serial = NextSerial();
-      pb::CreateCustomerRequest request;
-      *request.mutable_customer() = SampleIndividual(rng, serial, owner);
-      request.set_request_id(absl::StrCat("bench-feed-", serial));
-      grpc::ClientContext context;
-      Authorize(context, config_.deadline);
-      pb::Customer created;
-      grpc::Status s = stub->CreateCustomer(&context, request, &created);
-      return s.ok() ? std::string() : CodeName(s.error_code());
-    });
-  });
+  auto result = RunClosedLoop(load, CreateIndividualCaller("bench-feed-", "bench-feed-"));
   const absl::Time load_end = absl::Now();
   absl::StatusOr<int64_t> end_head = head();
   bool caught_up = false;

@@ -120,6 +120,9 @@ class Bench {
   ScenarioResult RssAfterLoad();
 
  private:
+  // Callers that each create new INDIVIDUALs owned by <owner_prefix><n>, with
+  // request ids <request_prefix><serial> (create_customer and event_feed).
+  CallerFactory CreateIndividualCaller(std::string owner_prefix, std::string request_prefix);
   // config_.load plus the processes whose CPU time is reported.
   LoadOptions WithCpuWatch(int server_pid) const;
   absl::Status LoadCustomerIds();
