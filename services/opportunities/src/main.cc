@@ -1,11 +1,9 @@
 // crm-opportunities: wiring only. Configuration comes from flags or CRM_*
 // environment variables (see ../README.md and the top-level README).
-#include <mutex>
-
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/auth/secret_file.h"
-#include "common/auth/token_minter.h"
+#include "common/auth/service_token.h"
 #include "common/auth/token_verifier.h"
 #include "common/calendar/working_calendar.h"
 #include "common/client/client.h"
@@ -73,42 +71,11 @@ crm::opportunities::DeadlinePolicy LoadPolicyOrDie() {
   return policy;
 }
 
-// The bearer token of this service (SERVICE role) for the customers feed:
-// minted with the HS256 key, refreshed a minute before it expires; with an
-// RS256 public key it cannot mint, so --service_token_file is read once.
 std::function<std::string()> ServiceTokenSourceOrDie(const crm::auth::AuthConfig& auth, crm::Clock& clock) {
-  if (const std::string path = absl::GetFlag(FLAGS_service_token_file); !path.empty()) {
-    auto token = crm::auth::ReadSecretFile(path);
-    if (!token.ok()) crm::config::Die(absl::StrCat("--service_token_file: ", token.status().message()));
-    return [token = *token] { return token; };
-  }
-  if (auth.hs256_key.empty()) {
-    crm::config::Die(
-        "--follow_customer_events needs a SERVICE token: set --service_token_file (RS256 keys cannot mint)");
-  }
-  struct Cache {
-    std::mutex mu;
-    std::string token;
-    absl::Time expires = absl::InfinitePast();
-  };
-  auto cache = std::make_shared<Cache>();
-  return [cache, auth, &clock] {
-    const absl::Duration ttl = absl::Minutes(10);
-    std::lock_guard<std::mutex> lock(cache->mu);
-    const absl::Time now = clock.Now();
-    if (now + absl::Minutes(1) >= cache->expires) {
-      auto token = crm::auth::MintHs256Token(auth.hs256_key, auth.issuer, auth.audience,
-                                             crm::auth::Principal{"crm-opportunities", crm::auth::Role::kService, ""},
-                                             now, ttl);
-      if (!token.ok()) {
-        crm::log::Error("cannot mint the service token", {{"error", token.status().ToString()}});
-        return std::string();
-      }
-      cache->token = *token;
-      cache->expires = now + ttl;
-    }
-    return cache->token;
-  };
+  auto source = crm::auth::ServiceTokenSource(auth, absl::GetFlag(FLAGS_service_token_file),
+                                              "crm-opportunities", clock);
+  if (!source.ok()) crm::config::Die(absl::StrCat("--follow_customer_events: ", source.status().message()));
+  return *std::move(source);
 }
 
 }  // namespace

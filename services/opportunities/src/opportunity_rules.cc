@@ -58,38 +58,6 @@ absl::Status CheckTransition(Enum from, Enum to, const std::multimap<Enum, Enum>
 
 }  // namespace
 
-// ---------------------------------------------------------------- access
-
-AccessScope ScopeFor(const auth::Principal& p) {
-  switch (p.role) {
-    case Role::kAdmin:
-    case Role::kService:
-      return {AccessScope::Kind::kAll, p.subject, p.team};
-    case Role::kSupervisor:
-      return {AccessScope::Kind::kTeam, p.subject, p.team};
-    case Role::kManager:
-    case Role::kPhoneManager:
-      break;
-  }
-  return {AccessScope::Kind::kOwner, p.subject, p.team};
-}
-
-bool InScope(const AccessScope& scope, const std::string& owner, const std::string& team) {
-  switch (scope.kind) {
-    case AccessScope::Kind::kAll:
-      return true;
-    case AccessScope::Kind::kTeam:
-      return (!scope.team.empty() && team == scope.team) || owner == scope.subject;
-    case AccessScope::Kind::kOwner:
-      return owner == scope.subject;
-  }
-  return false;
-}
-
-bool IsSupervisorOf(const auth::Principal& p, const std::string& team) {
-  return p.role == Role::kAdmin || (p.role == Role::kSupervisor && !p.team.empty() && p.team == team);
-}
-
 // ---------------------------------------------------------------- stages
 
 const std::vector<pb::StageTemplate>& StageTemplates() {

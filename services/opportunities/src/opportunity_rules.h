@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/auth/principal.h"
+#include "common/auth/row_access.h"
 #include "common/calendar/working_calendar.h"
 #include "common/status/status.h"
 #include "crm/opportunities/v1/opportunities.pb.h"
@@ -22,17 +23,12 @@ namespace crm::opportunities {
 namespace pb = ::crm::opportunities::v1;
 using Money = ::crm::type::v1::Money;
 
-// ---- access (GW-2)
+// ---- access (GW-2): common/auth/row_access.h
 
-struct AccessScope {
-  enum class Kind { kOwner, kTeam, kAll } kind = Kind::kOwner;
-  std::string subject;
-  std::string team;
-};
-AccessScope ScopeFor(const auth::Principal& p);
-bool InScope(const AccessScope& scope, const std::string& owner, const std::string& team);
-// ADMIN, or the SUPERVISOR of `team` (approvals, decisions).
-bool IsSupervisorOf(const auth::Principal& p, const std::string& team);
+using auth::AccessScope;
+using auth::InScope;
+using auth::IsSupervisorOf;
+using auth::ScopeFor;
 
 // ---- stage templates (OPP-2)
 

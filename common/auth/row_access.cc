@@ -1,0 +1,35 @@
+#include "common/auth/row_access.h"
+
+namespace crm::auth {
+
+AccessScope ScopeFor(const Principal& p) {
+  switch (p.role) {
+    case Role::kAdmin:
+    case Role::kService:
+      return {AccessScope::Kind::kAll, p.subject, p.team};
+    case Role::kSupervisor:
+      return {AccessScope::Kind::kTeam, p.subject, p.team};
+    case Role::kManager:
+    case Role::kPhoneManager:
+      break;
+  }
+  return {AccessScope::Kind::kOwner, p.subject, p.team};
+}
+
+bool InScope(const AccessScope& scope, const std::string& owner, const std::string& team) {
+  switch (scope.kind) {
+    case AccessScope::Kind::kAll:
+      return true;
+    case AccessScope::Kind::kTeam:
+      return (!scope.team.empty() && team == scope.team) || owner == scope.subject;
+    case AccessScope::Kind::kOwner:
+      return owner == scope.subject;
+  }
+  return false;
+}
+
+bool IsSupervisorOf(const Principal& p, const std::string& team) {
+  return p.role == Role::kAdmin || (p.role == Role::kSupervisor && !p.team.empty() && p.team == team);
+}
+
+}  // namespace crm::auth

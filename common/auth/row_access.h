@@ -1,0 +1,25 @@
+#pragma once
+// Row-level access (GW-2) for rows that carry an owner and a team: MANAGER
+// and PHONE_MANAGER reach the rows they own, SUPERVISOR their team's (and
+// their own), ADMIN and SERVICE every row. The customers service has its own
+// richer rule (PHONE_MANAGER and ordinary C customers); every service that
+// stores rows hanging off a customer or a manager uses this one.
+
+#include <string>
+
+#include "common/auth/principal.h"
+
+namespace crm::auth {
+
+struct AccessScope {
+  enum class Kind { kOwner, kTeam, kAll } kind = Kind::kOwner;
+  std::string subject;
+  std::string team;
+};
+
+AccessScope ScopeFor(const Principal& p);
+bool InScope(const AccessScope& scope, const std::string& owner, const std::string& team);
+// ADMIN, or the SUPERVISOR of `team` (approvals, decisions, escalations).
+bool IsSupervisorOf(const Principal& p, const std::string& team);
+
+}  // namespace crm::auth
