@@ -94,6 +94,20 @@ absl::Time WorkingCalendar::AddWorkingHours(absl::Time t, absl::Duration d) cons
   return absl::InfiniteFuture();
 }
 
+absl::Duration WorkingCalendar::WorkingHoursBetween(absl::Time from, absl::Time to) const {
+  const BusinessHours& h = config_.hours;
+  absl::Duration total = absl::ZeroDuration();
+  for (absl::CivilDay day = DayOf(from); from < to && StartOf(day) < to; ++day) {
+    if (!IsWorkingDay(day)) continue;
+    const absl::Time open = absl::FromCivil(absl::CivilMinute(day) + h.open_minute, config_.zone);
+    const absl::Time close = absl::FromCivil(absl::CivilMinute(day) + h.close_minute, config_.zone);
+    const absl::Time start = std::max(from, open);
+    const absl::Time end = std::min(to, close);
+    if (end > start) total += end - start;
+  }
+  return total;
+}
+
 absl::StatusOr<absl::TimeZone> LoadBusinessZone(absl::string_view name) {
   absl::TimeZone zone;
   if (absl::LoadTimeZone(std::string(name), &zone)) return zone;

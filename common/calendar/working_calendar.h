@@ -52,6 +52,9 @@ class WorkingCalendar {
   // `t` plus `d` counted only inside business hours of working days (an SLA
   // of 8 working hours raised on Friday 17:00 ends Monday 16:00).
   absl::Time AddWorkingHours(absl::Time t, absl::Duration d) const;
+  // Business hours of working days inside [from, to): the inverse of
+  // AddWorkingHours (zero when `to` is not after `from`).
+  absl::Duration WorkingHoursBetween(absl::Time from, absl::Time to) const;
 
   const absl::TimeZone& zone() const { return config_.zone; }
   const CalendarConfig& config() const { return config_; }

@@ -77,6 +77,19 @@ TEST(WorkingCalendarTest, AddWorkingHoursCrossesNightsAndWeekends) {
   EXPECT_EQ(cal.AddWorkingHours(at(8, 10, 0), absl::ZeroDuration()), at(8, 10, 0));
 }
 
+TEST(WorkingCalendarTest, WorkingHoursBetweenIsTheInverseOfAddWorkingHours) {
+  WorkingCalendar cal;
+  const absl::TimeZone z = cal.zone();
+  auto at = [&](int d, int h, int m) { return absl::FromCivil(absl::CivilMinute(2027, 3, d, h, m), z); };
+  EXPECT_EQ(cal.WorkingHoursBetween(at(5, 17, 0), at(8, 16, 0)), absl::Hours(8));  // Fri → Mon
+  EXPECT_EQ(cal.WorkingHoursBetween(at(6, 12, 0), at(7, 23, 0)), absl::ZeroDuration());  // weekend
+  EXPECT_EQ(cal.WorkingHoursBetween(at(8, 7, 0), at(8, 20, 0)), absl::Hours(9));
+  EXPECT_EQ(cal.WorkingHoursBetween(at(8, 10, 0), at(8, 9, 0)), absl::ZeroDuration());
+  for (absl::Duration d : {absl::Minutes(1), absl::Hours(9), absl::Hours(40)}) {
+    EXPECT_EQ(cal.WorkingHoursBetween(at(5, 11, 15), cal.AddWorkingHours(at(5, 11, 15), d)), d);
+  }
+}
+
 TEST(WorkingCalendarTest, ConfigurableHoursAndZone) {
   CalendarConfig config;
   config.zone = *LoadBusinessZone("Europe/Berlin");

@@ -1,0 +1,137 @@
+// crm-complaints: wiring only. Configuration comes from flags or CRM_*
+// environment variables (see ../README.md and the top-level README).
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "common/auth/secret_file.h"
+#include "common/auth/service_token.h"
+#include "common/auth/token_verifier.h"
+#include "common/calendar/working_calendar.h"
+#include "common/client/client.h"
+#include "common/config/config.h"
+#include "common/db/migrations.h"
+#include "common/events/feed_service.h"
+#include "common/events/outbox.h"
+#include "common/events/pruner.h"
+#include "common/server/server.h"
+#include "common/server/service_config.h"
+#include "common/util/clock.h"
+#include "common/util/log.h"
+#include "services/complaints/src/breach_job.h"
+#include "services/complaints/src/complaint_handler.h"
+#include "services/complaints/src/complaint_migrations.h"
+#include "services/complaints/src/customer_standing.h"
+#include "services/complaints/src/mysql_complaint_repository.h"
+
+ABSL_FLAG(std::string, customers_address, "127.0.0.1:50051",
+          "host:port of the customers service (tier and VIP status of the complainant)");
+ABSL_FLAG(std::string, time_zone, "Asia/Shanghai", "business time zone (working hours, the revisit month)");
+ABSL_FLAG(std::string, holiday_file, "",
+          "holiday table: lines 'YYYY-MM-DD[..YYYY-MM-DD] [holiday|workday]' (see common/calendar)");
+ABSL_FLAG(std::string, holidays, "", "holiday table entries inline, comma separated");
+ABSL_FLAG(double, at_risk_fraction, 0.75, "an SLA clock is AT_RISK once this fraction of its target is used");
+ABSL_FLAG(absl::Duration, breach_sweep_interval, absl::Seconds(30),
+          "how often the breach job looks for clocks that fell due");
+ABSL_FLAG(absl::Duration, customers_lookup_timeout, absl::Seconds(2),
+          "how long RecordComplaint waits for the customers service before it records with the "
+          "strictest targets");
+ABSL_FLAG(std::string, service_token_file, "",
+          "file with the bearer token (SERVICE role) for re-evaluating provisional targets; needed only "
+          "when the verification key is RS256 (with an HS256 key the service mints its own)");
+
+namespace {
+
+crm::calendar::WorkingCalendar LoadCalendarOrDie() {
+  crm::calendar::CalendarConfig config;
+  auto zone = crm::calendar::LoadBusinessZone(absl::GetFlag(FLAGS_time_zone));
+  if (!zone.ok()) crm::config::Die(absl::StrCat("--time_zone: ", zone.status().message()));
+  config.zone = *zone;
+  if (const std::string path = absl::GetFlag(FLAGS_holiday_file); !path.empty()) {
+    auto text = crm::auth::ReadSecretFile(path);
+    if (!text.ok()) crm::config::Die(absl::StrCat("--holiday_file: ", text.status().message()));
+    if (absl::Status s = crm::calendar::ParseHolidayTable(*text, config); !s.ok()) {
+      crm::config::Die(absl::StrCat("--holiday_file: ", s.message()));
+    }
+  }
+  if (absl::Status s = crm::calendar::ParseHolidayTable(absl::GetFlag(FLAGS_holidays), config); !s.ok()) {
+    crm::config::Die(absl::StrCat("--holidays: ", s.message()));
+  }
+  auto calendar = crm::calendar::WorkingCalendar::Create(std::move(config));
+  if (!calendar.ok()) crm::config::Die(calendar.status().message());
+  return *calendar;
+}
+
+crm::complaints::ServiceSettings LoadSettingsOrDie() {
+  crm::complaints::ServiceSettings settings;
+  settings.clock.at_risk_fraction = absl::GetFlag(FLAGS_at_risk_fraction);
+  if (!(settings.clock.at_risk_fraction > 0 && settings.clock.at_risk_fraction < 1)) {
+    crm::config::Die("--at_risk_fraction: between 0 and 1, exclusive");
+  }
+  settings.lookup_timeout = absl::GetFlag(FLAGS_customers_lookup_timeout);
+  if (settings.lookup_timeout <= absl::ZeroDuration() || settings.lookup_timeout > absl::Seconds(20)) {
+    crm::config::Die("--customers_lookup_timeout: more than 0 and at most 20s");
+  }
+  return settings;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  crm::server::BlockTerminationSignals();
+  crm::config::ParseFlagsWithEnv(argc, argv, "crm-complaints: the complaints gRPC service");
+  const crm::server::ServiceConfig config = crm::server::LoadServiceConfig();
+  const crm::calendar::WorkingCalendar calendar = LoadCalendarOrDie();
+  const crm::complaints::ServiceSettings settings = LoadSettingsOrDie();
+  const std::string customers_address = absl::GetFlag(FLAGS_customers_address);
+  if (customers_address.find(':') == std::string::npos) crm::config::Die("--customers_address: expected host:port");
+  const absl::Duration sweep_interval = absl::GetFlag(FLAGS_breach_sweep_interval);
+  if (sweep_interval < absl::Milliseconds(10) || sweep_interval > absl::Hours(1)) {
+    crm::config::Die("--breach_sweep_interval: between 10ms and 1h");
+  }
+
+  crm::Clock& clock = crm::RealClock::Get();
+  auto verifier = crm::auth::TokenVerifier::Create(config.auth, clock);
+  if (!verifier.ok()) crm::config::Die(verifier.status().message());
+  auto service_token =
+      crm::auth::ServiceTokenSource(config.auth, absl::GetFlag(FLAGS_service_token_file), "crm-complaints", clock);
+  if (!service_token.ok()) crm::config::Die(absl::StrCat("--service_token_file: ", service_token.status().message()));
+
+  crm::db::ConnectionPool pool(config.db);
+  absl::Status migrated = crm::db::ApplyMigrations(
+      pool, crm::events::WithEventTables(crm::complaints::Migrations()), absl::Now() + absl::Seconds(60));
+  crm::complaints::MysqlComplaintRepository repository(pool);
+  if (migrated.ok()) {
+    migrated = repository.SeedPolicies(absl::Now() + absl::Seconds(30), crm::complaints::DefaultPolicies());
+  }
+  if (!migrated.ok()) {
+    crm::log::Error("migrations failed", {{"error", migrated.ToString()}});
+    return 1;
+  }
+
+  auto customers = crm::complaints::NewGrpcCustomerStandings(crm::client::MakeChannel(customers_address));
+  crm::PageTokenCodec page_tokens(config.page_token_key);
+  crm::complaints::ComplaintService service(repository, *customers, clock, page_tokens, calendar, settings);
+  crm::complaints::ComplaintHandler handler(service, **verifier);
+  crm::events::EventFeedService feed(pool, **verifier, {.producer = "complaints"});
+  crm::events::EventPruner pruner(pool, {.retention = config.event_retention});
+  crm::complaints::BreachJob breach_job(repository, service,
+                                        {.interval = sweep_interval, .service_token = *service_token});
+
+  crm::server::GrpcServer server(config.server, {&handler, &feed},
+                                 {"crm.complaints.v1.ComplaintService", crm::events::EventFeedService::kServiceName},
+                                 [&pool] { return crm::server::DatabaseReadiness(pool); });
+  auto port = server.Start();
+  if (!port.ok()) {
+    crm::log::Error("cannot start", {{"error", port.status().ToString()}});
+    return 1;
+  }
+  crm::server::WritePortFile(config.port_file, *port);
+  pruner.Start();
+  breach_job.Start();
+
+  const int sig = crm::server::WaitForTerminationSignal();
+  crm::log::Info("shutting down", {{"signal", absl::StrCat(sig)}});
+  breach_job.Stop();
+  server.Shutdown();
+  pruner.Stop();
+  return 0;
+}
