@@ -127,6 +127,9 @@ ClockView EvaluateClock(pb::ClockBasis basis, const std::vector<ClockEntry>& log
   ClockView view;
   std::optional<absl::Time> running_since;
   for (const ClockEntry& e : log) {
+    // Nothing changes a stopped clock except the breach job's BREACH entry
+    // for a clock stopped late, which is logged after the STOP.
+    if (view.stopped && e.action != pb::BREACH) continue;
     switch (e.action) {
       case pb::START:
         view.target = e.target;
@@ -157,7 +160,6 @@ ClockView EvaluateClock(pb::ClockBasis basis, const std::vector<ClockEntry>& log
       default:
         break;
     }
-    if (view.stopped) break;
   }
   if (running_since) view.used += counted(*running_since, now);
   view.remaining = view.target - view.used;
