@@ -124,4 +124,20 @@ FeedServer::~FeedServer() {
   if (server_) server_->Shutdown();
 }
 
+absl::StatusOr<std::vector<v1::Event>> ReadWholeFeed(
+    v1::EventFeed::Stub& feed, const std::function<std::unique_ptr<grpc::ClientContext>()>& context) {
+  std::vector<v1::Event> all;
+  v1::ListEventsRequest req;
+  req.set_page_size(1000);
+  while (true) {
+    v1::ListEventsResponse page;
+    auto ctx = context();
+    grpc::Status status = feed.ListEvents(ctx.get(), req, &page);
+    if (!status.ok()) return absl::UnknownError(absl::StrCat("ListEvents: ", status.error_message()));
+    all.insert(all.end(), page.events().begin(), page.events().end());
+    if (page.events().empty() || page.events().rbegin()->sequence() >= page.head_sequence()) return all;
+    req.set_after_sequence(page.events().rbegin()->sequence());
+  }
+}
+
 }  // namespace crm::events::testing

@@ -6,6 +6,7 @@
 // feed served on a loopback port.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,7 +20,7 @@
 #include "common/db/pool.h"
 #include "common/events/feed_service.h"
 #include "common/server/server.h"
-#include "crm/events/v1/events.pb.h"
+#include "crm/events/v1/events.grpc.pb.h"
 
 namespace sql {
 class Connection;
@@ -56,6 +57,12 @@ std::string OnceEach(int64_t n);
 absl::StatusOr<int64_t> QueryInt(db::ConnectionPool& pool, const std::string& query);
 
 std::string MintToken(auth::Role role, const std::string& key = kTestKey);
+
+// Every event on a feed from the start, page after page; `context` gives
+// each call its token and deadline. INTERNAL-free: a failed call ends the
+// read with that status.
+absl::StatusOr<std::vector<v1::Event>> ReadWholeFeed(
+    v1::EventFeed::Stub& feed, const std::function<std::unique_ptr<grpc::ClientContext>()>& context);
 
 // The EventFeed of `pool` on 127.0.0.1:0, verifying tokens signed with kTestKey.
 class FeedServer {

@@ -6,6 +6,7 @@
 #include "common/auth/token_minter.h"
 #include "common/db/migrations.h"
 #include "common/events/outbox.h"
+#include "common/events/test/event_test_support.h"
 #include "services/customers/src/customer_migrations.h"
 
 namespace crm::customers::testing {
@@ -60,21 +61,9 @@ std::unique_ptr<CustomersServer> CustomersServer::Start(const db::DbConfig& db) 
 
 std::vector<events::v1::Event> CustomersServer::Events() const {
   auto feed = events::v1::EventFeed::NewStub(channel_);
-  std::vector<events::v1::Event> all;
-  events::v1::ListEventsRequest req;
-  req.set_page_size(1000);
-  while (true) {
-    events::v1::ListEventsResponse page;
-    auto context = As(auth::Role::kService, "svc-test", "");
-    grpc::Status status = feed->ListEvents(context.get(), req, &page);
-    if (!status.ok()) {
-      ADD_FAILURE() << "ListEvents: " << status.error_message();
-      return all;
-    }
-    all.insert(all.end(), page.events().begin(), page.events().end());
-    if (page.events().empty() || page.events().rbegin()->sequence() >= page.head_sequence()) return all;
-    req.set_after_sequence(page.events().rbegin()->sequence());
-  }
+  auto all = events::testing::ReadWholeFeed(*feed, [this] { return As(auth::Role::kService, "svc-test", ""); });
+  if (!all.ok()) ADD_FAILURE() << all.status();
+  return all.ok() ? *std::move(all) : std::vector<events::v1::Event>{};
 }
 
 CustomersServer::~CustomersServer() {
