@@ -83,6 +83,15 @@ std::optional<int> ServiceProcess::RunToExit(absl::Duration timeout) {
   return child_->WaitFor(timeout);
 }
 
+void ServiceProcess::ShareDatabaseWith(const ServiceProcess& other) {
+  shared_db_ = other.database();
+  for (const char* key : {"CRM_DB_HOST", "CRM_DB_PORT", "CRM_DB_USER", "CRM_DB_NAME", "CRM_DB_PASSWORD_FILE"}) {
+    env_[key] = other.env_.at(key);
+  }
+}
+
+const db::DbConfig& ServiceProcess::database() const { return shared_db_ ? *shared_db_ : db_.config(); }
+
 std::string ServiceProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
 
 std::string ServiceProcess::Log() const {

@@ -39,6 +39,11 @@ class ServiceProcess {
   // Starts the binary and waits for it to exit (for start-up failures).
   std::optional<int> RunToExit(absl::Duration timeout = absl::Seconds(30));
 
+  // Points this process at `other`'s database (a second replica of the
+  // same service); its own empty database stays unused.
+  void ShareDatabaseWith(const ServiceProcess& other);
+  const db::DbConfig& database() const;
+
   std::string address() const;
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   std::string Log() const;
@@ -49,6 +54,7 @@ class ServiceProcess {
 
   std::string name_, binary_;
   TestDatabase db_;
+  std::optional<db::DbConfig> shared_db_;
   std::map<std::string, std::string> env_;
   std::string port_file_, log_file_;
   std::vector<std::string> files_;
