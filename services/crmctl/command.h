@@ -61,11 +61,14 @@ struct CommandSpec {
   std::vector<std::string_view> optional_flags;
   std::string_view summary;
   int (*run)(Invocation&);
+  // Boolean flags given alone ("--open-only"); see Args::Parse.
+  std::vector<std::string_view> switches = {};
 };
 
 // The command tables, one per file.
 std::vector<CommandSpec> TokenCommands();
 std::vector<CommandSpec> HealthCommands();
 std::vector<CommandSpec> CustomerCommands();
+std::vector<CommandSpec> ComplaintCommands();
 
 }  // namespace crm::crmctl

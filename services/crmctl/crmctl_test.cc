@@ -12,6 +12,7 @@
 #include "common/auth/token_verifier.h"
 #include "common/testing/status_matchers.h"
 #include "common/util/clock.h"
+#include "crm/complaints/v1/complaints.grpc.pb.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
@@ -27,6 +28,7 @@ namespace crm::crmctl {
 namespace {
 
 namespace v1 = crm::customers::v1;
+namespace cmp = crm::complaints::v1;
 using ::crm::testing::IsOk;
 using ::crm::testing::StatusIs;
 using ::testing::ElementsAre;
@@ -70,6 +72,23 @@ TEST(ArgsTest, RefusesUnknownRepeatedAndValuelessFlags) {
   EXPECT_THAT(Args::Parse({"--nope", "1"}, {"etag"}), invalid);
   EXPECT_THAT(Args::Parse({"--etag", "1", "--etag=2"}, {"etag"}), invalid);
   EXPECT_THAT(Args::Parse({"--etag"}, {"etag"}), invalid);
+}
+
+TEST(ArgsTest, SwitchesTakeNoValueOrTrueFalse) {
+  auto args = Args::Parse({"--open-only", "--status", "OPEN", "--at-risk-only=false", "x"},
+                          {"status"}, {"open-only", "at-risk-only"});
+  ASSERT_THAT(args, IsOk());
+  EXPECT_TRUE(args->Enabled("open-only"));
+  EXPECT_FALSE(args->Enabled("at-risk-only"));
+  EXPECT_FALSE(args->Enabled("status"));
+  EXPECT_EQ(args->Get("status"), "OPEN");
+  EXPECT_THAT(args->positional(), ElementsAre("x"));
+  const auto invalid = StatusIs(absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Args::Parse({"--open-only=yes"}, {}, {"open-only"}), invalid);
+  EXPECT_THAT(Args::Parse({"--open-only", "--open-only"}, {}, {"open-only"}), invalid);
+  EXPECT_EQ(ParseBool("true"), true);
+  EXPECT_EQ(ParseBool("false"), false);
+  EXPECT_EQ(ParseBool("1"), std::nullopt);
 }
 
 // ---- Members CSV ----
@@ -158,6 +177,33 @@ TEST(RunCommandTest, UsageErrorsExitTwo) {
   Result help = RunCrmctl(options, {"help"});
   EXPECT_EQ(help.exit_code, kExitOk);
   EXPECT_THAT(help.out, HasSubstr("members import --parent PARENT --csv CSV"));
+  EXPECT_THAT(help.out, HasSubstr("complaints list [--customer CUSTOMER] [--owner OWNER] "
+                                  "[--status STATUS] [--page-size PAGE_SIZE] "
+                                  "[--page-token PAGE_TOKEN] [--open-only] [--at-risk-only]"));
+}
+
+TEST(RunCommandTest, ComplaintUsageErrorsExitTwo) {
+  GlobalOptions options;
+  options.address = "127.0.0.1:1";
+  EXPECT_EQ(RunCrmctl(options, {"complaints", "frobnicate"}).exit_code, kExitUsage);
+  EXPECT_EQ(RunCrmctl(options, {"complaints", "list", "--open-only=maybe"}).exit_code, kExitUsage);
+  EXPECT_EQ(RunCrmctl(options, {"complaints", "list", "--page-size", "x"}).exit_code, kExitUsage);
+  Result no_response = RunCrmctl(options, {"complaints", "respond", "complaints/1"});
+  EXPECT_EQ(no_response.exit_code, kExitUsage);
+  EXPECT_THAT(no_response.err, HasSubstr("missing --response"));
+  EXPECT_EQ(RunCrmctl(options, {"complaints", "decide", "complaints/1", "--accepted", "yes"})
+                .exit_code,
+            kExitUsage);
+  EXPECT_EQ(RunCrmctl(options, {"complaints", "revisit", "complaints/1", "--satisfaction", "6"})
+                .exit_code,
+            kExitUsage);
+  Result bad_json = RunCrmctl(options, {"complaints", "record", "--json", "{\"nope\":1}"});
+  EXPECT_EQ(bad_json.exit_code, kExitUsage);
+  EXPECT_THAT(bad_json.err, HasSubstr("crm.complaints.v1.Complaint"));
+  Result bad_time = RunCrmctl(options, {"complaints", "report", "--start", "2024-05-01",
+                                        "--end", "2024-06-01T00:00:00Z"});
+  EXPECT_EQ(bad_time.exit_code, kExitUsage);
+  EXPECT_THAT(bad_time.err, HasSubstr("--start must be an RFC 3339 time"));
 }
 
 TEST(RunCommandTest, UnreachableServerExitsOne) {
@@ -289,6 +335,94 @@ class FakeCustomerService final : public v1::CustomerService::Service {
   std::vector<int> batch_sizes_ ABSL_GUARDED_BY(mu_);
 };
 
+class FakeComplaintService final : public cmp::ComplaintService::Service {
+ public:
+  grpc::Status RecordComplaint(grpc::ServerContext*, const cmp::RecordComplaintRequest* request,
+                               cmp::Complaint* response) override {
+    absl::MutexLock lock(&mu_);
+    record_ = *request;
+    *response = request->complaint();
+    response->set_name("complaints/7");
+    response->set_status(cmp::OPEN);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListComplaints(grpc::ServerContext*, const cmp::ListComplaintsRequest* request,
+                              cmp::ListComplaintsResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    list_ = *request;
+    ++list_calls_;
+    cmp::Complaint* complaint = response->add_complaints();
+    complaint->set_name("complaints/7");
+    complaint->set_status(request->status());
+    response->set_next_page_token("p2");
+    return grpc::Status::OK;
+  }
+
+  grpc::Status RecordCustomerDecision(grpc::ServerContext*,
+                                      const cmp::RecordCustomerDecisionRequest* request,
+                                      cmp::Complaint* response) override {
+    absl::MutexLock lock(&mu_);
+    decision_ = *request;
+    response->set_name(request->name());
+    response->set_status(request->accepted() ? cmp::RESOLVED : cmp::IN_PROGRESS);
+    response->set_escalated(!request->accepted());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status RecordRevisit(grpc::ServerContext*, const cmp::RecordRevisitRequest* request,
+                             cmp::Complaint* response) override {
+    absl::MutexLock lock(&mu_);
+    ++revisit_calls_;
+    response->set_name(request->name());
+    response->mutable_revisit()->set_satisfaction(request->satisfaction());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetSlaComplianceReport(grpc::ServerContext*,
+                                      const cmp::GetSlaComplianceReportRequest* request,
+                                      cmp::SlaComplianceReport* response) override {
+    absl::MutexLock lock(&mu_);
+    report_ = *request;
+    response->set_vip_target_met(true);
+    return grpc::Status::OK;
+  }
+
+  cmp::RecordComplaintRequest record() const {
+    absl::MutexLock lock(&mu_);
+    return record_;
+  }
+  cmp::ListComplaintsRequest list() const {
+    absl::MutexLock lock(&mu_);
+    return list_;
+  }
+  int list_calls() const {
+    absl::MutexLock lock(&mu_);
+    return list_calls_;
+  }
+  cmp::RecordCustomerDecisionRequest decision() const {
+    absl::MutexLock lock(&mu_);
+    return decision_;
+  }
+  int revisit_calls() const {
+    absl::MutexLock lock(&mu_);
+    return revisit_calls_;
+  }
+  cmp::GetSlaComplianceReportRequest report() const {
+    absl::MutexLock lock(&mu_);
+    return report_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  cmp::RecordComplaintRequest record_ ABSL_GUARDED_BY(mu_);
+  cmp::ListComplaintsRequest list_ ABSL_GUARDED_BY(mu_);
+  int list_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  cmp::RecordCustomerDecisionRequest decision_ ABSL_GUARDED_BY(mu_);
+  int revisit_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  cmp::GetSlaComplianceReportRequest report_ ABSL_GUARDED_BY(mu_);
+};
+
 class FakeHealth final : public grpc::health::v1::Health::Service {
  public:
   grpc::Status Check(grpc::ServerContext*, const grpc::health::v1::HealthCheckRequest* request,
@@ -307,6 +441,7 @@ class CrmctlServerTest : public ::testing::Test {
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(&customers_);
+    builder.RegisterService(&complaints_);
     builder.RegisterService(&health_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
@@ -317,6 +452,7 @@ class CrmctlServerTest : public ::testing::Test {
   void TearDown() override { server_->Shutdown(); }
 
   FakeCustomerService customers_;
+  FakeComplaintService complaints_;
   FakeHealth health_;
   std::unique_ptr<grpc::Server> server_;
   GlobalOptions options_;
@@ -368,6 +504,120 @@ TEST_F(CrmctlServerTest, HealthExitsZeroOnlyWhenServing) {
 
 TEST_F(CrmctlServerTest, UnimplementedCallReportsCode) {
   Result result = RunCrmctl(options_, {"quality"});
+  EXPECT_EQ(result.exit_code, kExitFailed);
+  EXPECT_THAT(result.err, StartsWith("ERROR UNIMPLEMENTED"));
+}
+
+// ---- complaints ----
+
+TEST_F(CrmctlServerTest, ComplaintsRecordSendsComplaintAndRequestId) {
+  Result result = RunCrmctl(
+      options_, {"complaints", "record", "--request-id", "r-42", "--json",
+                 "{\"customer\":\"customers/1\",\"channel\":\"PHONE\","
+                 "\"statement\":\"网络中断\",\"severity\":\"MAJOR\"}"});
+  ASSERT_EQ(result.exit_code, kExitOk) << result.err;
+  const cmp::RecordComplaintRequest sent = complaints_.record();
+  EXPECT_EQ(sent.request_id(), "r-42");
+  EXPECT_EQ(sent.complaint().customer(), "customers/1");
+  EXPECT_EQ(sent.complaint().channel(), cmp::PHONE);
+  EXPECT_EQ(sent.complaint().severity(), cmp::MAJOR);
+  EXPECT_EQ(sent.complaint().statement(), "网络中断");
+  EXPECT_EQ(result.out,
+            "{\"name\":\"complaints/7\",\"customer\":\"customers/1\",\"channel\":\"PHONE\","
+            "\"severity\":\"MAJOR\",\"statement\":\"网络中断\",\"status\":\"OPEN\"}\n");
+
+  // From a file, without a request id.
+  const std::string path = TempFile("complaint.json", "{\"customer\":\"customers/2\"}");
+  ASSERT_EQ(RunCrmctl(options_, {"complaints", "record", "--json", "@" + path}).exit_code, kExitOk);
+  EXPECT_EQ(complaints_.record().complaint().customer(), "customers/2");
+  EXPECT_EQ(complaints_.record().request_id(), "");
+}
+
+TEST_F(CrmctlServerTest, ComplaintsListSendsFiltersAndRejectsUnknownStatus) {
+  Result result = RunCrmctl(options_, {"complaints", "list", "--customer", "customers/1",
+                                       "--status", "in_progress", "--open-only", "--page-size",
+                                       "5", "--page-token", "p1"});
+  ASSERT_EQ(result.exit_code, kExitOk) << result.err;
+  const cmp::ListComplaintsRequest sent = complaints_.list();
+  EXPECT_EQ(sent.customer(), "customers/1");
+  EXPECT_EQ(sent.owner(), "");
+  EXPECT_EQ(sent.status(), cmp::IN_PROGRESS);
+  EXPECT_TRUE(sent.open_only());
+  EXPECT_FALSE(sent.at_risk_only());
+  EXPECT_EQ(sent.page_size(), 5);
+  EXPECT_EQ(sent.page_token(), "p1");
+  EXPECT_EQ(result.out,
+            "{\"complaints\":[{\"name\":\"complaints/7\",\"status\":\"IN_PROGRESS\"}],"
+            "\"nextPageToken\":\"p2\"}\n");
+
+  ASSERT_EQ(RunCrmctl(options_, {"complaints", "list", "--at-risk-only", "--owner", "u-1"})
+                .exit_code,
+            kExitOk);
+  EXPECT_TRUE(complaints_.list().at_risk_only());
+  EXPECT_FALSE(complaints_.list().open_only());
+  EXPECT_EQ(complaints_.list().owner(), "u-1");
+  EXPECT_EQ(complaints_.list().status(), cmp::COMPLAINT_STATUS_UNSPECIFIED);
+  EXPECT_EQ(complaints_.list_calls(), 2);
+
+  for (const char* bad : {"PENDING", "COMPLAINT_STATUS_UNSPECIFIED"}) {
+    Result rejected = RunCrmctl(options_, {"complaints", "list", "--status", bad});
+    EXPECT_EQ(rejected.exit_code, kExitUsage) << bad;
+    EXPECT_EQ(rejected.out, "");
+    EXPECT_THAT(rejected.err, HasSubstr("--status must be one of OPEN, IN_PROGRESS, "
+                                        "WAITING_ON_CUSTOMER, RESOLUTION_PROPOSED, RESOLVED, "
+                                        "CLOSED, REVISITED"));
+  }
+  EXPECT_EQ(complaints_.list_calls(), 2);  // nothing sent
+}
+
+TEST_F(CrmctlServerTest, ComplaintsDecideSendsRejectionWithComment) {
+  Result result = RunCrmctl(options_, {"complaints", "decide", "complaints/7", "--accepted",
+                                       "false", "--comment", "仍然断网", "--etag", "e3"});
+  ASSERT_EQ(result.exit_code, kExitOk) << result.err;
+  const cmp::RecordCustomerDecisionRequest sent = complaints_.decision();
+  EXPECT_EQ(sent.name(), "complaints/7");
+  EXPECT_FALSE(sent.accepted());
+  EXPECT_EQ(sent.comment(), "仍然断网");
+  EXPECT_EQ(sent.etag(), "e3");
+  EXPECT_EQ(result.out,
+            "{\"name\":\"complaints/7\",\"escalated\":true,\"status\":\"IN_PROGRESS\"}\n");
+
+  ASSERT_EQ(RunCrmctl(options_, {"complaints", "decide", "complaints/8", "--accepted", "true"})
+                .exit_code,
+            kExitOk);
+  EXPECT_TRUE(complaints_.decision().accepted());
+  EXPECT_EQ(complaints_.decision().comment(), "");
+  EXPECT_EQ(complaints_.decision().etag(), "");
+}
+
+TEST_F(CrmctlServerTest, ComplaintsRevisitRejectsNonNumericSatisfaction) {
+  Result result = RunCrmctl(options_, {"complaints", "revisit", "complaints/7", "--satisfaction",
+                                       "good"});
+  EXPECT_EQ(result.exit_code, kExitUsage);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err, "crmctl: --satisfaction must be an integer from 1 to 5\n");
+  EXPECT_EQ(complaints_.revisit_calls(), 0);
+
+  Result ok = RunCrmctl(options_, {"complaints", "revisit", "complaints/7", "--satisfaction", "5"});
+  ASSERT_EQ(ok.exit_code, kExitOk) << ok.err;
+  EXPECT_EQ(ok.out, "{\"name\":\"complaints/7\",\"revisit\":{\"satisfaction\":5}}\n");
+  EXPECT_EQ(complaints_.revisit_calls(), 1);
+}
+
+TEST_F(CrmctlServerTest, ComplaintsReportSendsPeriodAndTeam) {
+  Result result = RunCrmctl(options_, {"complaints", "report", "--start",
+                                       "2024-05-01T00:00:00+08:00", "--end",
+                                       "2024-06-01T00:00:00Z", "--team", "east"});
+  ASSERT_EQ(result.exit_code, kExitOk) << result.err;
+  const cmp::GetSlaComplianceReportRequest sent = complaints_.report();
+  EXPECT_EQ(sent.start_time().seconds(), 1714492800);  // 2024-04-30T16:00:00Z
+  EXPECT_EQ(sent.end_time().seconds(), 1717200000);
+  EXPECT_EQ(sent.team(), "east");
+  EXPECT_EQ(result.out, "{\"vipTargetMet\":true}\n");
+}
+
+TEST_F(CrmctlServerTest, ComplaintsUnimplementedCallReportsCode) {
+  Result result = RunCrmctl(options_, {"complaints", "close", "complaints/7", "--etag", "e1"});
   EXPECT_EQ(result.exit_code, kExitFailed);
   EXPECT_THAT(result.err, StartsWith("ERROR UNIMPLEMENTED"));
 }

@@ -5,7 +5,6 @@
 #include <fstream>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
@@ -23,27 +22,6 @@ constexpr size_t kMembersPerMessage = 1000;
 
 std::unique_ptr<v1::CustomerService::Stub> Stub(Invocation& inv) {
   return v1::CustomerService::NewStub(inv.Channel());
-}
-
-// Sets page_size / page_token from --page-size / --page-token.
-template <typename Request>
-absl::Status ApplyPaging(const Args& args, Request& request) {
-  if (std::optional<std::string> size = args.Get("page-size")) {
-    int32_t n = 0;
-    if (!absl::SimpleAtoi(*size, &n) || n < 0) {
-      return absl::InvalidArgumentError("--page-size must be a non-negative integer");
-    }
-    request.set_page_size(n);
-  }
-  request.set_page_token(args.GetOr("page-token", ""));
-  return absl::OkStatus();
-}
-
-const std::vector<std::string_view> kPaging = {"page-size", "page-token"};
-
-std::vector<std::string_view> WithPaging(std::vector<std::string_view> flags) {
-  flags.insert(flags.end(), kPaging.begin(), kPaging.end());
-  return flags;
 }
 
 // ---- customers ----

@@ -11,7 +11,7 @@ namespace {
 const std::vector<CommandSpec>& AllCommands() {
   static const std::vector<CommandSpec>* const kCommands = [] {
     auto* all = new std::vector<CommandSpec>;
-    for (auto table : {&TokenCommands, &HealthCommands, &CustomerCommands}) {
+    for (auto table : {&TokenCommands, &HealthCommands, &CustomerCommands, &ComplaintCommands}) {
       for (CommandSpec& spec : table()) all->push_back(std::move(spec));
     }
     return all;
@@ -37,6 +37,7 @@ std::string SpecUsage(const CommandSpec& spec) {
   for (std::string_view f : spec.optional_flags) {
     absl::StrAppend(&line, " [--", std::string(f), " ", Placeholder(f), "]");
   }
+  for (std::string_view f : spec.switches) absl::StrAppend(&line, " [--", std::string(f), "]");
   return line;
 }
 
@@ -84,7 +85,7 @@ int RunCommand(const GlobalOptions& options, const std::vector<std::string>& arg
   const std::vector<std::string> rest(args.begin() + spec->path.size(), args.end());
   std::vector<std::string_view> allowed = spec->required_flags;
   allowed.insert(allowed.end(), spec->optional_flags.begin(), spec->optional_flags.end());
-  absl::StatusOr<Args> parsed = Args::Parse(rest, allowed);
+  absl::StatusOr<Args> parsed = Args::Parse(rest, allowed, spec->switches);
   std::string problem;
   if (!parsed.ok()) {
     problem = std::string(parsed.status().message());

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/error_details.pb.h"
@@ -78,6 +79,21 @@ absl::Status ParseJsonArg(const std::string& json, google::protobuf::Message& me
                                                    " in JSON: ", status.message().as_string()));
   }
   return absl::OkStatus();
+}
+
+std::vector<std::string_view> WithPaging(std::vector<std::string_view> flags) {
+  flags.insert(flags.end(), kPaging.begin(), kPaging.end());
+  return flags;
+}
+
+absl::StatusOr<int32_t> PageSizeArg(const Args& args) {
+  std::optional<std::string> size = args.Get("page-size");
+  if (!size) return 0;
+  int32_t n = 0;
+  if (!absl::SimpleAtoi(*size, &n) || n < 0) {
+    return absl::InvalidArgumentError("--page-size must be a non-negative integer");
+  }
+  return n;
 }
 
 }  // namespace crm::crmctl

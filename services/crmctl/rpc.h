@@ -1,15 +1,20 @@
 #pragma once
-// What every RPC command shares: JSON in and out, error printing, and the
-// call-and-print step.
+// What every RPC command shares: JSON in and out, error printing, paging
+// flags, and the call-and-print step.
 
 #include <grpcpp/client_context.h>
 #include <grpcpp/support/status.h>
 
+#include <cstdint>
 #include <ostream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "google/protobuf/message.h"
+#include "services/crmctl/args.h"
 #include "services/crmctl/command.h"
 
 namespace crm::crmctl {
@@ -23,6 +28,23 @@ void PrintRpcError(const grpc::Status& status, std::ostream& err);
 
 // Fills `message` from JSON text, or from a file when `json` is "@path".
 absl::Status ParseJsonArg(const std::string& json, google::protobuf::Message& message);
+
+// The paging flags of List commands, and a flag list with them appended.
+inline const std::vector<std::string_view> kPaging = {"page-size", "page-token"};
+std::vector<std::string_view> WithPaging(std::vector<std::string_view> flags);
+
+// --page-size as a non-negative integer; 0 (the server's default) when absent.
+absl::StatusOr<int32_t> PageSizeArg(const Args& args);
+
+// Sets page_size / page_token from --page-size / --page-token.
+template <typename Request>
+absl::Status ApplyPaging(const Args& args, Request& request) {
+  absl::StatusOr<int32_t> size = PageSizeArg(args);
+  if (!size.ok()) return size.status();
+  request.set_page_size(*size);
+  request.set_page_token(args.GetOr("page-token", ""));
+  return absl::OkStatus();
+}
 
 // Runs one unary call with a prepared context and prints the response or
 // the error; returns the exit code.
