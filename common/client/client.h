@@ -63,4 +63,18 @@ std::unique_ptr<grpc::ClientContext> NewContext(const Caller& caller,
 // violations (they are the peer's answer about the request).
 absl::Status PeerError(absl::string_view peer, const grpc::Status& status);
 
+// One unary call to `peer` as `caller`: NewContext, the call, PeerError.
+//   ASSIGN_OR_RETURN(Customer c, client::Unary("customers service", caller,
+//                                              *stub, &Stub::GetCustomer, req));
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> Unary(absl::string_view peer, const Caller& caller, Stub& stub,
+                               grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+                               const Request& request) {
+  auto context = NewContext(caller);
+  Response response;
+  grpc::Status status = (stub.*rpc)(context.get(), request, &response);
+  if (!status.ok()) return PeerError(peer, status);
+  return response;
+}
+
 }  // namespace crm::client

@@ -1,3 +1,4 @@
+#include "common/status/status_macros.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
 #include "services/complaints/src/customer_standing.h"
 
@@ -5,6 +6,8 @@ namespace crm::complaints {
 namespace {
 
 namespace cpb = ::crm::customers::v1;
+using Stub = cpb::CustomerService::Stub;
+constexpr char kPeer[] = "customers service";
 
 class GrpcCustomerStandings final : public CustomerStandings {
  public:
@@ -14,29 +17,21 @@ class GrpcCustomerStandings final : public CustomerStandings {
   absl::StatusOr<CustomerStanding> Lookup(const client::Caller& caller, const std::string& customer,
                                           const std::string& contact) override {
     CustomerStanding standing;
-    {
-      auto ctx = client::NewContext(caller);
-      cpb::GetCustomerRequest req;
-      req.set_name(customer);
-      cpb::Customer c;
-      grpc::Status status = stub_->GetCustomer(ctx.get(), req, &c);
-      if (!status.ok()) return client::PeerError("customers service", status);
-      standing.tier = c.tier() == cpb::TIER_UNSPECIFIED ? "" : cpb::Tier_Name(c.tier());
-    }
+    cpb::GetCustomerRequest get_customer;
+    get_customer.set_name(customer);
+    ASSIGN_OR_RETURN(cpb::Customer c, client::Unary(kPeer, caller, *stub_, &Stub::GetCustomer, get_customer));
+    standing.tier = c.tier() == cpb::TIER_UNSPECIFIED ? "" : cpb::Tier_Name(c.tier());
     if (!contact.empty()) {
-      auto ctx = client::NewContext(caller);
-      cpb::GetContactRequest req;
-      req.set_name(contact);
-      cpb::Contact c;
-      grpc::Status status = stub_->GetContact(ctx.get(), req, &c);
-      if (!status.ok()) return client::PeerError("customers service", status);
-      standing.vip = c.role() == cpb::VIP;
+      cpb::GetContactRequest get_contact;
+      get_contact.set_name(contact);
+      ASSIGN_OR_RETURN(cpb::Contact k, client::Unary(kPeer, caller, *stub_, &Stub::GetContact, get_contact));
+      standing.vip = k.role() == cpb::VIP;
     }
     return standing;
   }
 
  private:
-  std::unique_ptr<cpb::CustomerService::Stub> stub_;
+  std::unique_ptr<Stub> stub_;
 };
 
 }  // namespace

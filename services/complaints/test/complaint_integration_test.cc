@@ -150,6 +150,18 @@ class ComplaintsIntegrationTest : public ::testing::Test {
     return Invoke(&Stub::GetComplaint, req, who);
   }
 
+  // The customer accepts a proposed resolution: RESOLVED.
+  static void ProposeAndAccept(const std::string& name, const Principal& who = {}) {
+    pb::ProposeResolutionRequest propose;
+    propose.set_name(name);
+    propose.set_resolution("已处理");
+    ASSERT_THAT(Invoke(&Stub::ProposeResolution, propose, who), IsOk());
+    pb::RecordCustomerDecisionRequest accept;
+    accept.set_name(name);
+    accept.set_accepted(true);
+    ASSERT_THAT(Invoke(&Stub::RecordCustomerDecision, accept, who), IsOk());
+  }
+
   // Events of `type` (full message name suffix) about `complaint`.
   static std::vector<events::v1::Event> EventsOf(const std::string& complaint, const std::string& type) {
     std::vector<events::v1::Event> out;
@@ -457,14 +469,7 @@ TEST_F(ComplaintsIntegrationTest, FullLifecycleWithPauseRejectionEscalationAndRe
 TEST_F(ComplaintsIntegrationTest, RevisitAfterTheMonthOfClosingIsRefused) {
   auto c = Record(Draft(NewCustomer(3)));
   ASSERT_THAT(c, IsOk());
-  pb::ProposeResolutionRequest propose;
-  propose.set_name(c->name());
-  propose.set_resolution("已处理");
-  ASSERT_THAT(Invoke(&Stub::ProposeResolution, propose), IsOk());
-  pb::RecordCustomerDecisionRequest accept;
-  accept.set_name(c->name());
-  accept.set_accepted(true);
-  ASSERT_THAT(Invoke(&Stub::RecordCustomerDecision, accept), IsOk());
+  ProposeAndAccept(c->name());
   pb::CloseComplaintRequest close;
   close.set_name(c->name());
   ASSERT_THAT(Invoke(&Stub::CloseComplaint, close), IsOk());
@@ -593,14 +598,7 @@ TEST_F(ComplaintsIntegrationTest, TransfersKeepTheOwnerAndCarryTheirOwnDueTime) 
   EXPECT_EQ(FromProto(ClockOf(*after, pb::TRANSFER).due_time()), kStart + absl::Hours(4));
 
   // Resolved, but the department has not answered: closing waits for it.
-  pb::ProposeResolutionRequest propose;
-  propose.set_name(c->name());
-  propose.set_resolution("已处理");
-  ASSERT_THAT(Invoke(&Stub::ProposeResolution, propose), IsOk());
-  pb::RecordCustomerDecisionRequest accept;
-  accept.set_name(c->name());
-  accept.set_accepted(true);
-  ASSERT_THAT(Invoke(&Stub::RecordCustomerDecision, accept), IsOk());
+  ProposeAndAccept(c->name());
   pb::CloseComplaintRequest close;
   close.set_name(c->name());
   EXPECT_THAT(Invoke(&Stub::CloseComplaint, close), StatusIs(absl::StatusCode::kFailedPrecondition));
@@ -756,14 +754,7 @@ TEST_F(ComplaintsIntegrationTest, ComplianceReportPerManagerAndVipSatisfaction) 
   server_->clock().Set(period);
   const std::string customer = NewCustomer(3, "mgr-zhao", "north");
   auto finish = [&](const std::string& name, int satisfaction, const Principal& who) {
-    pb::ProposeResolutionRequest propose;
-    propose.set_name(name);
-    propose.set_resolution("已处理");
-    ASSERT_THAT(Invoke(&Stub::ProposeResolution, propose, who), IsOk());
-    pb::RecordCustomerDecisionRequest accept;
-    accept.set_name(name);
-    accept.set_accepted(true);
-    ASSERT_THAT(Invoke(&Stub::RecordCustomerDecision, accept, who), IsOk());
+    ProposeAndAccept(name, who);
     pb::CloseComplaintRequest close;
     close.set_name(name);
     ASSERT_THAT(Invoke(&Stub::CloseComplaint, close, who), IsOk());

@@ -1,4 +1,5 @@
 #include "common/client/client.h"
+#include "common/status/status_macros.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
 #include "services/opportunities/src/customer_directory.h"
 
@@ -13,12 +14,10 @@ class GrpcCustomerDirectory final : public CustomerDirectory {
       : stub_(cpb::CustomerService::NewStub(std::move(channel))) {}
 
   absl::StatusOr<CustomerFacts> Lookup(const client::Caller& caller, const std::string& customer) override {
-    auto ctx = client::NewContext(caller);
     cpb::GetCustomerRequest req;
     req.set_name(customer);
-    cpb::Customer c;
-    grpc::Status status = stub_->GetCustomer(ctx.get(), req, &c);
-    if (!status.ok()) return client::PeerError("customers service", status);
+    ASSIGN_OR_RETURN(cpb::Customer c, client::Unary("customers service", caller, *stub_,
+                                                    &cpb::CustomerService::Stub::GetCustomer, req));
     CustomerFacts facts;
     facts.name = c.name();
     facts.owner = c.owner();

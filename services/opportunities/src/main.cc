@@ -2,10 +2,9 @@
 // environment variables (see ../README.md and the top-level README).
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
-#include "common/auth/secret_file.h"
 #include "common/auth/service_token.h"
 #include "common/auth/token_verifier.h"
-#include "common/calendar/working_calendar.h"
+#include "common/calendar/calendar_flags.h"
 #include "common/client/client.h"
 #include "common/config/config.h"
 #include "common/db/migrations.h"
@@ -24,10 +23,6 @@
 
 ABSL_FLAG(std::string, customers_address, "127.0.0.1:50051",
           "host:port of the customers service (customer, owner, tier, risk tolerance)");
-ABSL_FLAG(std::string, time_zone, "Asia/Shanghai", "business time zone for working-day deadlines");
-ABSL_FLAG(std::string, holiday_file, "",
-          "holiday table: lines 'YYYY-MM-DD[..YYYY-MM-DD] [holiday|workday]' (see common/calendar)");
-ABSL_FLAG(std::string, holidays, "", "holiday table entries inline, comma separated");
 ABSL_FLAG(int, extra_urgent_days, 1, "OPP-8 delivery deadline of EXTRA_URGENT contracts, working days");
 ABSL_FLAG(int, urgent_days, 3, "OPP-8 delivery deadline of URGENT contracts, working days");
 ABSL_FLAG(bool, follow_customer_events, true,
@@ -39,26 +34,6 @@ ABSL_FLAG(std::string, service_token_file, "",
 ABSL_FLAG(int, normal_days, 10, "OPP-8 delivery deadline of NORMAL contracts, working days");
 
 namespace {
-
-crm::calendar::WorkingCalendar LoadCalendarOrDie() {
-  crm::calendar::CalendarConfig config;
-  auto zone = crm::calendar::LoadBusinessZone(absl::GetFlag(FLAGS_time_zone));
-  if (!zone.ok()) crm::config::Die(absl::StrCat("--time_zone: ", zone.status().message()));
-  config.zone = *zone;
-  if (const std::string path = absl::GetFlag(FLAGS_holiday_file); !path.empty()) {
-    auto text = crm::auth::ReadSecretFile(path);
-    if (!text.ok()) crm::config::Die(absl::StrCat("--holiday_file: ", text.status().message()));
-    if (absl::Status s = crm::calendar::ParseHolidayTable(*text, config); !s.ok()) {
-      crm::config::Die(absl::StrCat("--holiday_file: ", s.message()));
-    }
-  }
-  if (absl::Status s = crm::calendar::ParseHolidayTable(absl::GetFlag(FLAGS_holidays), config); !s.ok()) {
-    crm::config::Die(absl::StrCat("--holidays: ", s.message()));
-  }
-  auto calendar = crm::calendar::WorkingCalendar::Create(std::move(config));
-  if (!calendar.ok()) crm::config::Die(calendar.status().message());
-  return *calendar;
-}
 
 crm::opportunities::DeadlinePolicy LoadPolicyOrDie() {
   crm::opportunities::DeadlinePolicy policy;
@@ -84,7 +59,7 @@ int main(int argc, char** argv) {
   crm::server::BlockTerminationSignals();
   crm::config::ParseFlagsWithEnv(argc, argv, "crm-opportunities: the opportunities gRPC service");
   const crm::server::ServiceConfig config = crm::server::LoadServiceConfig();
-  const crm::calendar::WorkingCalendar calendar = LoadCalendarOrDie();
+  const crm::calendar::WorkingCalendar calendar = crm::calendar::CalendarFromFlagsOrDie();
   const crm::opportunities::DeadlinePolicy policy = LoadPolicyOrDie();
   const std::string customers_address = absl::GetFlag(FLAGS_customers_address);
   if (customers_address.find(':') == std::string::npos) {
