@@ -42,16 +42,8 @@ std::unique_ptr<ComplaintsServer> ComplaintsServer::Start(const db::DbConfig& db
     ADD_FAILURE() << migrated;
     return nullptr;
   }
-  auth::AuthConfig auth;
-  auth.hs256_key = ctest::kTestKey;
-  auth.issuer = ctest::kIssuer;
-  auth.audience = ctest::kAudience;
-  auto verifier = auth::TokenVerifier::Create(auth, s->clock_);
-  if (!verifier.ok()) {
-    ADD_FAILURE() << verifier.status();
-    return nullptr;
-  }
-  s->verifier_ = std::move(*verifier);
+  s->verifier_ = ctest::NewTestVerifier(s->clock_);
+  if (s->verifier_ == nullptr) return nullptr;
   s->tokens_ = std::make_unique<PageTokenCodec>("page-token-test-key");
   client::ChannelOptions channel;
   channel.initial_backoff = absl::Milliseconds(20);
@@ -64,11 +56,7 @@ std::unique_ptr<ComplaintsServer> ComplaintsServer::Start(const db::DbConfig& db
   s->handler_ = std::make_unique<ComplaintHandler>(*s->service_, *s->verifier_);
   s->feed_ = std::make_unique<events::EventFeedService>(*s->pool_, *s->verifier_,
                                                         events::EventFeedOptions{.producer = "complaints"});
-  server::ServerOptions options;
-  options.listen_address = "127.0.0.1:0";
-  options.max_threads = 16;
-  options.health_probe_interval = absl::Milliseconds(100);
-  options.shutdown_grace = absl::Seconds(2);
+  const server::ServerOptions options = ctest::TestServerOptions();
   s->server_ = std::make_unique<server::GrpcServer>(
       options, std::vector<grpc::Service*>{s->handler_.get(), s->feed_.get()},
       std::vector<std::string>{"crm.complaints.v1.ComplaintService"}, [] { return absl::OkStatus(); });

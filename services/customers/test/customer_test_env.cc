@@ -11,6 +11,28 @@
 
 namespace crm::customers::testing {
 
+std::unique_ptr<auth::TokenVerifier> NewTestVerifier(const Clock& clock) {
+  auth::AuthConfig auth;
+  auth.hs256_key = kTestKey;
+  auth.issuer = kIssuer;
+  auth.audience = kAudience;
+  auto verifier = auth::TokenVerifier::Create(auth, clock);
+  if (!verifier.ok()) {
+    ADD_FAILURE() << verifier.status();
+    return nullptr;
+  }
+  return *std::move(verifier);
+}
+
+server::ServerOptions TestServerOptions() {
+  server::ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.max_threads = 16;
+  options.health_probe_interval = absl::Milliseconds(100);
+  options.shutdown_grace = absl::Seconds(2);
+  return options;
+}
+
 std::unique_ptr<CustomersServer> CustomersServer::Start(const db::DbConfig& db) {
   std::unique_ptr<CustomersServer> s(new CustomersServer());
   s->pool_ = std::make_unique<db::ConnectionPool>(db);
@@ -19,26 +41,15 @@ std::unique_ptr<CustomersServer> CustomersServer::Start(const db::DbConfig& db) 
     ADD_FAILURE() << migrated;
     return nullptr;
   }
-  auth::AuthConfig auth;
-  auth.hs256_key = kTestKey;
-  auth.issuer = kIssuer;
-  auth.audience = kAudience;
-  auto verifier = auth::TokenVerifier::Create(auth, s->clock_);
-  if (!verifier.ok()) {
-    ADD_FAILURE() << verifier.status();
-    return nullptr;
-  }
-  s->verifier_ = std::move(*verifier);
+  s->verifier_ = NewTestVerifier(s->clock_);
+  if (s->verifier_ == nullptr) return nullptr;
   s->tokens_ = std::make_unique<PageTokenCodec>("page-token-test-key");
   s->repo_ = std::make_unique<MysqlCustomerRepository>(*s->pool_);
   s->service_ = std::make_unique<CustomerService>(*s->repo_, s->clock_, *s->tokens_);
   s->handler_ = std::make_unique<CustomerHandler>(*s->service_, *s->verifier_);
   s->feed_ = std::make_unique<events::EventFeedService>(*s->pool_, *s->verifier_,
                                                          events::EventFeedOptions{.producer = "customers"});
-  server::ServerOptions options;
-  options.listen_address = "127.0.0.1:0";
-  options.health_probe_interval = absl::Milliseconds(100);
-  options.shutdown_grace = absl::Seconds(2);
+  const server::ServerOptions options = TestServerOptions();
   db::ConnectionPool* pool = s->pool_.get();
   s->server_ = std::make_unique<server::GrpcServer>(
       options, std::vector<grpc::Service*>{s->handler_.get(), s->feed_.get()},

@@ -65,6 +65,13 @@ class CustomersServer {
   int port_ = 0;
 };
 
+// What every service's test server shares (the other services' test
+// environments use them too, so one token works across services): a
+// verifier for kTestKey/kIssuer/kAudience at `clock`, and server options for
+// 127.0.0.1 on a free port with fast health probes and a short grace.
+std::unique_ptr<auth::TokenVerifier> NewTestVerifier(const Clock& clock);
+server::ServerOptions TestServerOptions();
+
 // A valid enterprise with a unique, valid credit code for sequence `n`.
 pb::Customer Enterprise(const std::string& display_name, int n);
 // GB 32100 check character appended to 17 characters.

@@ -25,16 +25,8 @@ std::unique_ptr<OpportunitiesServer> OpportunitiesServer::Start(const db::DbConf
     ADD_FAILURE() << migrated;
     return nullptr;
   }
-  auth::AuthConfig auth;
-  auth.hs256_key = ctest::kTestKey;
-  auth.issuer = ctest::kIssuer;
-  auth.audience = ctest::kAudience;
-  auto verifier = auth::TokenVerifier::Create(auth, s->clock_);
-  if (!verifier.ok()) {
-    ADD_FAILURE() << verifier.status();
-    return nullptr;
-  }
-  s->verifier_ = std::move(*verifier);
+  s->verifier_ = ctest::NewTestVerifier(s->clock_);
+  if (s->verifier_ == nullptr) return nullptr;
   s->tokens_ = std::make_unique<PageTokenCodec>("page-token-test-key");
   client::ChannelOptions channel;
   channel.initial_backoff = absl::Milliseconds(20);
@@ -45,11 +37,7 @@ std::unique_ptr<OpportunitiesServer> OpportunitiesServer::Start(const db::DbConf
   s->handler_ = std::make_unique<OpportunityHandler>(*s->service_, *s->verifier_);
   s->feed_ = std::make_unique<events::EventFeedService>(*s->pool_, *s->verifier_,
                                                         events::EventFeedOptions{.producer = "opportunities"});
-  server::ServerOptions options;
-  options.listen_address = "127.0.0.1:0";
-  options.max_threads = 16;
-  options.health_probe_interval = absl::Milliseconds(100);
-  options.shutdown_grace = absl::Seconds(2);
+  const server::ServerOptions options = ctest::TestServerOptions();
   s->server_ = std::make_unique<server::GrpcServer>(
       options, std::vector<grpc::Service*>{s->handler_.get(), s->feed_.get()},
       std::vector<std::string>{"crm.opportunities.v1.OpportunityService"}, [] { return absl::OkStatus(); });
