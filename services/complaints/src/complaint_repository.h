@@ -143,6 +143,8 @@ class ComplaintRepository {
   // CMP-3 policy table. SeedPolicies inserts the rows that are missing.
   virtual absl::Status SeedPolicies(absl::Time deadline, const std::vector<SlaPolicy>& defaults) = 0;
   virtual absl::StatusOr<std::vector<SlaPolicy>> ListPolicies(absl::Time deadline) = 0;
+  // One row by its key (the recording path); NOT_FOUND when missing.
+  virtual absl::StatusOr<SlaPolicy> GetPolicy(absl::Time deadline, const PolicyKey& key) = 0;
   // Writes `policy` when the stored version equals policy.version (ABORTED
   // otherwise); returns it with the new version.
   virtual absl::StatusOr<SlaPolicy> UpdatePolicy(absl::Time deadline, const SlaPolicy& policy,

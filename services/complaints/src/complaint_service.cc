@@ -256,16 +256,16 @@ absl::StatusOr<pb::Complaint> ComplaintService::RecordComplaint(const Call& call
                            standing.status().code() == absl::StatusCode::kDeadlineExceeded;
   if (!standing.ok() && !unreachable) return standing.status();
 
-  ASSIGN_OR_RETURN(std::vector<SlaPolicy> table, repo_.ListPolicies(call.deadline));
   SlaPolicy policy;
   if (unreachable) {
+    ASSIGN_OR_RETURN(std::vector<SlaPolicy> table, repo_.ListPolicies(call.deadline));
     ASSIGN_OR_RETURN(policy, StrictestPolicy(table, c.kind()));
     c.set_targets_provisional(true);
     c.set_tier_class(pb::TIER_CLASS_UNSPECIFIED);
   } else {
     c.set_tier_class(TierClassOf(standing->tier));
     c.set_vip(standing->vip);
-    ASSIGN_OR_RETURN(policy, PolicyFor(table, {c.kind(), c.severity(), c.vip(), c.tier_class()}));
+    ASSIGN_OR_RETURN(policy, repo_.GetPolicy(call.deadline, {c.kind(), c.severity(), c.vip(), c.tier_class()}));
   }
   c.set_status(pb::OPEN);
   c.set_owner(call.principal.subject);  // CMP-2: who receives it owns it
@@ -779,8 +779,7 @@ absl::StatusOr<pb::SlaPolicy> ComplaintService::UpdateSlaPolicy(const Call& call
   ASSIGN_OR_RETURN(std::vector<std::string> paths,
                    MaskPaths(req.update_mask(), {"first_response_target", "resolution_target", "basis"}));
   ASSIGN_OR_RETURN(PolicyKey key, ParsePolicyName(req.policy().name(), "policy.name"));
-  ASSIGN_OR_RETURN(std::vector<SlaPolicy> table, repo_.ListPolicies(call.deadline));
-  ASSIGN_OR_RETURN(SlaPolicy policy, PolicyFor(table, key));
+  ASSIGN_OR_RETURN(SlaPolicy policy, repo_.GetPolicy(call.deadline, key));
   if (!req.policy().etag().empty()) {
     RETURN_IF_ERROR(CheckEtag(req.policy().etag(), absl::StrCat(policy.version)));
   }

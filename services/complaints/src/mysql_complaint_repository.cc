@@ -468,6 +468,18 @@ absl::StatusOr<std::vector<SlaPolicy>> MysqlComplaintRepository::ListPolicies(ab
   });
 }
 
+absl::StatusOr<SlaPolicy> MysqlComplaintRepository::GetPolicy(absl::Time deadline, const PolicyKey& key) {
+  return db::WithConnection(pool_, deadline, [&](sql::Connection& conn) -> absl::StatusOr<SlaPolicy> {
+    auto rs = db::Query(conn,
+                        "SELECT kind, severity, vip, tier_class, first_response_seconds, resolution_seconds, "
+                        "basis, version FROM sla_policies WHERE kind = ? AND severity = ? AND vip = ? AND "
+                        "tier_class = ?",
+                        int64_t{key.kind}, int64_t{key.severity}, key.vip, int64_t{key.tier_class});
+    if (!rs->next()) return absl::NotFoundError(absl::StrCat(PolicyName(key), " not found"));
+    return ParsePolicy(*rs);
+  });
+}
+
 absl::StatusOr<SlaPolicy> MysqlComplaintRepository::UpdatePolicy(absl::Time deadline, const SlaPolicy& policy,
                                                                  const Actor& actor) {
   return db::RunInTransaction(pool_, deadline, [&](sql::Connection& conn) -> absl::StatusOr<SlaPolicy> {

@@ -32,6 +32,7 @@ class MysqlComplaintRepository final : public ComplaintRepository {
                                                      int64_t entry_id) override;
   absl::Status SeedPolicies(absl::Time deadline, const std::vector<SlaPolicy>& defaults) override;
   absl::StatusOr<std::vector<SlaPolicy>> ListPolicies(absl::Time deadline) override;
+  absl::StatusOr<SlaPolicy> GetPolicy(absl::Time deadline, const PolicyKey& key) override;
   absl::StatusOr<SlaPolicy> UpdatePolicy(absl::Time deadline, const SlaPolicy& policy,
                                          const Actor& actor) override;
   absl::StatusOr<std::vector<Breach>> SweepBreaches(absl::Time deadline, absl::Time now, int limit) override;
