@@ -336,6 +336,82 @@ TEST_F(ComplaintsIntegrationTest, CustomersDownRecordsWithStrictestTargetsThenRe
   EXPECT_EQ(retargets, 2);
 }
 
+TEST_F(ComplaintsIntegrationTest, EveryRpcRefusesBadNamesAndMissingTextByField) {
+  auto c = Record(Draft(NewCustomer(3)));
+  ASSERT_THAT(c, IsOk());
+  const int64_t transitions = Count("SELECT COUNT(*) FROM clock_transitions");
+  const int64_t timeline = Count("SELECT COUNT(*) FROM timeline");
+  for (const std::string bad : {"", "complaints/abc", "complaints/0", "customers/1", "complaints/1/x", "complaints/1'--"}) {
+    SCOPED_TRACE(bad);
+    pb::GetComplaintRequest get;
+    get.set_name(bad);
+    EXPECT_THAT(Invoke(&Stub::GetComplaint, get), HasFieldViolation("name"));
+    pb::RespondToComplaintRequest respond;
+    respond.set_name(bad);
+    respond.set_response("ok");
+    EXPECT_THAT(Invoke(&Stub::RespondToComplaint, respond), HasFieldViolation("name"));
+    pb::ListTimelineRequest timeline_req;
+    timeline_req.set_parent(bad);
+    EXPECT_THAT(Invoke(&Stub::ListTimeline, timeline_req), HasFieldViolation("parent"));
+    pb::CompleteTransferRequest complete;
+    complete.set_name(bad);
+    complete.set_reply("done");
+    EXPECT_THAT(Invoke(&Stub::CompleteTransfer, complete), HasFieldViolation("name"));
+  }
+  pb::RespondToComplaintRequest respond;
+  respond.set_name(c->name());
+  EXPECT_THAT(Invoke(&Stub::RespondToComplaint, respond), HasFieldViolation("response"));
+  pb::PauseComplaintClockRequest pause;
+  pause.set_name(c->name());
+  EXPECT_THAT(Invoke(&Stub::PauseComplaintClock, pause), HasFieldViolation("reason"));
+  pause.set_reason(std::string(1001, 'r'));
+  EXPECT_THAT(Invoke(&Stub::PauseComplaintClock, pause), HasFieldViolation("reason"));
+  pb::ProposeResolutionRequest propose;
+  propose.set_name(c->name());
+  EXPECT_THAT(Invoke(&Stub::ProposeResolution, propose), HasFieldViolation("resolution"));
+  pb::TransferComplaintRequest transfer;
+  transfer.set_parent(c->name());
+  transfer.set_request_id(RequestId());
+  transfer.mutable_transfer()->set_department("计费中心");
+  transfer.mutable_transfer()->set_request("核对账单");
+  ToProto(kStart - absl::Hours(1), transfer.mutable_transfer()->mutable_due_time());
+  EXPECT_THAT(Invoke(&Stub::TransferComplaint, transfer), HasFieldViolation("transfer.due_time"));
+  pb::AddComplaintNoteRequest note;
+  note.set_parent(c->name());
+  note.set_request_id(RequestId());
+  EXPECT_THAT(Invoke(&Stub::AddComplaintNote, note), HasFieldViolation("text"));
+  pb::ListComplaintsRequest list;
+  list.set_page_size(-1);
+  EXPECT_THAT(Invoke(&Stub::ListComplaints, list), HasFieldViolation("page_size"));
+  list.set_page_size(10);
+  list.set_page_token("forged");
+  EXPECT_THAT(Invoke(&Stub::ListComplaints, list), HasFieldViolation("page_token"));
+  list.clear_page_token();
+  list.set_status(static_cast<pb::ComplaintStatus>(42));
+  EXPECT_THAT(Invoke(&Stub::ListComplaints, list), HasFieldViolation("status"));
+  pb::GetSlaComplianceReportRequest report;
+  ToProto(kStart, report.mutable_start_time());
+  ToProto(kStart - absl::Hours(1), report.mutable_end_time());
+  EXPECT_THAT(Invoke(&Stub::GetSlaComplianceReport, report), HasFieldViolation("end_time"));
+  // Nothing was written by any of them.
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM clock_transitions"), transitions);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM timeline"), timeline);
+  auto unchanged = Get(c->name());
+  ASSERT_THAT(unchanged, IsOk());
+  EXPECT_EQ(unchanged->etag(), c->etag());
+
+  // A note, retried with its request id, is one timeline entry.
+  note.set_text("客户来电催促");
+  auto first = Invoke(&Stub::AddComplaintNote, note);
+  auto retry = Invoke(&Stub::AddComplaintNote, note);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(retry, IsOk());
+  EXPECT_EQ(first->name(), retry->name());
+  EXPECT_EQ(first->kind(), pb::NOTE);
+  EXPECT_EQ(first->author(), "mgr-wang");
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM timeline"), timeline + 1);
+}
+
 // ---------------------------------------------------------------- lifecycle
 
 TEST_F(ComplaintsIntegrationTest, FullLifecycleWithPauseRejectionEscalationAndRevisit) {
