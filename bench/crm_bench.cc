@@ -27,7 +27,8 @@
 
 ABSL_FLAG(std::string, scenarios, "all",
           "comma-separated: idle_rss, echo, get_customer, direct_select, direct_select_each, direct_insert, "
-          "create_customer, create_opportunity, event_feed, import_members, recompute_tiers, rss_after_load; "
+          "create_customer, create_opportunity, record_complaint, event_feed, import_members, recompute_tiers, "
+          "breach_sweep, rss_after_load; "
           "or all (in that order)");
 ABSL_FLAG(int, callers, 32, "concurrent callers of the closed-loop scenarios");
 ABSL_FLAG(double, warmup_seconds, 3, "warm-up before each measured period (not recorded)");
@@ -40,7 +41,15 @@ ABSL_FLAG(std::string, customers_address, "", "host:port of crm-customers");
 ABSL_FLAG(std::string, echo_address, "", "host:port of echo_server");
 ABSL_FLAG(std::string, opportunities_address, "", "host:port of crm-opportunities (create_opportunity)");
 ABSL_FLAG(int, opportunities_pid, 0, "pid of crm-opportunities (CPU per call)");
-ABSL_FLAG(int, opportunity_customers, 100, "enterprises the manager owns for create_opportunity to pick from");
+ABSL_FLAG(int, opportunity_customers, 100,
+          "enterprises the manager owns for create_opportunity and record_complaint to pick from");
+ABSL_FLAG(std::string, complaints_address, "", "host:port of crm-complaints (record_complaint)");
+ABSL_FLAG(int, complaints_pid, 0, "pid of crm-complaints (CPU per call)");
+ABSL_FLAG(std::string, complaints_db_name, "",
+          "breach_sweep: a database of its own for the complaints schema (emptied and seeded)");
+ABSL_FLAG(std::string, complaints_db_user, "", "breach_sweep: its user (same host and port as --db_host/--db_port)");
+ABSL_FLAG(std::string, complaints_db_password_file, "", "breach_sweep: file with that user's password");
+ABSL_FLAG(int, sweep_complaints, 1000000, "open complaints breach_sweep seeds (1 % of them due)");
 ABSL_FLAG(std::string, events_db_name, "", "event_feed: the consumer's own database (cursor, bench_effects)");
 ABSL_FLAG(std::string, events_db_user, "", "event_feed: its user (same host and port as --db_host/--db_port)");
 ABSL_FLAG(std::string, events_db_password_file, "", "event_feed: file with that user's password");
@@ -69,14 +78,31 @@ const std::vector<std::string>& AllScenarios() {
   // Each baseline runs next to the scenario it is compared with.
   static const std::vector<std::string> kAll = {
       "idle_rss",      "echo",            "get_customer",    "direct_select",  "direct_select_each",
-      "direct_insert", "create_customer", "create_opportunity", "event_feed", "import_members", "recompute_tiers",
-      "rss_after_load"};
+      "direct_insert", "create_customer", "create_opportunity", "record_complaint", "event_feed", "import_members",
+      "recompute_tiers", "breach_sweep", "rss_after_load"};
   return kAll;
 }
 
 [[noreturn]] void Usage(const std::string& message) {
   std::cerr << "crm_bench: " << message << "\n";
   std::exit(2);
+}
+
+// A database of the bench's own on the server of `db` (same host and
+// port), from the --<prefix>_db_* flags.
+crm::db::DbConfig OwnDatabase(const crm::db::DbConfig& db, const std::string& name, const std::string& user,
+                              const std::string& password_file, const std::string& password_flag) {
+  crm::db::DbConfig own;
+  own.host = db.host;
+  own.port = db.port;
+  own.database = name;
+  own.user = user;
+  if (!password_file.empty()) {
+    auto password = crm::auth::ReadSecretFile(password_file);
+    if (!password.ok()) Usage("--" + password_flag + ": " + std::string(password.status().message()));
+    own.password = *password;
+  }
+  return own;
 }
 
 }  // namespace
@@ -108,6 +134,9 @@ int main(int argc, char** argv) {
   config.opportunities_address = absl::GetFlag(FLAGS_opportunities_address);
   config.opportunities_pid = absl::GetFlag(FLAGS_opportunities_pid);
   config.opportunity_customers = absl::GetFlag(FLAGS_opportunity_customers);
+  config.complaints_address = absl::GetFlag(FLAGS_complaints_address);
+  config.complaints_pid = absl::GetFlag(FLAGS_complaints_pid);
+  config.sweep_complaints = absl::GetFlag(FLAGS_sweep_complaints);
   config.service_pid = absl::GetFlag(FLAGS_service_pid);
   config.echo_pid = absl::GetFlag(FLAGS_echo_pid);
   config.mariadb_pid = absl::GetFlag(FLAGS_mariadb_pid);
@@ -124,18 +153,15 @@ int main(int argc, char** argv) {
   if (config.load.measure <= absl::ZeroDuration() || config.load.warmup < absl::ZeroDuration()) {
     Usage("--measure_seconds must be positive and --warmup_seconds not negative");
   }
-  config.events_db.host = config.db.host;
-  config.events_db.port = config.db.port;
-  config.events_db.user = absl::GetFlag(FLAGS_events_db_user);
-  config.events_db.database = absl::GetFlag(FLAGS_events_db_name);
-  if (const std::string file = absl::GetFlag(FLAGS_events_db_password_file); !file.empty()) {
-    auto password = crm::auth::ReadSecretFile(file);
-    if (!password.ok()) Usage("--events_db_password_file: " + std::string(password.status().message()));
-    config.events_db.password = *password;
-  }
+  config.events_db = OwnDatabase(config.db, absl::GetFlag(FLAGS_events_db_name), absl::GetFlag(FLAGS_events_db_user),
+                                 absl::GetFlag(FLAGS_events_db_password_file), "events_db_password_file");
+  config.complaints_db =
+      OwnDatabase(config.db, absl::GetFlag(FLAGS_complaints_db_name), absl::GetFlag(FLAGS_complaints_db_user),
+                  absl::GetFlag(FLAGS_complaints_db_password_file), "complaints_db_password_file");
   if (config.customer_set < 1 || config.opportunity_customers < 1 || config.members < 1 || config.members_per_message < 1 ||
-      config.enterprises < 1 || config.echo_payload_bytes < 0) {
-    Usage("--customer_set, --members, --members_per_message and --enterprises must be positive");
+      config.enterprises < 1 || config.echo_payload_bytes < 0 || config.sweep_complaints < 100) {
+    Usage("--customer_set, --opportunity_customers, --members, --members_per_message and --enterprises must be "
+          "positive, --sweep_complaints at least 100");
   }
   if (const std::string file = absl::GetFlag(FLAGS_db_password_file); !file.empty()) {
     auto password = crm::auth::ReadSecretFile(file);
@@ -184,9 +210,11 @@ int main(int argc, char** argv) {
     if (name == "direct_insert") batch = {bench.DirectInsert()};
     if (name == "create_customer") batch = {bench.CreateCustomer()};
     if (name == "create_opportunity") batch = {bench.CreateOpportunity()};
+    if (name == "record_complaint") batch = {bench.RecordComplaint()};
     if (name == "event_feed") batch = {bench.EventFeed()};
     if (name == "import_members") batch = bench.ImportMembers();
     if (name == "recompute_tiers") batch = bench.RecomputeTiers();
+    if (name == "breach_sweep") batch = bench.BreachSweep();
     if (name == "rss_after_load") batch = {bench.RssAfterLoad()};
     for (crm::bench::ScenarioResult& r : batch) {
       if (!r.status.ok()) std::cerr << "crm_bench: " << r.name << ": " << r.status << std::endl;

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole benchmark on this machine in one go: builds crm_bench,
-# echo_server, crm-customers and crm-opportunities (under the shared build
-# lock), starts a private MariaDB in a temporary folder, the customers and
-# opportunities services and the echo server on free loopback ports, runs every scenario (bench/README.md) and
-# prints the Markdown report. Everything it started is stopped on exit.
+# echo_server, crm-customers, crm-opportunities and crm-complaints (under the
+# shared build lock), starts a private MariaDB in a temporary folder, the
+# customers, opportunities and complaints services and the echo server on
+# free loopback ports, runs every scenario (bench/README.md) and prints the
+# Markdown report. Everything it started is stopped on exit.
 #
 #   bench/run.sh [crm_bench flags...]     e.g. --measure_seconds=20 --callers=64
 #
@@ -11,7 +12,7 @@
 #   CRM_SKIP_BUILD=1      use build/ as it is
 #   CRM_BENCH_KEEP=1      keep the temporary folder (logs, database) afterwards
 #   CRM_BENCH_REPORT=F    also write the report to F
-#   CRM_BENCH_MAX_THREADS=N  gRPC thread cap of both services and echo_server
+#   CRM_BENCH_MAX_THREADS=N  gRPC thread cap of the services and echo_server
 #                         (default: the services' own default, 32)
 #
 # Exit status: crm_bench's (0 every target met, 1 a scenario failed,
@@ -25,6 +26,7 @@ readonly BUILD_LOCK=/tmp/crm-build.lock
 readonly MARIADB_SH=$REPO/deploy/local/mariadb.sh
 readonly SERVICE_BIN=$BUILD_DIR/services/customers/crm-customers
 readonly OPPORTUNITIES_BIN=$BUILD_DIR/services/opportunities/crm-opportunities
+readonly COMPLAINTS_BIN=$BUILD_DIR/services/complaints/crm-complaints
 readonly ECHO_BIN=$BUILD_DIR/bench/echo_server
 readonly BENCH_BIN=$BUILD_DIR/bench/crm_bench
 readonly START_TIMEOUT_S=90
@@ -39,9 +41,10 @@ if [[ ${CRM_SKIP_BUILD:-0} != 1 ]]; then
     flock "$BUILD_LOCK" cmake -S "$REPO" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
   fi
   # stdout carries only the report.
-  flock "$BUILD_LOCK" cmake --build "$BUILD_DIR" --target crm_bench echo_server crm-customers crm-opportunities -j2 >&2
+  flock "$BUILD_LOCK" cmake --build "$BUILD_DIR" --target crm_bench echo_server crm-customers crm-opportunities \
+    crm-complaints -j2 >&2
 fi
-for program in "$SERVICE_BIN" "$OPPORTUNITIES_BIN" "$ECHO_BIN" "$BENCH_BIN"; do
+for program in "$SERVICE_BIN" "$OPPORTUNITIES_BIN" "$COMPLAINTS_BIN" "$ECHO_BIN" "$BENCH_BIN"; do
   [[ -x $program ]] || die "missing ${program#"$REPO"/}: build it first"
 done
 
@@ -49,7 +52,7 @@ done
 # Short path: mariadbd's socket path must stay under 108 bytes.
 TMP=$(mktemp -d /tmp/crm-bench.XXXXXX)
 readonly TMP
-service_pid="" opportunities_pid="" echo_pid="" bench_pid="" db_started=false
+service_pid="" opportunities_pid="" complaints_pid="" echo_pid="" bench_pid="" db_started=false
 
 stop_pid() {
   local pid=$1 name=$2
@@ -69,6 +72,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   stop_pid "$bench_pid" crm_bench
+  stop_pid "$complaints_pid" crm-complaints
   stop_pid "$opportunities_pid" crm-opportunities
   stop_pid "$service_pid" crm-customers
   stop_pid "$echo_pid" echo_server
@@ -100,13 +104,18 @@ db_started=true
 bash "$MARIADB_SH" start "$TMP/mariadb" >&2
 bash "$MARIADB_SH" provision "$TMP/mariadb" customers >&2
 bash "$MARIADB_SH" provision "$TMP/mariadb" opportunities >&2
+bash "$MARIADB_SH" provision "$TMP/mariadb" complaints >&2
 # event_feed's consumer: its own database for the cursor and the effects.
 bash "$MARIADB_SH" provision "$TMP/mariadb" bench_events >&2
+# breach_sweep: a complaints schema of its own, seeded and swept in-process.
+bash "$MARIADB_SH" provision "$TMP/mariadb" bench_complaints >&2
 DB_PORT=$(sed -n 's/^MARIADB_PORT=//p' "$TMP/mariadb/env")
 readonly DB_PORT
 readonly DB_PASSWORD_FILE=$TMP/secrets/db-customers.password
 readonly OPPORTUNITIES_DB_PASSWORD_FILE=$TMP/secrets/db-opportunities.password
+readonly COMPLAINTS_DB_PASSWORD_FILE=$TMP/secrets/db-complaints.password
 readonly EVENTS_DB_PASSWORD_FILE=$TMP/secrets/db-bench_events.password
+readonly BENCH_COMPLAINTS_DB_PASSWORD_FILE=$TMP/secrets/db-bench_complaints.password
 DB_PID=$(<"$TMP/mariadb/mysqld.pid")
 readonly DB_PID
 
@@ -147,7 +156,9 @@ wait_port() {
 }
 SERVICE_PORT=$(wait_port "$TMP/customers.port" "$service_pid" crm-customers "$TMP/customers.log")
 readonly SERVICE_PORT
-# crm-opportunities calls crm-customers, so it starts once that one listens.
+# crm-opportunities and crm-complaints call crm-customers, so they start once
+# that one listens. crm-complaints' breach job sweeps once at start-up and
+# then hourly (its maximum), so it stays out of the measurements.
 env CRM_LISTEN_ADDRESS=127.0.0.1:0 CRM_PORT_FILE="$TMP/opportunities.port" \
   CRM_DB_HOST=127.0.0.1 CRM_DB_PORT="$DB_PORT" CRM_DB_USER=crm_opportunities CRM_DB_NAME=crm_opportunities \
   CRM_DB_PASSWORD_FILE="$OPPORTUNITIES_DB_PASSWORD_FILE" \
@@ -156,11 +167,21 @@ env CRM_LISTEN_ADDRESS=127.0.0.1:0 CRM_PORT_FILE="$TMP/opportunities.port" \
   ${CRM_BENCH_MAX_THREADS:+CRM_MAX_THREADS=$CRM_BENCH_MAX_THREADS} \
   "$OPPORTUNITIES_BIN" </dev/null >"$TMP/opportunities.log" 2>&1 &
 opportunities_pid=$!
+env CRM_LISTEN_ADDRESS=127.0.0.1:0 CRM_PORT_FILE="$TMP/complaints.port" \
+  CRM_DB_HOST=127.0.0.1 CRM_DB_PORT="$DB_PORT" CRM_DB_USER=crm_complaints CRM_DB_NAME=crm_complaints \
+  CRM_DB_PASSWORD_FILE="$COMPLAINTS_DB_PASSWORD_FILE" \
+  CRM_JWT_HS256_KEY_FILE="$TMP/secrets/jwt-hs256.key" CRM_PAGE_TOKEN_KEY_FILE="$TMP/secrets/page-token.key" \
+  CRM_JWT_ISSUER=crm-local CRM_JWT_AUDIENCE=crm CRM_CUSTOMERS_ADDRESS="127.0.0.1:$SERVICE_PORT" \
+  CRM_BREACH_SWEEP_INTERVAL=1h ${CRM_BENCH_MAX_THREADS:+CRM_MAX_THREADS=$CRM_BENCH_MAX_THREADS} \
+  "$COMPLAINTS_BIN" </dev/null >"$TMP/complaints.log" 2>&1 &
+complaints_pid=$!
 OPPORTUNITIES_PORT=$(wait_port "$TMP/opportunities.port" "$opportunities_pid" crm-opportunities "$TMP/opportunities.log")
 readonly OPPORTUNITIES_PORT
+COMPLAINTS_PORT=$(wait_port "$TMP/complaints.port" "$complaints_pid" crm-complaints "$TMP/complaints.log")
+readonly COMPLAINTS_PORT
 ECHO_PORT=$(wait_port "$TMP/echo.port" "$echo_pid" echo_server "$TMP/echo.log")
 readonly ECHO_PORT
-say "crm-customers pid $service_pid on 127.0.0.1:$SERVICE_PORT, crm-opportunities pid $opportunities_pid on 127.0.0.1:$OPPORTUNITIES_PORT, echo_server pid $echo_pid on 127.0.0.1:$ECHO_PORT, MariaDB on 127.0.0.1:$DB_PORT"
+say "crm-customers pid $service_pid on 127.0.0.1:$SERVICE_PORT, crm-opportunities pid $opportunities_pid on 127.0.0.1:$OPPORTUNITIES_PORT, crm-complaints pid $complaints_pid on 127.0.0.1:$COMPLAINTS_PORT, echo_server pid $echo_pid on 127.0.0.1:$ECHO_PORT, MariaDB on 127.0.0.1:$DB_PORT"
 
 # ---- run ----
 {
@@ -181,6 +202,9 @@ say "crm-customers pid $service_pid on 127.0.0.1:$SERVICE_PORT, crm-opportunitie
   --opportunities_address="127.0.0.1:$OPPORTUNITIES_PORT" --opportunities_pid="$opportunities_pid" \
   --events_db_name=crm_bench_events --events_db_user=crm_bench_events \
   --events_db_password_file="$EVENTS_DB_PASSWORD_FILE" \
+  --complaints_address="127.0.0.1:$COMPLAINTS_PORT" --complaints_pid="$complaints_pid" \
+  --complaints_db_name=crm_bench_complaints --complaints_db_user=crm_bench_complaints \
+  --complaints_db_password_file="$BENCH_COMPLAINTS_DB_PASSWORD_FILE" \
   "$@" >>"$TMP/report.md" &
 bench_pid=$!
 rc=0
@@ -195,7 +219,8 @@ fi
 
 kill -0 "$service_pid" 2>/dev/null || say "crm-customers died during the run (log: $TMP/customers.log)"
 kill -0 "$opportunities_pid" 2>/dev/null || say "crm-opportunities died during the run (log: $TMP/opportunities.log)"
-for name in customers opportunities; do
+kill -0 "$complaints_pid" 2>/dev/null || say "crm-complaints died during the run (log: $TMP/complaints.log)"
+for name in customers opportunities complaints; do
   problems=$(grep -cE '"level":"(warning|error)"' "$TMP/$name.log" || true)
   if (( problems > 0 )); then
     say "crm-$name logged $problems warnings/errors; the last ones:"

@@ -39,7 +39,14 @@ struct BenchConfig {
   int opportunities_pid = 0;   // crm-opportunities: CPU per call
   std::string manager_token;
   std::string manager_subject = "bench-mgr";
-  int opportunity_customers = 100;  // customers create_opportunity picks from
+  int opportunity_customers = 100;  // customers create_opportunity and record_complaint pick from
+  // record_complaint: the complaints service (as the same MANAGER).
+  std::string complaints_address;
+  int complaints_pid = 0;      // crm-complaints: CPU per call
+  // breach_sweep: a crm_complaints-schema database of the bench's own,
+  // seeded with sweep_complaints open complaints (1 % of them due).
+  db::DbConfig complaints_db;
+  int sweep_complaints = 1000000;
   // event_feed: a SERVICE token for the customers service's EventFeed, and
   // the consumer's own database (cursor and effect table).
   std::string service_token;
@@ -109,6 +116,13 @@ class Bench {
   // CreateCustomer for a fixed time with an events::Consumer applying the
   // customers service's feed into its own database; throughput and lag.
   ScenarioResult EventFeed();
+  // RecordComplaint (with its GetCustomer call to the customers service) as
+  // the manager, on the same customers as CreateOpportunity.
+  ScenarioResult RecordComplaint();
+  // Two results: SweepDueClocks over sweep_complaints seeded open
+  // complaints of which 1 % are due, in-process against complaints_db; then
+  // a second sweep with nothing due.
+  std::vector<ScenarioResult> BreachSweep();
   ScenarioResult DirectInsert();
   // Two results: the first import (all inserts) and a re-import of the same
   // members (all updates).
@@ -123,13 +137,19 @@ class Bench {
   // Callers that each create new INDIVIDUALs owned by <owner_prefix><n>, with
   // request ids <request_prefix><serial> (create_customer and event_feed).
   CallerFactory CreateIndividualCaller(std::string owner_prefix, std::string request_prefix);
-  // config_.load plus the processes whose CPU time is reported.
-  LoadOptions WithCpuWatch(int server_pid) const;
+  // config_.load plus the processes whose CPU time is reported: the server
+  // called, the service it calls in turn (server2), MariaDB and crm_bench.
+  LoadOptions WithCpuWatch(int server_pid, int server2_pid = 0) const;
+  // Creates opportunity_customers enterprises owned by the manager subject
+  // (once; create_opportunity and record_complaint share them) and returns
+  // a note for the report on how they were set up.
+  absl::StatusOr<std::string> EnsureManagerCustomers();
   absl::Status LoadCustomerIds();
   std::shared_ptr<grpc::Channel> CustomersChannel(int caller);
   void Authorize(grpc::ClientContext& context, absl::Duration deadline) const;
   void AuthorizeAs(grpc::ClientContext& context, absl::Duration deadline, const std::string& token) const;
-  absl::StatusOr<std::unique_ptr<sql::Connection>> Connect() const;
+  absl::StatusOr<std::unique_ptr<sql::Connection>> Connect() const;  // config_.db
+  absl::StatusOr<std::unique_ptr<sql::Connection>> Connect(const db::DbConfig& db) const;
   // Creates customer_set enterprises through the service (once).
   absl::Status EnsureCustomerSet();
   absl::StatusOr<std::string> CreateEnterprise(uint64_t serial);
@@ -143,7 +163,9 @@ class Bench {
   std::vector<std::shared_ptr<grpc::Channel>> customers_channels_;
   std::vector<std::shared_ptr<grpc::Channel>> echo_channels_;
   std::vector<std::shared_ptr<grpc::Channel>> opportunities_channels_;
+  std::vector<std::shared_ptr<grpc::Channel>> complaints_channels_;
   std::vector<int64_t> customer_ids_;
+  std::vector<std::string> manager_customers_;  // "customers/{id}" owned by manager_subject
   // Serials make credit codes, names and request ids unique; the base is
   // random so runs against the same database do not collide.
   const uint64_t serial_base_;
