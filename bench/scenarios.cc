@@ -176,6 +176,21 @@ void Bench::Authorize(grpc::ClientContext& context, absl::Duration deadline) con
   AuthorizeAs(context, deadline, config_.bearer_token);
 }
 
+template <typename Stub, typename Request, typename Response>
+std::string Bench::CallAsManager(Stub& stub,
+                                 grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+                                 const Request& request) const {
+  grpc::ClientContext context;
+  AuthorizeAs(context, config_.deadline, config_.manager_token);
+  Response response;
+  grpc::Status s = (stub.*rpc)(&context, request, &response);
+  return s.ok() ? std::string() : CodeName(s.error_code());
+}
+
+const std::string& Bench::RandomManagerCustomer(std::mt19937_64& rng) const {
+  return manager_customers_[std::uniform_int_distribution<size_t>(0, manager_customers_.size() - 1)(rng)];
+}
+
 void Bench::AuthorizeAs(grpc::ClientContext& context, absl::Duration deadline, const std::string& token) const {
   context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
   context.AddMetadata("authorization", absl::StrCat("Bearer ", token));
@@ -767,18 +782,13 @@ ScenarioResult Bench::CreateOpportunity() {
       const uint64_t serial = NextSerial();
       opb::CreateOpportunityRequest request;
       opb::Opportunity& o = *request.mutable_opportunity();
-      o.set_customer(
-          manager_customers_[std::uniform_int_distribution<size_t>(0, manager_customers_.size() - 1)(rng)]);
+      o.set_customer(RandomManagerCustomer(rng));
       o.set_type(opb::INFO_SOLUTION);
       o.set_title("5G 专网 + 云专线");
       o.mutable_amount()->set_currency_code("CNY");
       o.mutable_amount()->set_units(LogUniform(rng, 10'000, 5'000'000));
       request.set_request_id(absl::StrCat("bench-opp-", serial));
-      grpc::ClientContext context;
-      AuthorizeAs(context, config_.deadline, config_.manager_token);
-      opb::Opportunity created;
-      grpc::Status s = stub->CreateOpportunity(&context, request, &created);
-      return s.ok() ? std::string() : CodeName(s.error_code());
+      return CallAsManager(*stub, &opb::OpportunityService::Stub::CreateOpportunity, request);
     });
   });
   r.SetLoad(result);
@@ -1011,18 +1021,13 @@ ScenarioResult Bench::RecordComplaint() {
       const uint64_t serial = NextSerial();
       cmp::RecordComplaintRequest request;
       cmp::Complaint& c = *request.mutable_complaint();
-      c.set_customer(
-          manager_customers_[std::uniform_int_distribution<size_t>(0, manager_customers_.size() - 1)(rng)]);
+      c.set_customer(RandomManagerCustomer(rng));
       c.set_kind(cmp::COMPLAINT);
       c.set_channel(cmp::PHONE);
       c.set_category(cmp::SERVICE);
       c.set_statement(kStatements[std::uniform_int_distribution<size_t>(0, std::size(kStatements) - 1)(rng)]);
       request.set_request_id(absl::StrCat("bench-cmp-", serial));
-      grpc::ClientContext context;
-      AuthorizeAs(context, config_.deadline, config_.manager_token);
-      cmp::Complaint recorded;
-      grpc::Status s = stub->RecordComplaint(&context, request, &recorded);
-      return s.ok() ? std::string() : CodeName(s.error_code());
+      return CallAsManager(*stub, &cmp::ComplaintService::Stub::RecordComplaint, request);
     });
   });
   r.SetLoad(result);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -148,6 +149,13 @@ class Bench {
   std::shared_ptr<grpc::Channel> CustomersChannel(int caller);
   void Authorize(grpc::ClientContext& context, absl::Duration deadline) const;
   void AuthorizeAs(grpc::ClientContext& context, absl::Duration deadline, const std::string& token) const;
+  // One of manager_customers_, uniformly.
+  const std::string& RandomManagerCustomer(std::mt19937_64& rng) const;
+  // One unary call as the MANAGER: "" when it succeeded, else the code name.
+  template <typename Stub, typename Request, typename Response>
+  std::string CallAsManager(Stub& stub,
+                            grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+                            const Request& request) const;
   absl::StatusOr<std::unique_ptr<sql::Connection>> Connect() const;  // config_.db
   absl::StatusOr<std::unique_ptr<sql::Connection>> Connect(const db::DbConfig& db) const;
   // Creates customer_set enterprises through the service (once).
