@@ -32,4 +32,17 @@ bool IsSupervisorOf(const Principal& p, const std::string& team) {
   return p.role == Role::kAdmin || (p.role == Role::kSupervisor && !p.team.empty() && p.team == team);
 }
 
+ScopeCondition ScopeWhere(const AccessScope& scope, const std::string& prefix) {
+  switch (scope.kind) {
+    case AccessScope::Kind::kAll:
+      return {"TRUE", {}};
+    case AccessScope::Kind::kTeam:
+      if (scope.team.empty()) break;  // a team-less supervisor sees only their own rows
+      return {"(" + prefix + "team = ? OR " + prefix + "owner = ?)", {scope.team, scope.subject}};
+    case AccessScope::Kind::kOwner:
+      break;
+  }
+  return {prefix + "owner = ?", {scope.subject}};
+}
+
 }  // namespace crm::auth

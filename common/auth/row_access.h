@@ -6,6 +6,7 @@
 // stores rows hanging off a customer or a manager uses this one.
 
 #include <string>
+#include <vector>
 
 #include "common/auth/principal.h"
 
@@ -21,5 +22,13 @@ AccessScope ScopeFor(const Principal& p);
 bool InScope(const AccessScope& scope, const std::string& owner, const std::string& team);
 // ADMIN, or the SUPERVISOR of `team` (approvals, decisions, escalations).
 bool IsSupervisorOf(const Principal& p, const std::string& team);
+
+// InScope as a SQL condition over columns `<prefix>owner` and `<prefix>team`
+// ("TRUE" for kAll), with its parameters in order.
+struct ScopeCondition {
+  std::string sql;
+  std::vector<std::string> params;
+};
+ScopeCondition ScopeWhere(const AccessScope& scope, const std::string& prefix = "");
 
 }  // namespace crm::auth

@@ -45,4 +45,12 @@ absl::Status Violations::ToStatus() const {
   return InvalidArgument(list_);
 }
 
+void CheckText(const std::string& value, const std::string& field, size_t max, bool required, Violations& v) {
+  if (required && value.empty()) {
+    v.Add(field, "required");
+  } else if (value.size() > max) {
+    v.Add(field, absl::StrCat("at most ", max, " bytes"));
+  }
+}
+
 }  // namespace crm

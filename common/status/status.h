@@ -38,4 +38,7 @@ class Violations {
   std::vector<FieldViolation> list_;
 };
 
+// Adds "required" (when `required` and empty) or "at most N bytes".
+void CheckText(const std::string& value, const std::string& field, size_t max, bool required, Violations& v);
+
 }  // namespace crm

@@ -241,15 +241,6 @@ bool IsOpen(pb::ComplaintStatus status) {
 
 // ---------------------------------------------------------------- validation
 
-void CheckText(const std::string& value, const std::string& field, size_t max, bool required,
-               Violations& v) {
-  if (required && value.empty()) {
-    v.Add(field, "required");
-  } else if (value.size() > max) {
-    v.Add(field, absl::StrCat("at most ", max, " bytes"));
-  }
-}
-
 namespace {
 
 bool IsResourceName(const std::string& name, const std::vector<absl::string_view>& collections) {

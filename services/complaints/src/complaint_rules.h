@@ -104,9 +104,6 @@ bool IsOpen(pb::ComplaintStatus status);
 void ValidateNewComplaint(const pb::Complaint& c, const std::string& prefix, Violations& v);
 // The updatable fields of UpdateComplaint.
 void ValidateComplaintFields(const pb::Complaint& c, const std::string& prefix, Violations& v);
-// Required (when `required`) and at most `max` bytes.
-void CheckText(const std::string& value, const std::string& field, size_t max, bool required,
-               Violations& v);
 
 // ---- revisit (CMP-7)
 
