@@ -15,7 +15,7 @@ PACKAGES=(
   # JWT verification and signing
   libjwt-dev libssl-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev python3-icalendar
   # process helpers used by the scripts
   procps iproute2
 )

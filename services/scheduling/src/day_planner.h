@@ -16,8 +16,9 @@
 // Up to kExactLimit candidates the plan is optimal (dynamic programming over
 // subsets, Held-Karp style, with Pareto labels on (finish time, km) per
 // (set, last stop, fixed visits passed)); beyond that a heuristic
-// (multi-start cheapest insertion and nearest neighbour, then relocation,
-// 2-opt, swap-in and insertion passes that keep every plan feasible).
+// (cheapest insertion and nearest neighbour started from every candidate,
+// then relocation, 2-opt, exchange, swap-in and insertion passes that keep
+// every plan feasible).
 // Deterministic: ties go to the candidate earlier in the input.
 
 #include <optional>
