@@ -154,21 +154,28 @@ void MysqlSchedulingTx::FlushEvents() {
 // ---------------------------------------------------------------- visits
 
 void MysqlSchedulingTx::LockManager(const std::string& owner) {
-  db::Execute(conn_, "INSERT IGNORE INTO manager_locks (owner) VALUES (?)", owner);
-  db::Query(conn_, "SELECT owner FROM manager_locks WHERE owner = ? FOR UPDATE", owner);
+  // Straight to an exclusive lock (an INSERT IGNORE first would take a
+  // shared one, and two bookings upgrading shared locks deadlock).
+  if (db::Query(conn_, "SELECT owner FROM manager_locks WHERE owner = ? FOR UPDATE", owner)->next()) return;
+  db::Execute(conn_, "INSERT INTO manager_locks (owner) VALUES (?) ON DUPLICATE KEY UPDATE owner = owner", owner);
 }
 
 std::vector<Slot> MysqlSchedulingTx::BusyVisitsNear(const std::string& owner, absl::Time start, absl::Time end) {
   // Three index range reads: the overlapping ones, the latest ending at or
-  // before start, the earliest starting at or after end.
-  const std::string select = absl::StrCat("(SELECT ", kRowColumns, " FROM visits WHERE owner = ? AND busy = TRUE ");
-  auto rs = db::Query(conn_,
-                      absl::StrCat(select, "AND start_time < ? AND end_time > ?) UNION ", select,
-                                   "AND end_time <= ? ORDER BY end_time DESC LIMIT 1) UNION ", select,
-                                   "AND start_time >= ? ORDER BY start_time LIMIT 1)"),
-                      owner, end, start, owner, start, owner, end);
+  // before start, the earliest starting at or after end. Locking reads, so
+  // they see the latest commit of the previous holder of the manager's lock
+  // even when this transaction's snapshot is older.
+  const std::string select = absl::StrCat("SELECT ", kRowColumns, " FROM visits WHERE owner = ? AND busy = TRUE ");
   std::vector<Slot> slots;
-  while (rs->next()) slots.push_back(SlotOf(ParseRow<pb::Visit>(*rs, "visits")));
+  const auto read = [&](db::ResultSetPtr rs) {
+    while (rs->next()) slots.push_back(SlotOf(ParseRow<pb::Visit>(*rs, "visits")));
+  };
+  read(db::Query(conn_, absl::StrCat(select, "AND start_time < ? AND end_time > ? LOCK IN SHARE MODE"), owner, end,
+                 start));
+  read(db::Query(conn_, absl::StrCat(select, "AND end_time <= ? ORDER BY end_time DESC LIMIT 1 LOCK IN SHARE MODE"),
+                 owner, start));
+  read(db::Query(conn_, absl::StrCat(select, "AND start_time >= ? ORDER BY start_time LIMIT 1 LOCK IN SHARE MODE"),
+                 owner, end));
   return slots;
 }
 
