@@ -21,7 +21,9 @@ namespace crm::crmctl {
 enum ExitCode : int { kExitOk = 0, kExitFailed = 1, kExitUsage = 2 };
 
 struct GlobalOptions {
-  std::string address = "127.0.0.1:50051";
+  // Empty: the command's service where deploy/local/run.sh starts it
+  // (CommandSpec::default_address).
+  std::string address;
   std::string token;  // bearer token; empty sends no authorization
   absl::Duration timeout = absl::Seconds(10);
   bool insecure = true;  // plain TCP; false uses TLS with the system roots
@@ -63,6 +65,9 @@ struct CommandSpec {
   int (*run)(Invocation&);
   // Boolean flags given alone ("--open-only"); see Args::Parse.
   std::vector<std::string_view> switches = {};
+  // Where the command's service listens when --address is not given; set
+  // by the dispatcher from the table the command comes from.
+  std::string_view default_address = {};
 };
 
 // The command tables, one per file.
@@ -70,5 +75,6 @@ std::vector<CommandSpec> TokenCommands();
 std::vector<CommandSpec> HealthCommands();
 std::vector<CommandSpec> CustomerCommands();
 std::vector<CommandSpec> ComplaintCommands();
+std::vector<CommandSpec> SchedulingCommands();
 
 }  // namespace crm::crmctl

@@ -3,12 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "crm/complaints/v1/complaints.grpc.pb.h"
-#include "google/protobuf/util/time_util.h"
 #include "services/crmctl/command.h"
 #include "services/crmctl/rpc.h"
 
@@ -19,39 +14,6 @@ namespace v1 = crm::complaints::v1;
 
 std::unique_ptr<v1::ComplaintService::Stub> Stub(Invocation& inv) {
   return v1::ComplaintService::NewStub(inv.Channel());
-}
-
-// A request on one complaint: the NAME positional and --etag.
-template <typename Request>
-Request OnComplaint(const Invocation& inv) {
-  Request request;
-  request.set_name(inv.args().positional()[0]);
-  request.set_etag(inv.args().GetOr("etag", ""));
-  return request;
-}
-
-// "OPEN, IN_PROGRESS, …": the ComplaintStatus names --status accepts.
-std::string StatusNames() {
-  const google::protobuf::EnumDescriptor* descriptor = v1::ComplaintStatus_descriptor();
-  std::vector<std::string> names;
-  for (int i = 0; i < descriptor->value_count(); ++i) {
-    if (descriptor->value(i)->number() != v1::COMPLAINT_STATUS_UNSPECIFIED) {
-      names.push_back(descriptor->value(i)->name());
-    }
-  }
-  return absl::StrJoin(names, ", ");
-}
-
-// Parses an RFC 3339 timestamp flag into `timestamp`.
-absl::Status ParseTimeArg(const Args& args, std::string_view flag,
-                          google::protobuf::Timestamp& timestamp) {
-  const std::string text = *args.Get(flag);
-  if (!google::protobuf::util::TimeUtil::FromString(text, &timestamp)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--", std::string(flag), " must be an RFC 3339 time such as 2024-05-01T00:00:00+08:00, got \"",
-        text, "\""));
-  }
-  return absl::OkStatus();
 }
 
 // ---- complaints ----
@@ -82,13 +44,10 @@ int ListComplaints(Invocation& inv) {
   if (absl::Status s = ApplyPaging(args, request); !s.ok()) return inv.UsageError(s.message());
   request.set_customer(args.GetOr("customer", ""));
   request.set_owner(args.GetOr("owner", ""));
-  if (std::optional<std::string> status_name = args.Get("status")) {
-    v1::ComplaintStatus status;
-    if (!v1::ComplaintStatus_Parse(absl::AsciiStrToUpper(*status_name), &status) ||
-        status == v1::COMPLAINT_STATUS_UNSPECIFIED) {
-      return inv.UsageError(absl::StrCat("--status must be one of ", StatusNames()));
-    }
-    request.set_status(status);
+  if (args.Has("status")) {
+    absl::StatusOr<int> status = ParseEnumArg(args, "status", *v1::ComplaintStatus_descriptor());
+    if (!status.ok()) return inv.UsageError(status.status().message());
+    request.set_status(static_cast<v1::ComplaintStatus>(*status));
   }
   request.set_open_only(args.Enabled("open-only"));
   request.set_at_risk_only(args.Enabled("at-risk-only"));
@@ -100,7 +59,7 @@ int ListComplaints(Invocation& inv) {
 // ---- lifecycle ----
 
 int RespondToComplaint(Invocation& inv) {
-  auto request = OnComplaint<v1::RespondToComplaintRequest>(inv);
+  auto request = OnNamed<v1::RespondToComplaintRequest>(inv);
   request.set_response(*inv.args().Get("response"));
   auto stub = Stub(inv);
   return CallAndPrint<v1::Complaint>(
@@ -108,7 +67,7 @@ int RespondToComplaint(Invocation& inv) {
 }
 
 int PauseComplaintClock(Invocation& inv) {
-  auto request = OnComplaint<v1::PauseComplaintClockRequest>(inv);
+  auto request = OnNamed<v1::PauseComplaintClockRequest>(inv);
   request.set_reason(*inv.args().Get("reason"));
   auto stub = Stub(inv);
   return CallAndPrint<v1::Complaint>(
@@ -116,7 +75,7 @@ int PauseComplaintClock(Invocation& inv) {
 }
 
 int ResumeComplaintClock(Invocation& inv) {
-  auto request = OnComplaint<v1::ResumeComplaintClockRequest>(inv);
+  auto request = OnNamed<v1::ResumeComplaintClockRequest>(inv);
   request.set_reason(*inv.args().Get("reason"));
   auto stub = Stub(inv);
   return CallAndPrint<v1::Complaint>(
@@ -124,7 +83,7 @@ int ResumeComplaintClock(Invocation& inv) {
 }
 
 int ProposeResolution(Invocation& inv) {
-  auto request = OnComplaint<v1::ProposeResolutionRequest>(inv);
+  auto request = OnNamed<v1::ProposeResolutionRequest>(inv);
   request.set_resolution(*inv.args().Get("resolution"));
   auto stub = Stub(inv);
   return CallAndPrint<v1::Complaint>(
@@ -132,7 +91,7 @@ int ProposeResolution(Invocation& inv) {
 }
 
 int RecordCustomerDecision(Invocation& inv) {
-  auto request = OnComplaint<v1::RecordCustomerDecisionRequest>(inv);
+  auto request = OnNamed<v1::RecordCustomerDecisionRequest>(inv);
   std::optional<bool> accepted = ParseBool(*inv.args().Get("accepted"));
   if (!accepted) return inv.UsageError("--accepted must be true or false");
   request.set_accepted(*accepted);
@@ -143,20 +102,17 @@ int RecordCustomerDecision(Invocation& inv) {
 }
 
 int CloseComplaint(Invocation& inv) {
-  auto request = OnComplaint<v1::CloseComplaintRequest>(inv);
+  auto request = OnNamed<v1::CloseComplaintRequest>(inv);
   auto stub = Stub(inv);
   return CallAndPrint<v1::Complaint>(
       inv, [&](auto* ctx, auto* resp) { return stub->CloseComplaint(ctx, request, resp); });
 }
 
 int RecordRevisit(Invocation& inv) {
-  auto request = OnComplaint<v1::RecordRevisitRequest>(inv);
-  int32_t satisfaction = 0;
-  if (!absl::SimpleAtoi(*inv.args().Get("satisfaction"), &satisfaction) || satisfaction < 1 ||
-      satisfaction > 5) {
-    return inv.UsageError("--satisfaction must be an integer from 1 to 5");
-  }
-  request.set_satisfaction(satisfaction);
+  auto request = OnNamed<v1::RecordRevisitRequest>(inv);
+  absl::StatusOr<int32_t> satisfaction = ParseIntArg(inv.args(), "satisfaction", 1, 5);
+  if (!satisfaction.ok()) return inv.UsageError(satisfaction.status().message());
+  request.set_satisfaction(*satisfaction);
   request.set_comment(inv.args().GetOr("comment", ""));
   auto stub = Stub(inv);
   return CallAndPrint<v1::Complaint>(

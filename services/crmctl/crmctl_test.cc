@@ -14,6 +14,7 @@
 #include "common/util/clock.h"
 #include "crm/complaints/v1/complaints.grpc.pb.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
+#include "crm/scheduling/v1/scheduling.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -29,6 +30,7 @@ namespace {
 
 namespace v1 = crm::customers::v1;
 namespace cmp = crm::complaints::v1;
+namespace sch = crm::scheduling::v1;
 using ::crm::testing::IsOk;
 using ::crm::testing::StatusIs;
 using ::testing::ElementsAre;
@@ -204,6 +206,59 @@ TEST(RunCommandTest, ComplaintUsageErrorsExitTwo) {
                                         "--end", "2024-06-01T00:00:00Z"});
   EXPECT_EQ(bad_time.exit_code, kExitUsage);
   EXPECT_THAT(bad_time.err, HasSubstr("--start must be an RFC 3339 time"));
+}
+
+TEST(RunCommandTest, SchedulingUsageErrorsExitTwo) {
+  GlobalOptions options;
+  options.address = "127.0.0.1:1";
+  const std::vector<std::string> book = {"visits", "book", "--customer", "customers/1", "--start",
+                                         "2026-11-24T10:00:00+08:00", "--end", "2026-11-24T11:00:00+08:00"};
+  Result no_purpose = RunCrmctl(options, book);
+  EXPECT_EQ(no_purpose.exit_code, kExitUsage);
+  EXPECT_THAT(no_purpose.err, HasSubstr("missing --purpose"));
+  std::vector<std::string> bad_purpose = book;
+  bad_purpose.insert(bad_purpose.end(), {"--purpose", "LUNCH"});
+  Result purpose = RunCrmctl(options, bad_purpose);
+  EXPECT_EQ(purpose.exit_code, kExitUsage);
+  EXPECT_THAT(purpose.err, HasSubstr("--purpose must be one of ON_SITE_SERVICE, GIFT, COURTESY, OFFER, "
+                                     "EVENT_INVITATION, NEGOTIATION, REVISIT, PROPOSAL"));
+  Result bad_end = RunCrmctl(options, {"visits", "book", "--customer", "customers/1", "--purpose", "GIFT",
+                                       "--start", "2026-11-24T10:00:00+08:00", "--end", "11:00"});
+  EXPECT_EQ(bad_end.exit_code, kExitUsage);
+  EXPECT_THAT(bad_end.err, HasSubstr("--end must be an RFC 3339 time"));
+  EXPECT_EQ(RunCrmctl(options, {"visits", "list", "--status", "VISIT_STATUS_UNSPECIFIED"}).exit_code, kExitUsage);
+  EXPECT_EQ(RunCrmctl(options, {"visits", "list", "--start", "tomorrow"}).exit_code, kExitUsage);
+  Result done_without_log = RunCrmctl(options, {"visits", "complete", "visits/1", "--status", "DONE"});
+  EXPECT_EQ(done_without_log.exit_code, kExitUsage);
+  EXPECT_THAT(done_without_log.err, HasSubstr("--discussed"));
+  EXPECT_EQ(RunCrmctl(options, {"visits", "complete", "visits/1", "--status", "NO_SHOW", "--discussed", "x"})
+                .exit_code,
+            kExitUsage);
+  EXPECT_EQ(RunCrmctl(options, {"visits", "complete", "visits/1", "--status", "CANCELLED"}).exit_code, kExitUsage);
+  EXPECT_EQ(RunCrmctl(options, {"visits", "cancel", "visits/1"}).exit_code, kExitUsage);
+  for (const std::vector<std::string>& plan : std::vector<std::vector<std::string>>{
+           {"--date", "2026-11-31", "--candidates", "customers/1"},
+           {"--date", "2026-11-3", "--candidates", "customers/1"},
+           {"--date", "2026-11-24", "--candidates", " , "},
+           {"--date", "2026-11-24", "--candidates", "customers/1", "--day-start", "9:00"},
+           {"--date", "2026-11-24", "--candidates", "customers/1", "--day-start", "19:00"},
+           {"--date", "2026-11-24", "--candidates", "customers/1", "--visit-minutes", "0"},
+           {"--date", "2026-11-24", "--candidates", "customers/1", "--home", "26.1"},
+           {"--date", "2026-11-24", "--candidates", "customers/1", "--home", "95,119"}}) {
+    std::vector<std::string> args = {"plan-day"};
+    args.insert(args.end(), plan.begin(), plan.end());
+    EXPECT_EQ(RunCrmctl(options, args).exit_code, kExitUsage) << absl::StrJoin(plan, " ");
+  }
+  EXPECT_EQ(RunCrmctl(options, {"care", "due", "--horizon-days", "400"}).exit_code, kExitUsage);
+  EXPECT_EQ(RunCrmctl(options, {"care", "special-days", "--days-ahead", "x"}).exit_code, kExitUsage);
+  EXPECT_EQ(RunCrmctl(options, {"tasks", "list", "--kind", "CHORE"}).exit_code, kExitUsage);
+  EXPECT_EQ(RunCrmctl(options, {"tasks", "list", "--due-before", "2026-11-24"}).exit_code, kExitUsage);
+  EXPECT_EQ(RunCrmctl(options, {"tasks", "complete", "tasks/1"}).exit_code, kExitUsage);
+  EXPECT_EQ(RunCrmctl(options, {"calendar", "export", "--out", "/no/such/dir/x.ics"}).exit_code, kExitUsage);
+  Result help = RunCrmctl(options, {"help"});
+  EXPECT_THAT(help.out, HasSubstr("visits book --customer CUSTOMER --start START --end END --purpose PURPOSE "
+                                  "[--contact CONTACT] [--place PLACE] [--owner OWNER] [--request-id REQUEST_ID]"));
+  EXPECT_THAT(help.out, HasSubstr("plan-day --date DATE --candidates CANDIDATES"));
 }
 
 TEST(RunCommandTest, UnreachableServerExitsOne) {
@@ -423,6 +478,99 @@ class FakeComplaintService final : public cmp::ComplaintService::Service {
   cmp::GetSlaComplianceReportRequest report_ ABSL_GUARDED_BY(mu_);
 };
 
+class FakeSchedulingService final : public sch::SchedulingService::Service {
+ public:
+  grpc::Status BookVisit(grpc::ServerContext*, const sch::BookVisitRequest* request,
+                         sch::Visit* response) override {
+    absl::MutexLock lock(&mu_);
+    book_ = *request;
+    if (request->visit().start_time().seconds() == kBookedStart) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "the manager is already booked: overlaps visits/1 (SCH-2)");
+    }
+    *response = request->visit();
+    response->set_name("visits/2");
+    response->set_status(sch::PLANNED);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListVisits(grpc::ServerContext*, const sch::ListVisitsRequest* request,
+                          sch::ListVisitsResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    list_ = *request;
+    response->add_visits()->set_name("visits/1");
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CompleteVisit(grpc::ServerContext*, const sch::CompleteVisitRequest* request,
+                             sch::Visit* response) override {
+    absl::MutexLock lock(&mu_);
+    complete_ = *request;
+    response->set_name(request->name());
+    response->set_status(request->status());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status PlanDay(grpc::ServerContext*, const sch::PlanDayRequest* request, sch::DayPlan* response) override {
+    absl::MutexLock lock(&mu_);
+    plan_ = *request;
+    response->set_algorithm("exact");
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListTasks(grpc::ServerContext*, const sch::ListTasksRequest* request,
+                         sch::ListTasksResponse*) override {
+    absl::MutexLock lock(&mu_);
+    tasks_ = *request;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ExportCalendar(grpc::ServerContext*, const sch::ExportCalendarRequest* request,
+                              sch::CalendarExport* response) override {
+    absl::MutexLock lock(&mu_);
+    export_ = *request;
+    response->set_content_type("text/calendar; charset=utf-8");
+    response->set_ics("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n");
+    return grpc::Status::OK;
+  }
+
+  static constexpr int64_t kBookedStart = 1764000000;
+
+  sch::BookVisitRequest book() const {
+    absl::MutexLock lock(&mu_);
+    return book_;
+  }
+  sch::ListVisitsRequest list() const {
+    absl::MutexLock lock(&mu_);
+    return list_;
+  }
+  sch::CompleteVisitRequest complete() const {
+    absl::MutexLock lock(&mu_);
+    return complete_;
+  }
+  sch::PlanDayRequest plan() const {
+    absl::MutexLock lock(&mu_);
+    return plan_;
+  }
+  sch::ListTasksRequest tasks() const {
+    absl::MutexLock lock(&mu_);
+    return tasks_;
+  }
+  sch::ExportCalendarRequest calendar_export() const {
+    absl::MutexLock lock(&mu_);
+    return export_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  sch::BookVisitRequest book_ ABSL_GUARDED_BY(mu_);
+  sch::ListVisitsRequest list_ ABSL_GUARDED_BY(mu_);
+  sch::CompleteVisitRequest complete_ ABSL_GUARDED_BY(mu_);
+  sch::PlanDayRequest plan_ ABSL_GUARDED_BY(mu_);
+  sch::ListTasksRequest tasks_ ABSL_GUARDED_BY(mu_);
+  sch::ExportCalendarRequest export_ ABSL_GUARDED_BY(mu_);
+};
+
 class FakeHealth final : public grpc::health::v1::Health::Service {
  public:
   grpc::Status Check(grpc::ServerContext*, const grpc::health::v1::HealthCheckRequest* request,
@@ -442,6 +590,7 @@ class CrmctlServerTest : public ::testing::Test {
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(&customers_);
     builder.RegisterService(&complaints_);
+    builder.RegisterService(&scheduling_);
     builder.RegisterService(&health_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
@@ -453,6 +602,7 @@ class CrmctlServerTest : public ::testing::Test {
 
   FakeCustomerService customers_;
   FakeComplaintService complaints_;
+  FakeSchedulingService scheduling_;
   FakeHealth health_;
   std::unique_ptr<grpc::Server> server_;
   GlobalOptions options_;
@@ -618,6 +768,136 @@ TEST_F(CrmctlServerTest, ComplaintsReportSendsPeriodAndTeam) {
 
 TEST_F(CrmctlServerTest, ComplaintsUnimplementedCallReportsCode) {
   Result result = RunCrmctl(options_, {"complaints", "close", "complaints/7", "--etag", "e1"});
+  EXPECT_EQ(result.exit_code, kExitFailed);
+  EXPECT_THAT(result.err, StartsWith("ERROR UNIMPLEMENTED"));
+}
+
+// ---- scheduling ----
+
+TEST_F(CrmctlServerTest, VisitsBookSendsTheVisitAndReportsAConflict) {
+  Result result = RunCrmctl(options_, {"visits", "book", "--customer", "customers/3", "--start",
+                                       "2026-11-24T10:00:00+08:00", "--end", "2026-11-24T11:00:00+08:00",
+                                       "--purpose", "negotiation", "--contact", "customers/3/contacts/4",
+                                       "--place", "福州市五四路1号", "--request-id", "r-9"});
+  ASSERT_EQ(result.exit_code, kExitOk) << result.err;
+  const sch::BookVisitRequest sent = scheduling_.book();
+  EXPECT_EQ(sent.request_id(), "r-9");
+  EXPECT_EQ(sent.visit().customer(), "customers/3");
+  EXPECT_EQ(sent.visit().contact(), "customers/3/contacts/4");
+  EXPECT_EQ(sent.visit().place(), "福州市五四路1号");
+  EXPECT_EQ(sent.visit().owner(), "");
+  EXPECT_EQ(sent.visit().purpose(), sch::NEGOTIATION);
+  EXPECT_EQ(sent.visit().start_time().seconds(), 1795485600);  // 2026-11-24T02:00:00Z
+  EXPECT_EQ(sent.visit().end_time().seconds(), 1795489200);
+  EXPECT_THAT(result.out, StartsWith("{\"name\":\"visits/2\",\"customer\":\"customers/3\""));
+
+  Result conflict = RunCrmctl(options_, {"visits", "book", "--customer", "customers/3", "--start",
+                                         "2025-11-24T16:00:00Z", "--end", "2025-11-24T17:00:00Z", "--purpose",
+                                         "GIFT", "--owner", "u-2"});
+  EXPECT_EQ(conflict.exit_code, kExitFailed);
+  EXPECT_EQ(conflict.err, "ERROR FAILED_PRECONDITION: the manager is already booked: overlaps visits/1 (SCH-2)\n");
+  EXPECT_EQ(conflict.out, "");
+  EXPECT_EQ(scheduling_.book().visit().owner(), "u-2");
+  EXPECT_EQ(scheduling_.book().request_id(), "");
+}
+
+TEST_F(CrmctlServerTest, VisitsListSendsOnlyTheFiltersGiven) {
+  ASSERT_EQ(RunCrmctl(options_, {"visits", "list"}).exit_code, kExitOk);
+  EXPECT_FALSE(scheduling_.list().has_start_time());
+  EXPECT_FALSE(scheduling_.list().has_end_time());
+  EXPECT_EQ(scheduling_.list().status(), sch::VISIT_STATUS_UNSPECIFIED);
+
+  Result result = RunCrmctl(options_, {"visits", "list", "--owner", "u-1", "--customer", "customers/3", "--status",
+                                       "planned", "--start", "2026-11-01T00:00:00+08:00", "--unverified-only",
+                                       "--page-size", "20"});
+  ASSERT_EQ(result.exit_code, kExitOk) << result.err;
+  const sch::ListVisitsRequest sent = scheduling_.list();
+  EXPECT_EQ(sent.owner(), "u-1");
+  EXPECT_EQ(sent.customer(), "customers/3");
+  EXPECT_EQ(sent.status(), sch::PLANNED);
+  EXPECT_EQ(sent.start_time().seconds(), 1793462400);  // 2026-10-31T16:00:00Z
+  EXPECT_FALSE(sent.has_end_time());
+  EXPECT_TRUE(sent.unverified_only());
+  EXPECT_EQ(sent.page_size(), 20);
+  EXPECT_EQ(result.out, "{\"visits\":[{\"name\":\"visits/1\"}]}\n");
+}
+
+TEST_F(CrmctlServerTest, VisitsCompleteSendsTheLogOnlyWhenDone) {
+  ASSERT_EQ(RunCrmctl(options_, {"visits", "complete", "visits/5", "--status", "DONE", "--discussed", "续约",
+                                 "--needs-found", "专线扩容", "--etag", "3"})
+                .exit_code,
+            kExitOk);
+  sch::CompleteVisitRequest sent = scheduling_.complete();
+  EXPECT_EQ(sent.name(), "visits/5");
+  EXPECT_EQ(sent.etag(), "3");
+  EXPECT_EQ(sent.status(), sch::DONE);
+  EXPECT_EQ(sent.log().discussed(), "续约");
+  EXPECT_EQ(sent.log().needs_found(), "专线扩容");
+
+  ASSERT_EQ(RunCrmctl(options_, {"visits", "complete", "visits/6", "--status", "no_show"}).exit_code, kExitOk);
+  sent = scheduling_.complete();
+  EXPECT_EQ(sent.status(), sch::NO_SHOW);
+  EXPECT_FALSE(sent.has_log());
+}
+
+TEST_F(CrmctlServerTest, PlanDaySendsDateCandidatesWindowAndHome) {
+  Result result = RunCrmctl(options_, {"plan-day", "--date", "2026-11-24", "--candidates",
+                                       "customers/1, customers/2,customers/3", "--day-start", "08:30",
+                                       "--visit-minutes", "45", "--home", "26.08,119.30"});
+  ASSERT_EQ(result.exit_code, kExitOk) << result.err;
+  const sch::PlanDayRequest sent = scheduling_.plan();
+  EXPECT_EQ(sent.date().year(), 2026);
+  EXPECT_EQ(sent.date().month(), 11);
+  EXPECT_EQ(sent.date().day(), 24);
+  EXPECT_THAT(sent.candidates(), ElementsAre("customers/1", "customers/2", "customers/3"));
+  EXPECT_EQ(sent.day_start_minute(), 8 * 60 + 30);
+  EXPECT_EQ(sent.day_end_minute(), 18 * 60);  // the default end kept
+  EXPECT_EQ(sent.visit_minutes(), 45);
+  EXPECT_DOUBLE_EQ(sent.home().latitude(), 26.08);
+  EXPECT_DOUBLE_EQ(sent.home().longitude(), 119.30);
+  EXPECT_EQ(result.out, "{\"algorithm\":\"exact\"}\n");
+
+  ASSERT_EQ(RunCrmctl(options_, {"plan-day", "--date", "2026-11-25", "--candidates", "customers/1"}).exit_code,
+            kExitOk);
+  EXPECT_EQ(scheduling_.plan().day_start_minute(), 0);  // the service's default window
+  EXPECT_EQ(scheduling_.plan().day_end_minute(), 0);
+  EXPECT_FALSE(scheduling_.plan().has_home());
+}
+
+TEST_F(CrmctlServerTest, TasksListSendsStateKindAndDeadline) {
+  ASSERT_EQ(RunCrmctl(options_, {"tasks", "list", "--state", "TASK_OPEN", "--kind", "complaint_revisit",
+                                 "--due-before", "2026-12-01T00:00:00Z", "--source", "complaints/7"})
+                .exit_code,
+            kExitOk);
+  const sch::ListTasksRequest sent = scheduling_.tasks();
+  EXPECT_EQ(sent.state(), sch::TASK_OPEN);
+  EXPECT_EQ(sent.kind(), sch::COMPLAINT_REVISIT);
+  EXPECT_EQ(sent.due_before().seconds(), 1796083200);
+  EXPECT_EQ(sent.source(), "complaints/7");
+}
+
+TEST_F(CrmctlServerTest, CalendarExportWritesTheIcsToStdoutOrAFile) {
+  Result result = RunCrmctl(options_, {"calendar", "export", "--owner", "u-1"});
+  ASSERT_EQ(result.exit_code, kExitOk) << result.err;
+  EXPECT_EQ(result.out, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n");
+  EXPECT_EQ(scheduling_.calendar_export().owner(), "u-1");
+  EXPECT_FALSE(scheduling_.calendar_export().has_start_time());
+
+  const std::string path = ::testing::TempDir() + "/crmctl_calendar.ics";
+  Result to_file = RunCrmctl(options_, {"calendar", "export", "--start", "2026-11-01T00:00:00Z", "--end",
+                                        "2026-12-01T00:00:00Z", "--out", path});
+  ASSERT_EQ(to_file.exit_code, kExitOk) << to_file.err;
+  EXPECT_EQ(to_file.out, "");
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream contents;
+  contents << file.rdbuf();
+  EXPECT_EQ(contents.str(), "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n");
+  EXPECT_EQ(scheduling_.calendar_export().start_time().seconds(), 1793491200);
+  EXPECT_EQ(scheduling_.calendar_export().end_time().seconds(), 1796083200);
+}
+
+TEST_F(CrmctlServerTest, SchedulingUnimplementedCallReportsCode) {
+  Result result = RunCrmctl(options_, {"care", "due", "--overdue-only"});
   EXPECT_EQ(result.exit_code, kExitFailed);
   EXPECT_THAT(result.err, StartsWith("ERROR UNIMPLEMENTED"));
 }

@@ -8,11 +8,29 @@
 namespace crm::crmctl {
 namespace {
 
+// Each command table with the address of its service under
+// deploy/local/run.sh, used when --address is not given.
+struct CommandTable {
+  std::vector<CommandSpec> (*commands)();
+  std::string_view default_address;
+};
+constexpr std::string_view kCustomersAddress = "127.0.0.1:50051";
+constexpr CommandTable kTables[] = {
+    {&TokenCommands, kCustomersAddress},
+    {&HealthCommands, kCustomersAddress},
+    {&CustomerCommands, kCustomersAddress},
+    {&ComplaintCommands, "127.0.0.1:50053"},
+    {&SchedulingCommands, "127.0.0.1:50054"},
+};
+
 const std::vector<CommandSpec>& AllCommands() {
   static const std::vector<CommandSpec>* const kCommands = [] {
     auto* all = new std::vector<CommandSpec>;
-    for (auto table : {&TokenCommands, &HealthCommands, &CustomerCommands, &ComplaintCommands}) {
-      for (CommandSpec& spec : table()) all->push_back(std::move(spec));
+    for (const CommandTable& table : kTables) {
+      for (CommandSpec& spec : table.commands()) {
+        spec.default_address = table.default_address;
+        all->push_back(std::move(spec));
+      }
     }
     return all;
   }();
@@ -104,7 +122,9 @@ int RunCommand(const GlobalOptions& options, const std::vector<std::string>& arg
     err << "crmctl: " << problem << "\nusage: crmctl " << SpecUsage(*spec) << "\n";
     return kExitUsage;
   }
-  Invocation invocation(options, *std::move(parsed), out, err);
+  GlobalOptions resolved = options;
+  if (resolved.address.empty()) resolved.address = std::string(spec->default_address);
+  Invocation invocation(resolved, *std::move(parsed), out, err);
   return spec->run(invocation);
 }
 

@@ -8,9 +8,12 @@
 #include <sstream>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -94,6 +97,45 @@ absl::StatusOr<int32_t> PageSizeArg(const Args& args) {
     return absl::InvalidArgumentError("--page-size must be a non-negative integer");
   }
   return n;
+}
+
+absl::Status ParseTimeArg(const Args& args, std::string_view flag, google::protobuf::Timestamp& timestamp) {
+  const std::string text = *args.Get(flag);
+  if (!google::protobuf::util::TimeUtil::FromString(text, &timestamp)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", std::string(flag), " must be an RFC 3339 time such as 2024-05-01T00:00:00+08:00, got \"",
+        text, "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> ParseEnumArg(const Args& args, std::string_view flag,
+                                 const google::protobuf::EnumDescriptor& descriptor) {
+  const google::protobuf::EnumValueDescriptor* value =
+      descriptor.FindValueByName(absl::AsciiStrToUpper(*args.Get(flag)));
+  if (value != nullptr && value->number() != 0) return value->number();
+  std::vector<std::string> names;
+  for (int i = 0; i < descriptor.value_count(); ++i) {
+    if (descriptor.value(i)->number() != 0) names.push_back(descriptor.value(i)->name());
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", std::string(flag), " must be one of ", absl::StrJoin(names, ", ")));
+}
+
+absl::StatusOr<int32_t> ParseIntArg(const Args& args, std::string_view flag, int32_t min, int32_t max) {
+  int32_t n = 0;
+  if (!absl::SimpleAtoi(*args.Get(flag), &n) || n < min || n > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", std::string(flag), " must be an integer from ", min, " to ", max));
+  }
+  return n;
+}
+
+absl::Status FirstError(std::initializer_list<absl::Status> steps) {
+  for (const absl::Status& s : steps) {
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace crm::crmctl
