@@ -305,27 +305,41 @@ class ExactPlanner {
 
 class HeuristicPlanner {
  public:
+  // How many of the best distinct starting routes the local search polishes.
+  static constexpr size_t kPolished = 16;
+
   explicit HeuristicPlanner(const Model& m) : m_(m) {}
 
   std::vector<int> Solve() {
-    std::vector<int> best_route = m_.FixedRoute();
-    Model::Score best = m_.Evaluate(best_route);
     // Several starting routes: the plain cheapest insertion, and cheapest
     // insertion and nearest neighbour grown from every candidate, so a
-    // dense group anywhere in the input gets its chance to be the day.
-    auto consider = [&](std::vector<int> route) {
-      Improve(route);
-      const Model::Score score = m_.Evaluate(route);
-      if (Better(score, best)) {
-        best = score;
-        best_route = std::move(route);
-      }
-    };
-    consider(CheapestInsertion(-1));
-    consider(NearestNeighbour(-1));
+    // dense group anywhere in the input gets its chance to be the day. The
+    // local search, the costly part, then polishes the best few of them.
+    std::vector<std::vector<int>> starts;
+    starts.push_back(CheapestInsertion(-1));
+    starts.push_back(NearestNeighbour(-1));
     for (int seed = 0; seed < m_.n(); ++seed) {
-      consider(CheapestInsertion(seed));
-      consider(NearestNeighbour(seed));
+      starts.push_back(CheapestInsertion(seed));
+      starts.push_back(NearestNeighbour(seed));
+    }
+    std::vector<std::pair<Model::Score, size_t>> ranked;
+    for (size_t i = 0; i < starts.size(); ++i) ranked.push_back({m_.Evaluate(starts[i]), i});
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const auto& a, const auto& b) { return Better(a.first, b.first); });
+    std::vector<int> best_route = m_.FixedRoute();
+    Model::Score best = m_.Evaluate(best_route);
+    std::vector<std::vector<int>> polished;
+    for (const auto& [score, index] : ranked) {
+      if (polished.size() == kPolished) break;
+      std::vector<int>& route = starts[index];
+      if (std::find(polished.begin(), polished.end(), route) != polished.end()) continue;
+      polished.push_back(route);
+      Improve(route);
+      const Model::Score s = m_.Evaluate(route);
+      if (Better(s, best)) {
+        best = s;
+        best_route = route;
+      }
     }
     return best_route;
   }

@@ -16,9 +16,9 @@
 // Up to kExactLimit candidates the plan is optimal (dynamic programming over
 // subsets, Held-Karp style, with Pareto labels on (finish time, km) per
 // (set, last stop, fixed visits passed)); beyond that a heuristic
-// (cheapest insertion and nearest neighbour started from every candidate,
-// then relocation, 2-opt, exchange, swap-in and insertion passes that keep
-// every plan feasible).
+// (cheapest insertion and nearest neighbour started from every candidate;
+// the best few of those routes then get relocation, 2-opt, exchange,
+// swap-in and insertion passes that keep every plan feasible).
 // Deterministic: ties go to the candidate earlier in the input.
 
 #include <optional>
