@@ -148,8 +148,10 @@ launch() {
   offset=$(stat -c %s "$logf" 2>/dev/null || echo 0)
   # setsid: the server outlives this script and ignores the caller's terminal
   # signals; every stream is redirected so CTest does not wait on an
-  # inherited pipe. fd 9 (the root lock) is closed for the child.
-  setsid mariadbd "${args[@]}" </dev/null >>"$logf" 2>&1 9>&- &
+  # inherited pipe. fds 3-9 are closed for the child: fd 9 is the root
+  # lock, and a caller's lock (flock around ctest holds fd 3) would
+  # otherwise stay held by the server for as long as it runs.
+  setsid mariadbd "${args[@]}" </dev/null >>"$logf" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
   local pid=$!
 
   local deadline=$((SECONDS + START_TIMEOUT_S))
