@@ -1,5 +1,7 @@
 #include "services/customers/src/customer_events.h"
 
+#include "common/util/proto_time.h"
+
 namespace crm::customers {
 
 pb::CustomerCreated CreatedEvent(const pb::Customer& created) {
@@ -60,6 +62,59 @@ pb::ChurnSignalRecorded ChurnSignalEvent(const pb::Customer& customer, const pb:
   e.set_owner(customer.owner());
   e.set_team(customer.team());
   e.set_supervisor_notified(signal.supervisor_notified());
+  return e;
+}
+
+namespace {
+// ContactAdded and ContactChanged carry the same fields.
+template <typename ContactEvent>
+ContactEvent ContactEventOf(const pb::Customer& customer, const pb::Contact& contact) {
+  ContactEvent e;
+  e.set_contact(contact.name());
+  e.set_customer(customer.name());
+  e.set_display_name(contact.display_name());
+  e.set_role(contact.role());
+  e.set_vip_level(contact.vip_level());
+  if (contact.has_birthday()) *e.mutable_birthday() = contact.birthday();
+  e.set_owner(customer.owner());
+  e.set_team(customer.team());
+  return e;
+}
+}  // namespace
+
+pb::ContactAdded ContactAddedEvent(const pb::Customer& customer, const pb::Contact& contact) {
+  return ContactEventOf<pb::ContactAdded>(customer, contact);
+}
+
+pb::ContactChanged ContactChangedEvent(const pb::Customer& customer, const pb::Contact& contact) {
+  return ContactEventOf<pb::ContactChanged>(customer, contact);
+}
+
+pb::ContactRemoved ContactRemovedEvent(const pb::Customer& customer, const pb::Contact& contact) {
+  pb::ContactRemoved e;
+  e.set_contact(contact.name());
+  e.set_customer(customer.name());
+  return e;
+}
+
+pb::CustomerVerified VerifiedEvent(const pb::Customer& customer, absl::Time verify_time) {
+  pb::CustomerVerified e;
+  e.set_customer(customer.name());
+  e.set_owner(customer.owner());
+  e.set_team(customer.team());
+  ToProto(verify_time, e.mutable_verify_time());
+  return e;
+}
+
+pb::CustomerDataStale StaleEvent(const pb::Customer& customer, const FreshnessPolicy& policy) {
+  const absl::Time verified = BasicDataVerifiedTime(customer);
+  pb::CustomerDataStale e;
+  e.set_customer(customer.name());
+  e.set_owner(customer.owner());
+  e.set_team(customer.team());
+  e.set_tier(customer.tier());
+  ToProto(AddMonths(verified, BasicDataMonths(customer.tier(), policy)), e.mutable_stale_since());
+  ToProto(verified, e.mutable_last_verified_time());
   return e;
 }
 

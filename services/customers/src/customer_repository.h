@@ -35,19 +35,17 @@ struct CustomerFilter {
   bool show_archived = false;
 };
 
-// Cut-offs for CUS-6: data last verified (or created) before these is stale.
-struct StaleCutoffs {
-  absl::Time a_verified_before;
-  absl::Time b_verified_before;
-  absl::Time directory_before;
-};
-
 struct AccuracyTotals {
   int64_t checked_ab = 0, corrected_ab = 0, checked_c = 0, corrected_c = 0;
 };
 
-struct FreshnessPolicy {
-  int a_months = 1, b_months = 2, directory_months = 6;
+// One batch of the CUS-6 staleness announcer (AnnounceStaleCustomers).
+struct StaleBatch {
+  int64_t announced = 0;
+  // The last candidate looked at; the next batch starts after it.
+  int64_t last_id = 0;
+  // The batch was full: there may be more candidates after last_id.
+  bool more = false;
 };
 
 using CustomerGuard = std::function<absl::Status(const pb::Customer&)>;
@@ -144,6 +142,19 @@ class CustomerRepository {
   virtual absl::StatusOr<std::vector<pb::Customer>> ListStaleCustomers(
       absl::Time deadline, const CustomerFilter& filter, const StaleCutoffs& cutoffs,
       int64_t after_id, int limit) = 0;
+  // CUS-6 staleness announcer. Looks at up to `limit` customers with
+  // id > after_id whose basic data is stale at `cutoffs` (the rule of
+  // ListStaleCustomers), not archived, and whose current lapse (identified by
+  // the verification time it runs from) has not been announced yet. Claims
+  // them FOR UPDATE SKIP LOCKED (rows another replica's sweep or a change in
+  // progress holds are left for later), and in one transaction records each
+  // announcement and appends one CustomerDataStale per customer, so a lapse
+  // is announced once across replicas and restarts.
+  virtual absl::StatusOr<StaleBatch> AnnounceStaleCustomers(absl::Time deadline,
+                                                            const FreshnessPolicy& policy,
+                                                            const StaleCutoffs& cutoffs,
+                                                            int64_t after_id, int limit,
+                                                            absl::Time now) = 0;
   virtual absl::StatusOr<std::map<std::string, AccuracyTotals>> AccuracyByOwner(
       absl::Time deadline, const CustomerFilter& filter) = 0;
 

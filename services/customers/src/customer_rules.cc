@@ -8,6 +8,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/civil_time.h"
+#include "common/util/proto_time.h"
 
 namespace crm::customers {
 namespace {
@@ -309,6 +311,45 @@ absl::string_view TierName(pb::Tier tier) {
     case pb::B2: return "B2";
     case pb::C: return "C";
     default: return "UNRANKED";
+  }
+}
+
+// ---------------------------------------------------------------- freshness
+
+const absl::TimeZone& BusinessTimeZone() {
+  static const absl::TimeZone kZone = absl::FixedTimeZone(8 * 60 * 60);
+  return kZone;
+}
+
+absl::Time AddMonths(absl::Time t, int months) {
+  const absl::CivilSecond cs = absl::ToCivilSecond(t, BusinessTimeZone());
+  const absl::CivilMonth month = absl::CivilMonth(cs) + months;
+  const absl::CivilDay last_day = absl::CivilDay(absl::CivilMonth(month + 1)) - 1;
+  const int day = std::min<int>(cs.day(), last_day.day());
+  return absl::FromCivil(absl::CivilSecond(month.year(), month.month(), day, cs.hour(), cs.minute(),
+                                           cs.second()),
+                         BusinessTimeZone());
+}
+
+StaleCutoffs StaleCutoffsAt(absl::Time now, const FreshnessPolicy& policy) {
+  return {AddMonths(now, -policy.a_months), AddMonths(now, -policy.b_months),
+          AddMonths(now, -policy.directory_months)};
+}
+
+absl::Time BasicDataVerifiedTime(const pb::Customer& c) {
+  return FromProto(c.has_last_verified_time() ? c.last_verified_time() : c.create_time());
+}
+
+int BasicDataMonths(pb::Tier tier, const FreshnessPolicy& policy) {
+  switch (tier) {
+    case pb::A1:
+    case pb::A2:
+      return policy.a_months;
+    case pb::B1:
+    case pb::B2:
+      return policy.b_months;
+    default:
+      return 0;
   }
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // The customers service's rules as pure functions: validation (CUS-1, 2),
 // duplicate keys (CUS-11), value score and tier cut (CUS-4, 5),
-// completeness (CUS-7), risk questionnaire (CUS-10) and row-level access
-// (GW-2). No I/O here, so every rule is unit-tested without a database.
+// freshness (CUS-6), completeness (CUS-7), risk questionnaire (CUS-10) and
+// row-level access (GW-2). No I/O here, so every rule is unit-tested without a database.
 
 #include <cstdint>
 #include <string>
@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/auth/principal.h"
 #include "common/status/status.h"
 #include "crm/customers/v1/customers.pb.h"
@@ -85,6 +86,39 @@ std::vector<RankingResult> AssignTiers(const std::vector<RankingInput>& inputs,
 
 pb::ServiceMode ServiceModeFor(pb::Tier tier, bool high_value);
 absl::string_view TierName(pb::Tier tier);
+
+// ---- freshness (CUS-6) ----
+
+// Re-verification intervals in months (the freshness_policy table).
+struct FreshnessPolicy {
+  int a_months = 1, b_months = 2, directory_months = 6;
+};
+
+// Data last verified (or created) before these instants is stale.
+struct StaleCutoffs {
+  absl::Time a_verified_before;
+  absl::Time b_verified_before;
+  absl::Time directory_before;
+};
+
+// Dates and month boundaries (risk assessment day, freshness intervals) are
+// in China Standard Time.
+const absl::TimeZone& BusinessTimeZone();
+
+// `t` moved by whole calendar months in the business time zone, the day
+// clamped to the month (Jan 31 + 1 month → Feb 28/29).
+absl::Time AddMonths(absl::Time t, int months);
+
+// The cut-offs at `now`: each interval of `policy` back from now.
+StaleCutoffs StaleCutoffsAt(absl::Time now, const FreshnessPolicy& policy);
+
+// When the basic data was last verified: the last verification, or the
+// creation when it was never verified.
+absl::Time BasicDataVerifiedTime(const pb::Customer& c);
+
+// The basic-data interval of a tier: A1/A2 a_months, B1/B2 b_months, 0 for
+// tiers without one (C, not ranked yet).
+int BasicDataMonths(pb::Tier tier, const FreshnessPolicy& policy);
 
 // ---- data quality (CUS-7) ----
 

@@ -22,28 +22,11 @@ using auth::Role;
 using google::protobuf::FieldMask;
 using google::protobuf::util::FieldMaskUtil;
 
-// Dates (risk assessment day, month boundaries) are in China Standard Time.
-const absl::TimeZone& BusinessTimeZone() {
-  static const absl::TimeZone kZone = absl::FixedTimeZone(8 * 60 * 60);
-  return kZone;
-}
-
 bool IsAdmin(const auth::Principal& p) { return p.role == Role::kAdmin || p.role == Role::kService; }
 
 int64_t CursorId(const std::string& cursor) {
   int64_t id = 0;
   return absl::SimpleAtoi(cursor, &id) ? id : 0;
-}
-
-absl::Time AddMonths(absl::Time t, int months) {
-  const absl::CivilSecond cs = absl::ToCivilSecond(t, BusinessTimeZone());
-  const absl::CivilMonth month = absl::CivilMonth(cs) + months;
-  // Clamp the day (Jan 31 + 1 month → Feb 28/29).
-  const absl::CivilDay last_day = absl::CivilDay(absl::CivilMonth(month + 1)) - 1;
-  const int day = std::min<int>(cs.day(), last_day.day());
-  return absl::FromCivil(absl::CivilSecond(month.year(), month.month(), day, cs.hour(), cs.minute(),
-                                           cs.second()),
-                         BusinessTimeZone());
 }
 
 std::string LastSegment(const std::string& name) { return name.substr(name.rfind('/') + 1); }
@@ -476,8 +459,7 @@ absl::StatusOr<pb::ListStaleCustomersResponse> CustomerService::ListStaleCustome
   ASSIGN_OR_RETURN(std::string cursor, tokens_.Decode(query, req.page_token()));
   ASSIGN_OR_RETURN(FreshnessPolicy policy, repo_.GetFreshnessPolicy(call.deadline));
   const absl::Time now = clock_.Now();
-  const StaleCutoffs cutoffs{AddMonths(now, -policy.a_months), AddMonths(now, -policy.b_months),
-                             AddMonths(now, -policy.directory_months)};
+  const StaleCutoffs cutoffs = StaleCutoffsAt(now, policy);
   CustomerFilter filter;
   filter.scope = ScopeFor(call.principal);
   filter.owner = req.owner();
@@ -500,9 +482,9 @@ absl::StatusOr<pb::ListStaleCustomersResponse> CustomerService::ListStaleCustome
       ToProto(due, s->mutable_due_time());
     };
     const absl::Time created = FromProto(c.create_time());
-    const absl::Time verified = c.has_last_verified_time() ? FromProto(c.last_verified_time()) : created;
-    if (c.tier() == pb::A1 || c.tier() == pb::A2) add(pb::StaleCustomer::BASIC_DATA, verified, policy.a_months);
-    if (c.tier() == pb::B1 || c.tier() == pb::B2) add(pb::StaleCustomer::BASIC_DATA, verified, policy.b_months);
+    if (const int months = BasicDataMonths(c.tier(), policy); months > 0) {
+      add(pb::StaleCustomer::BASIC_DATA, BasicDataVerifiedTime(c), months);
+    }
     if (c.kind() == pb::ENTERPRISE) {
       add(pb::StaleCustomer::DIRECTORY,
           c.has_directory_collected_time() ? FromProto(c.directory_collected_time()) : created,
@@ -511,6 +493,21 @@ absl::StatusOr<pb::ListStaleCustomersResponse> CustomerService::ListStaleCustome
   }
   if (more) response.set_next_page_token(tokens_.Encode(query, LastSegment(rows.back().name())));
   return response;
+}
+
+absl::StatusOr<int64_t> CustomerService::AnnounceStaleCustomers(absl::Time deadline, int batch_size) {
+  ASSIGN_OR_RETURN(FreshnessPolicy policy, repo_.GetFreshnessPolicy(deadline));
+  const absl::Time now = clock_.Now();
+  const StaleCutoffs cutoffs = StaleCutoffsAt(now, policy);
+  int64_t announced = 0;
+  int64_t after_id = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(StaleBatch batch,
+                     repo_.AnnounceStaleCustomers(deadline, policy, cutoffs, after_id, batch_size, now));
+    announced += batch.announced;
+    if (!batch.more) return announced;
+    after_id = batch.last_id;
+  }
 }
 
 absl::StatusOr<pb::DataQualityReport> CustomerService::GetDataQualityReport(

@@ -72,6 +72,11 @@ class CustomerService {
 
   absl::StatusOr<pb::ListStaleCustomersResponse> ListStaleCustomers(
       const Call& call, const pb::ListStaleCustomersRequest& req);
+  // The staleness job's sweep (CUS-6, no caller): announces every customer
+  // whose basic data is stale now (ListStaleCustomers' rule) and whose lapse
+  // was not announced yet, `batch_size` per transaction. Returns how many
+  // this call announced (customers another replica claimed are not counted).
+  absl::StatusOr<int64_t> AnnounceStaleCustomers(absl::Time deadline, int batch_size);
   absl::StatusOr<pb::DataQualityReport> GetDataQualityReport(
       const Call& call, const pb::GetDataQualityReportRequest& req);
 

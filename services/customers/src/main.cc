@@ -18,9 +18,12 @@
 #include "services/customers/src/customer_handler.h"
 #include "services/customers/src/customer_migrations.h"
 #include "services/customers/src/mysql_customer_repository.h"
+#include "services/customers/src/stale_data_job.h"
 
 ABSL_FLAG(int, tier_recompute_hours, 24,
           "recompute value tiers every N hours (CUS-4); 0 turns the schedule off");
+ABSL_FLAG(absl::Duration, stale_sweep_interval, absl::Minutes(5),
+          "how often the staleness job announces customers whose basic data became stale (CUS-6)");
 
 int main(int argc, char** argv) {
   crm::server::BlockTerminationSignals();
@@ -28,6 +31,10 @@ int main(int argc, char** argv) {
   const crm::server::ServiceConfig config = crm::server::LoadServiceConfig();
   const int recompute_hours = absl::GetFlag(FLAGS_tier_recompute_hours);
   if (recompute_hours < 0) crm::config::Die("--tier_recompute_hours: must not be negative");
+  const absl::Duration stale_sweep_interval = absl::GetFlag(FLAGS_stale_sweep_interval);
+  if (stale_sweep_interval < absl::Milliseconds(10) || stale_sweep_interval > absl::Hours(24)) {
+    crm::config::Die("--stale_sweep_interval: between 10ms and 24h");
+  }
 
   crm::Clock& clock = crm::RealClock::Get();
   auto verifier = crm::auth::TokenVerifier::Create(config.auth, clock);
@@ -51,6 +58,7 @@ int main(int argc, char** argv) {
   // Other services follow this one's events (GW-5) through its feed.
   crm::events::EventFeedService feed(pool, **verifier, {.producer = "customers"});
   crm::events::EventPruner pruner(pool, {.retention = config.event_retention});
+  crm::customers::StaleDataJob stale_job(service, {.interval = stale_sweep_interval});
 
   crm::server::GrpcServer server(config.server, {&handler, &feed},
                                  {"crm.customers.v1.CustomerService",
@@ -63,6 +71,7 @@ int main(int argc, char** argv) {
   }
   crm::server::WritePortFile(config.port_file, *port);
   pruner.Start();
+  stale_job.Start();
 
   absl::Notification stopping;
   std::thread scheduler;
@@ -83,6 +92,7 @@ int main(int argc, char** argv) {
   const int sig = crm::server::WaitForTerminationSignal();
   crm::log::Info("shutting down", {{"signal", absl::StrCat(sig)}});
   stopping.Notify();
+  stale_job.Stop();
   server.Shutdown();
   pruner.Stop();
   if (scheduler.joinable()) scheduler.join();

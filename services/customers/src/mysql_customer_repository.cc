@@ -321,10 +321,13 @@ absl::StatusOr<pb::Contact> LoadContact(sql::Connection& conn, int64_t customer_
   return ContactFromRow(*rs);
 }
 
-// Locks the parent customer and runs the caller's access check on it.
-absl::Status GuardCustomer(sql::Connection& conn, int64_t customer_id, const CustomerGuard& guard) {
+// Locks the parent customer and runs the caller's access check on it;
+// the customer (its owner and team go into contact events).
+absl::StatusOr<pb::Customer> GuardCustomer(sql::Connection& conn, int64_t customer_id,
+                                           const CustomerGuard& guard) {
   ASSIGN_OR_RETURN(pb::Customer customer, LoadCustomer(conn, customer_id, true));
-  return guard(customer);
+  RETURN_IF_ERROR(guard(customer));
+  return customer;
 }
 
 template <typename Fn>
@@ -458,7 +461,9 @@ absl::StatusOr<pb::Customer> MysqlCustomerRepository::RecordVerification(
             "INSERT INTO verifications (customer_id, fields_checked, fields_corrected, verified_by, "
             "verify_time) VALUES (?, ?, ?, ?, ?)",
             id, fields_checked, fields_corrected, actor.subject, actor.now);
-    return WriteCustomerChanges(conn, before, after, actor);
+    ASSIGN_OR_RETURN(pb::Customer written, WriteCustomerChanges(conn, before, after, actor));
+    events::AppendEvent(conn, written.name(), VerifiedEvent(written, actor.now), actor.now);
+    return written;
   });
 }
 
@@ -495,7 +500,7 @@ absl::StatusOr<pb::Contact> MysqlCustomerRepository::CreateContact(
     return LoadContact(conn, customer_id, TrailingId(name), false);
   };
   auto result = Tx(pool_, deadline, "create contact", [&](sql::Connection& conn) -> absl::StatusOr<pb::Contact> {
-    RETURN_IF_ERROR(GuardCustomer(conn, customer_id, guard));
+    ASSIGN_OR_RETURN(pb::Customer customer, GuardCustomer(conn, customer_id, guard));
     if (auto existing = db::FindIdempotentResult(conn, kMethod, request_id)) {
       return load_named(conn, *existing);
     }
@@ -510,7 +515,9 @@ absl::StatusOr<pb::Contact> MysqlCustomerRepository::CreateContact(
     db::RememberIdempotentResult(conn, kMethod, request_id, ContactName(customer_id, id), actor.now);
     InsertFieldChanges(conn, customer_id, ContactName(customer_id, id),
                        {{"(created)", "", c.display_name()}}, actor);
-    return LoadContact(conn, customer_id, id, false);
+    ASSIGN_OR_RETURN(pb::Contact created, LoadContact(conn, customer_id, id, false));
+    events::AppendEvent(conn, created.name(), ContactAddedEvent(customer, created), actor.now);
+    return created;
   });
   return ResolveIdempotentRace(result, pool_, deadline, kMethod, request_id, load_named);
 }
@@ -527,7 +534,7 @@ absl::StatusOr<pb::Contact> MysqlCustomerRepository::MutateContact(
     absl::Time deadline, int64_t customer_id, int64_t contact_id, const CustomerGuard& guard,
     const std::function<absl::Status(pb::Contact&)>& mutate, const Actor& actor) {
   return Tx(pool_, deadline, "update contact", [&](sql::Connection& conn) -> absl::StatusOr<pb::Contact> {
-    RETURN_IF_ERROR(GuardCustomer(conn, customer_id, guard));
+    ASSIGN_OR_RETURN(pb::Customer customer, GuardCustomer(conn, customer_id, guard));
     ASSIGN_OR_RETURN(pb::Contact before, LoadContact(conn, customer_id, contact_id, true));
     pb::Contact after = before;
     RETURN_IF_ERROR(mutate(after));
@@ -542,7 +549,9 @@ absl::StatusOr<pb::Contact> MysqlCustomerRepository::MutateContact(
             DateColumn(after.has_birthday(), after.birthday()), after.hobbies(), after.family_notes(),
             int64_t{after.vip_level()}, actor.now, customer_id, contact_id);
     InsertFieldChanges(conn, customer_id, after.name(), diffs, actor);
-    return LoadContact(conn, customer_id, contact_id, false);
+    ASSIGN_OR_RETURN(pb::Contact written, LoadContact(conn, customer_id, contact_id, false));
+    events::AppendEvent(conn, written.name(), ContactChangedEvent(customer, written), actor.now);
+    return written;
   });
 }
 
@@ -550,12 +559,13 @@ absl::Status MysqlCustomerRepository::DeleteContact(
     absl::Time deadline, int64_t customer_id, int64_t contact_id, const CustomerGuard& guard,
     const std::function<absl::Status(const pb::Contact&)>& check, const Actor& actor) {
   return Tx(pool_, deadline, "delete contact", [&](sql::Connection& conn) -> absl::Status {
-    RETURN_IF_ERROR(GuardCustomer(conn, customer_id, guard));
+    ASSIGN_OR_RETURN(pb::Customer customer, GuardCustomer(conn, customer_id, guard));
     ASSIGN_OR_RETURN(pb::Contact contact, LoadContact(conn, customer_id, contact_id, true));
     RETURN_IF_ERROR(check(contact));
     Execute(conn, "DELETE FROM contacts WHERE customer_id = ? AND id = ?", customer_id, contact_id);
     InsertFieldChanges(conn, customer_id, contact.name(), {{"(deleted)", contact.display_name(), ""}},
                        actor);
+    events::AppendEvent(conn, contact.name(), ContactRemovedEvent(customer, contact), actor.now);
     return absl::OkStatus();
   });
 }
@@ -875,6 +885,22 @@ absl::StatusOr<std::vector<pb::TierChange>> MysqlCustomerRepository::ListTierCha
 
 // --------------------------------------------------------- freshness, quality
 
+namespace {
+
+// CUS-6: the basic data was last verified (or created) before the cut-off of
+// its tier class (A1/A2, B1/B2); binds cutoffs.a_verified_before, then
+// cutoffs.b_verified_before.
+constexpr char kBasicDataStale[] =
+    "((tier IN (1, 2) AND COALESCE(last_verified_at, create_time) < ?)"
+    " OR (tier IN (3, 4) AND COALESCE(last_verified_at, create_time) < ?))";
+
+// The current lapse has not been announced: stale_announced_for holds the
+// verification time of the last lapse announced (NULL: none yet).
+constexpr char kLapseNotAnnounced[] =
+    "NOT (stale_announced_for <=> COALESCE(last_verified_at, create_time))";
+
+}  // namespace
+
 absl::StatusOr<FreshnessPolicy> MysqlCustomerRepository::GetFreshnessPolicy(absl::Time deadline) {
   return Read(pool_, deadline, "freshness policy", [&](sql::Connection& conn) -> absl::StatusOr<FreshnessPolicy> {
     FreshnessPolicy policy;
@@ -897,9 +923,7 @@ absl::StatusOr<std::vector<pb::Customer>> MysqlCustomerRepository::ListStaleCust
     std::string where = "id > ?";
     std::vector<Param> params = {after_id};
     AppendFilter(filter, where, params);
-    absl::StrAppend(&where,
-                    " AND ((tier IN (1, 2) AND COALESCE(last_verified_at, create_time) < ?)"
-                    " OR (tier IN (3, 4) AND COALESCE(last_verified_at, create_time) < ?)"
+    absl::StrAppend(&where, " AND (", kBasicDataStale,
                     " OR (kind = 1 AND COALESCE(directory_collected_at, create_time) < ?))");
     params.insert(params.end(), {cutoffs.a_verified_before, cutoffs.b_verified_before,
                                  cutoffs.directory_before, int64_t{limit}});
@@ -910,6 +934,72 @@ absl::StatusOr<std::vector<pb::Customer>> MysqlCustomerRepository::ListStaleCust
     std::vector<pb::Customer> out;
     while (rs->next()) out.push_back(CustomerFromRow(*rs));
     return out;
+  });
+}
+
+absl::StatusOr<StaleBatch> MysqlCustomerRepository::AnnounceStaleCustomers(
+    absl::Time deadline, const FreshnessPolicy& policy, const StaleCutoffs& cutoffs, int64_t after_id,
+    int limit, absl::Time now) {
+  return Tx(pool_, deadline, "announce stale customers", [&](sql::Connection& conn) -> absl::StatusOr<StaleBatch> {
+    // Candidates by a plain read first, so the locking read below touches
+    // only them (a locking scan would lock every row it passes).
+    CustomerFilter active;
+    active.scope.kind = AccessScope::Kind::kAll;
+    std::string where;
+    std::vector<Param> params;
+    AppendFilter(active, where, params);  // not archived
+    absl::StrAppend(&where, " AND ", kBasicDataStale, " AND ", kLapseNotAnnounced);
+    params.insert(params.end(), {cutoffs.a_verified_before, cutoffs.b_verified_before});
+    std::vector<Param> candidate_params = {after_id};
+    candidate_params.insert(candidate_params.end(), params.begin(), params.end());
+    candidate_params.push_back(int64_t{limit});
+    StaleBatch batch;
+    std::vector<int64_t> candidates;
+    {
+      db::ResultSetPtr rs = db::QueryDynamic(
+          conn, absl::StrCat("SELECT id FROM customers WHERE id > ?", where, " ORDER BY id LIMIT ?"),
+          candidate_params);
+      while (rs->next()) candidates.push_back(rs->getInt64(1));
+    }
+    if (candidates.empty()) return batch;
+    batch.last_id = candidates.back();
+    batch.more = static_cast<int>(candidates.size()) == limit;
+
+    // Claim them, checking the condition again on the current rows: another
+    // replica may have announced one since (or holds it: SKIP LOCKED).
+    std::vector<Param> claim_params(candidates.begin(), candidates.end());
+    claim_params.insert(claim_params.end(), params.begin(), params.end());
+    std::vector<pb::Customer> claimed;
+    {
+      db::ResultSetPtr rs = db::QueryDynamic(
+          conn,
+          absl::StrCat("SELECT ", kCustomerColumns, " FROM customers WHERE id IN (",
+                       absl::StrJoin(std::vector<std::string>(candidates.size(), "?"), ","), ")", where,
+                       " ORDER BY id FOR UPDATE SKIP LOCKED"),
+          claim_params);
+      while (rs->next()) claimed.push_back(CustomerFromRow(*rs));
+    }
+    if (claimed.empty()) return batch;
+    std::vector<Param> ids;
+    std::vector<pb::CustomerDataStale> payloads;
+    payloads.reserve(claimed.size());
+    for (const pb::Customer& c : claimed) {
+      ids.push_back(IdOf(c));
+      payloads.push_back(StaleEvent(c, policy));
+    }
+    // Not a change of the customer resource: no version (etag), update time
+    // or audit row moves.
+    db::ExecuteDynamic(conn,
+                       absl::StrCat("UPDATE customers SET stale_announced_for = "
+                                    "COALESCE(last_verified_at, create_time) WHERE id IN (",
+                                    absl::StrJoin(std::vector<std::string>(ids.size(), "?"), ","), ")"),
+                       ids);
+    std::vector<events::OutboxEvent> outbox;
+    outbox.reserve(payloads.size());
+    for (const pb::CustomerDataStale& e : payloads) outbox.push_back({e.customer(), &e, now});
+    events::AppendEvents(conn, outbox);
+    batch.announced = static_cast<int64_t>(claimed.size());
+    return batch;
   });
 }
 

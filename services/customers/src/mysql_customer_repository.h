@@ -77,6 +77,9 @@ class MysqlCustomerRepository final : public CustomerRepository {
                                                                const StaleCutoffs& cutoffs,
                                                                int64_t after_id,
                                                                int limit) override;
+  absl::StatusOr<StaleBatch> AnnounceStaleCustomers(absl::Time deadline, const FreshnessPolicy& policy,
+                                                    const StaleCutoffs& cutoffs, int64_t after_id,
+                                                    int limit, absl::Time now) override;
   absl::StatusOr<std::map<std::string, AccuracyTotals>> AccuracyByOwner(
       absl::Time deadline, const CustomerFilter& filter) override;
 

@@ -1,14 +1,19 @@
 // Every customers RPC over real gRPC against a real MariaDB.
 #include <atomic>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "common/status/grpc_status.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_database.h"
+#include "common/util/proto_time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "crm/customers/v1/events.pb.h"
+#include "services/customers/src/stale_data_job.h"
 #include "services/customers/test/customer_test_env.h"
 
 namespace crm::customers {
@@ -23,6 +28,32 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 using ::testing::UnorderedElementsAre;
+
+// The events of payload type T on `feed`, in feed order, with the payload.
+template <typename T>
+std::vector<std::pair<events::v1::Event, T>> EventsOf(const std::vector<events::v1::Event>& feed) {
+  std::vector<std::pair<events::v1::Event, T>> out;
+  for (const events::v1::Event& e : feed) {
+    if (e.type() != T::descriptor()->full_name()) continue;
+    T payload;
+    EXPECT_TRUE(e.payload().UnpackTo(&payload)) << e.type() << " " << e.sequence();
+    out.emplace_back(e, std::move(payload));
+  }
+  return out;
+}
+
+// An instant in China Standard Time (the customers service's business zone).
+absl::Time Cst(int y, int mo, int d, int h, int mi = 0) {
+  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, 0), absl::FixedTimeZone(8 * 60 * 60));
+}
+
+// One run of the staleness announcer on `server`'s service and clock; -1 on error.
+int64_t Sweep(CustomersServer& server, int batch_size = 500) {
+  absl::StatusOr<int64_t> announced =
+      server.service().AnnounceStaleCustomers(absl::Now() + absl::Seconds(60), batch_size);
+  EXPECT_TRUE(announced.ok()) << announced.status();
+  return announced.value_or(-1);
+}
 
 class CustomersIntegrationTest : public ::testing::Test {
  protected:
@@ -601,6 +632,291 @@ TEST_F(CustomersIntegrationTest, ChangesAreAnnouncedOnTheEventFeed) {
   EXPECT_EQ(ownership.old_owner(), "mgr-li");
   EXPECT_EQ(ownership.new_owner(), "mgr-wang");
   for (size_t i = 0; i < feed.size(); ++i) EXPECT_EQ(feed[i].sequence(), static_cast<int64_t>(i) + 1);
+}
+
+// SCH-5, SCH-6: contacts are announced with the customer's current owner and
+// team; a retried create, an update that changes nothing and a refused call
+// announce nothing.
+TEST_F(CustomersIntegrationTest, ContactChangesAndVerificationsAreAnnouncedWithTheCurrentOwner) {
+  auto customer = Create(Enterprise("莆田鞋业", 41));
+  ASSERT_TRUE(customer.ok()) << customer.status();
+  const size_t baseline = server_->Events().size();  // CustomerCreated
+
+  pb::CreateContactRequest create;
+  create.set_parent(customer->name());
+  create.set_request_id("contact-event-1");
+  pb::Contact& in = *create.mutable_contact();
+  in.set_display_name("林总");
+  in.set_role(pb::VIP);
+  in.set_vip_level(pb::GOLD);
+  in.set_phone("13800138001");
+  in.mutable_birthday()->set_year(1968);
+  in.mutable_birthday()->set_month(9);
+  in.mutable_birthday()->set_day(12);
+  pb::Contact contact;
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the retry announces nothing
+    ASSERT_TRUE(stub().CreateContact(server_->As(Role::kManager, "mgr-li").get(), create, &contact).ok());
+  }
+  pb::Contact ignored;
+  create.set_request_id("contact-event-2");
+  EXPECT_EQ(stub().CreateContact(server_->As(Role::kManager, "mgr-wang").get(), create, &ignored).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  std::vector<events::v1::Event> feed = server_->Events();
+  ASSERT_THAT(feed, SizeIs(baseline + 1));
+  EXPECT_EQ(feed.back().type(), "crm.customers.v1.ContactAdded");
+  EXPECT_EQ(feed.back().resource_name(), contact.name());
+  pb::ContactAdded added;
+  ASSERT_TRUE(feed.back().payload().UnpackTo(&added));
+  EXPECT_EQ(added.contact(), contact.name());
+  EXPECT_EQ(added.customer(), customer->name());
+  EXPECT_EQ(added.display_name(), "林总");
+  EXPECT_EQ(added.role(), pb::VIP);
+  EXPECT_EQ(added.vip_level(), pb::GOLD);
+  EXPECT_EQ(added.birthday().year(), 1968);
+  EXPECT_EQ(added.birthday().month(), 9);
+  EXPECT_EQ(added.birthday().day(), 12);
+  EXPECT_EQ(added.owner(), "mgr-li");
+  EXPECT_EQ(added.team(), "east");
+
+  // An update that writes the value already stored changes nothing.
+  pb::UpdateContactRequest same;
+  same.mutable_contact()->set_name(contact.name());
+  same.mutable_contact()->set_phone(contact.phone());
+  same.mutable_update_mask()->add_paths("phone");
+  pb::Contact unchanged;
+  ASSERT_TRUE(stub().UpdateContact(server_->As(Role::kManager, "mgr-li").get(), same, &unchanged).ok());
+  EXPECT_EQ(unchanged.etag(), contact.etag());
+  EXPECT_THAT(server_->Events(), SizeIs(baseline + 1));
+
+  // The customer moves to mgr-wang; the next contact change names the new owner.
+  auto current = Get(customer->name());
+  ASSERT_TRUE(current.ok());
+  pb::Customer move;
+  move.set_name(customer->name());
+  move.set_etag(current->etag());
+  move.set_owner("mgr-wang");
+  ASSERT_TRUE(Update(move, {"owner"}, Role::kSupervisor, "sup-zhao").ok());
+  pb::UpdateContactRequest promote;
+  promote.mutable_contact()->set_name(contact.name());
+  promote.mutable_contact()->set_etag(contact.etag());
+  promote.mutable_contact()->set_vip_level(pb::DIAMOND);
+  promote.mutable_update_mask()->add_paths("vip_level");
+  pb::Contact promoted;
+  ASSERT_TRUE(stub().UpdateContact(server_->As(Role::kManager, "mgr-wang").get(), promote, &promoted).ok());
+  feed = server_->Events();
+  ASSERT_THAT(feed, SizeIs(baseline + 3));
+  EXPECT_EQ(feed[baseline + 1].type(), "crm.customers.v1.OwnershipChanged");
+  EXPECT_EQ(feed.back().type(), "crm.customers.v1.ContactChanged");
+  EXPECT_EQ(feed.back().resource_name(), contact.name());
+  pb::ContactChanged changed;
+  ASSERT_TRUE(feed.back().payload().UnpackTo(&changed));
+  EXPECT_EQ(changed.contact(), contact.name());
+  EXPECT_EQ(changed.customer(), customer->name());
+  EXPECT_EQ(changed.display_name(), "林总");
+  EXPECT_EQ(changed.role(), pb::VIP);
+  EXPECT_EQ(changed.vip_level(), pb::DIAMOND);
+  EXPECT_EQ(changed.birthday().day(), 12);
+  EXPECT_EQ(changed.owner(), "mgr-wang");
+  EXPECT_EQ(changed.team(), "east");
+
+  // CUS-6: a verification is announced with its time.
+  server_->clock().Advance(absl::Hours(3));
+  pb::VerifyCustomerRequest verify;
+  verify.set_name(customer->name());
+  verify.set_fields_checked(12);
+  pb::Customer verified;
+  ASSERT_TRUE(stub().VerifyCustomer(server_->As(Role::kManager, "mgr-wang").get(), verify, &verified).ok());
+  feed = server_->Events();
+  ASSERT_THAT(feed, SizeIs(baseline + 4));
+  EXPECT_EQ(feed.back().type(), "crm.customers.v1.CustomerVerified");
+  EXPECT_EQ(feed.back().resource_name(), customer->name());
+  pb::CustomerVerified verified_event;
+  ASSERT_TRUE(feed.back().payload().UnpackTo(&verified_event));
+  EXPECT_EQ(verified_event.customer(), customer->name());
+  EXPECT_EQ(verified_event.owner(), "mgr-wang");
+  EXPECT_EQ(verified_event.team(), "east");
+  EXPECT_EQ(FromProto(verified_event.verify_time()), server_->clock().Now());
+  EXPECT_EQ(FromProto(verified_event.verify_time()), FromProto(verified.last_verified_time()));
+
+  // A delete with a stale etag is refused and announces nothing; then it goes.
+  pb::DeleteContactRequest del;
+  del.set_name(contact.name());
+  del.set_etag(contact.etag());
+  google::protobuf::Empty empty;
+  EXPECT_EQ(stub().DeleteContact(server_->As(Role::kManager, "mgr-wang").get(), del, &empty).error_code(),
+            grpc::StatusCode::ABORTED);
+  del.set_etag(promoted.etag());
+  ASSERT_TRUE(stub().DeleteContact(server_->As(Role::kManager, "mgr-wang").get(), del, &empty).ok());
+  feed = server_->Events();
+  ASSERT_THAT(feed, SizeIs(baseline + 5));
+  EXPECT_EQ(feed.back().type(), "crm.customers.v1.ContactRemoved");
+  EXPECT_EQ(feed.back().resource_name(), contact.name());
+  pb::ContactRemoved removed;
+  ASSERT_TRUE(feed.back().payload().UnpackTo(&removed));
+  EXPECT_EQ(removed.contact(), contact.name());
+  EXPECT_EQ(removed.customer(), customer->name());
+  for (size_t i = 0; i < feed.size(); ++i) EXPECT_EQ(feed[i].sequence(), static_cast<int64_t>(i) + 1);
+}
+
+// CUS-6: each lapse of an A or B customer's basic data is announced once —
+// not again by a second sweep or by another replica — and a verification
+// starts a new lapse.
+TEST_F(CustomersIntegrationTest, StaleBasicDataIsAnnouncedOncePerLapse) {
+  for (int i = 1; i <= 10; ++i) ASSERT_TRUE(Create(Enterprise(absl::StrCat("陈旧客户", i), 400 + i)).ok());
+  pb::RecomputeTiersResponse tiers;
+  ASSERT_TRUE(stub().RecomputeTiers(server_->As(Role::kAdmin, "admin", "").get(), {}, &tiers).ok());
+  ASSERT_EQ(tiers.tier_counts().at("A2"), 1);
+  ASSERT_EQ(tiers.tier_counts().at("B2"), 2);
+  pb::ListCustomersRequest a_only;
+  a_only.set_tier(pb::A2);
+  auto a_list = List(a_only);
+  ASSERT_TRUE(a_list.ok());
+  ASSERT_THAT(a_list->customers(), SizeIs(1));
+  const pb::Customer a = a_list->customers(0);
+  EXPECT_EQ(Sweep(*server_), 0);  // everything is fresh
+
+  // Created 1 Jan 08:00 CST. On 12 Feb the A customer (monthly) is stale, B
+  // (every two months) not yet.
+  server_->clock().Advance(absl::Hours(24 * 42));
+  EXPECT_EQ(Sweep(*server_), 1);
+  EXPECT_EQ(Sweep(*server_), 0);
+  // Another replica (or this one restarted) on the same database neither.
+  auto replica = CustomersServer::Start(db_->config());
+  ASSERT_NE(replica, nullptr);
+  replica->clock().Set(server_->clock().Now());
+  EXPECT_EQ(Sweep(*replica), 0);
+
+  auto stale = EventsOf<pb::CustomerDataStale>(server_->Events());
+  ASSERT_THAT(stale, SizeIs(1));
+  EXPECT_EQ(stale[0].first.resource_name(), a.name());
+  EXPECT_EQ(FromProto(stale[0].first.event_time()), server_->clock().Now());
+  EXPECT_EQ(stale[0].second.customer(), a.name());
+  EXPECT_EQ(stale[0].second.owner(), "mgr-li");
+  EXPECT_EQ(stale[0].second.team(), "east");
+  EXPECT_EQ(stale[0].second.tier(), pb::A2);
+  EXPECT_EQ(FromProto(stale[0].second.last_verified_time()), FromProto(a.create_time()));
+  EXPECT_EQ(FromProto(stale[0].second.stale_since()), Cst(2027, 2, 1, 8));
+
+  // The manager re-verifies: fresh again, nothing to announce ...
+  pb::VerifyCustomerRequest verify;
+  verify.set_name(a.name());
+  verify.set_fields_checked(10);
+  pb::Customer verified;
+  ASSERT_TRUE(stub().VerifyCustomer(server_->As(Role::kManager, "mgr-li").get(), verify, &verified).ok());
+  EXPECT_EQ(Sweep(*server_), 0);
+  // ... until that verification lapses too (26 Mar), by when the B
+  // customers' two months (since 1 Jan) are over as well.
+  server_->clock().Advance(absl::Hours(24 * 42));
+  replica->clock().Set(server_->clock().Now());
+  EXPECT_EQ(Sweep(*server_), 3);
+  EXPECT_EQ(Sweep(*replica), 0);
+  EXPECT_EQ(Sweep(*server_), 0);
+
+  stale = EventsOf<pb::CustomerDataStale>(server_->Events());
+  ASSERT_THAT(stale, SizeIs(4));
+  std::map<std::string, int> per_customer;
+  for (const auto& [event, payload] : stale) {
+    ++per_customer[payload.customer()];
+    EXPECT_EQ(event.resource_name(), payload.customer());
+    if (event.sequence() <= stale[0].first.sequence()) continue;
+    if (payload.customer() == a.name()) {
+      EXPECT_EQ(payload.tier(), pb::A2);
+      EXPECT_EQ(FromProto(payload.last_verified_time()), FromProto(verified.last_verified_time()));
+      EXPECT_EQ(FromProto(payload.stale_since()), AddMonths(FromProto(verified.last_verified_time()), 1));
+    } else {
+      EXPECT_EQ(payload.tier(), pb::B2);
+      EXPECT_EQ(FromProto(payload.last_verified_time()), FromProto(a.create_time()));  // created together
+      EXPECT_EQ(FromProto(payload.stale_since()), Cst(2027, 3, 1, 8));
+    }
+  }
+  EXPECT_EQ(per_customer.size(), 3u);
+  EXPECT_EQ(per_customer[a.name()], 2);
+}
+
+// Sweeps running at the same time (replicas) claim disjoint customers: each
+// stale customer is announced exactly once.
+TEST_F(CustomersIntegrationTest, ConcurrentSweepsAnnounceEachLapseOnce) {
+  for (int i = 1; i <= 30; ++i) ASSERT_TRUE(Create(Enterprise(absl::StrCat("并发陈旧", i), 450 + i)).ok());
+  pb::RecomputeTiersResponse tiers;
+  ASSERT_TRUE(stub().RecomputeTiers(server_->As(Role::kAdmin, "admin", "").get(), {}, &tiers).ok());
+  ASSERT_EQ(tiers.tier_counts().at("A2"), 3);
+  ASSERT_EQ(tiers.tier_counts().at("B1") + tiers.tier_counts().at("B2"), 6);
+  // 70 days on, the 3 A and the 6 B customers are stale.
+  server_->clock().Advance(absl::Hours(24 * 70));
+  auto replica = CustomersServer::Start(db_->config());
+  ASSERT_NE(replica, nullptr);
+  replica->clock().Set(server_->clock().Now());
+
+  std::atomic<int64_t> announced{0};
+  std::vector<std::thread> sweeps;
+  for (int i = 0; i < 4; ++i) {
+    CustomersServer& on = i % 2 == 0 ? *server_ : *replica;
+    // Small batches, so the sweeps interleave batch by batch.
+    sweeps.emplace_back([&on, &announced] { announced += Sweep(on, 2); });
+  }
+  for (std::thread& t : sweeps) t.join();
+  EXPECT_EQ(announced.load(), 9);
+  EXPECT_EQ(Sweep(*server_), 0);
+
+  const auto stale = EventsOf<pb::CustomerDataStale>(server_->Events());
+  ASSERT_THAT(stale, SizeIs(9));
+  std::set<std::string> customers;
+  for (const auto& [event, payload] : stale) {
+    customers.insert(payload.customer());
+    EXPECT_NE(payload.tier(), pb::C);
+  }
+  EXPECT_EQ(customers.size(), 9u);
+}
+
+TEST_F(CustomersIntegrationTest, ArchivedCustomersAreNeverAnnouncedStale) {
+  for (int i = 1; i <= 10; ++i) ASSERT_TRUE(Create(Enterprise(absl::StrCat("归档陈旧", i), 500 + i)).ok());
+  pb::RecomputeTiersResponse tiers;
+  ASSERT_TRUE(stub().RecomputeTiers(server_->As(Role::kAdmin, "admin", "").get(), {}, &tiers).ok());
+  pb::ListCustomersRequest a_only;
+  a_only.set_tier(pb::A2);
+  auto a_list = List(a_only);
+  ASSERT_TRUE(a_list.ok());
+  ASSERT_THAT(a_list->customers(), SizeIs(1));
+  pb::ArchiveCustomerRequest archive;
+  archive.set_name(a_list->customers(0).name());
+  pb::Customer archived;
+  ASSERT_TRUE(stub().ArchiveCustomer(server_->As(Role::kManager, "mgr-li").get(), archive, &archived).ok());
+
+  server_->clock().Advance(absl::Hours(24 * 42));  // the A customer would be stale
+  EXPECT_EQ(Sweep(*server_), 0);
+  server_->clock().Advance(absl::Hours(24 * 42));  // and now the two B customers are
+  EXPECT_EQ(Sweep(*server_), 2);
+  const auto stale = EventsOf<pb::CustomerDataStale>(server_->Events());
+  ASSERT_THAT(stale, SizeIs(2));
+  for (const auto& [event, payload] : stale) {
+    EXPECT_NE(payload.customer(), archived.name());
+    EXPECT_EQ(payload.tier(), pb::B2);
+  }
+}
+
+// The background job runs the sweep on its schedule; its repeated runs
+// still announce the lapse once.
+TEST_F(CustomersIntegrationTest, StaleDataJobAnnouncesInTheBackground) {
+  for (int i = 1; i <= 10; ++i) ASSERT_TRUE(Create(Enterprise(absl::StrCat("后台陈旧", i), 550 + i)).ok());
+  pb::RecomputeTiersResponse tiers;
+  ASSERT_TRUE(stub().RecomputeTiers(server_->As(Role::kAdmin, "admin", "").get(), {}, &tiers).ok());
+  server_->clock().Advance(absl::Hours(24 * 42));
+
+  StaleDataJob job(server_->service(), {.interval = absl::Milliseconds(10)});
+  job.Start();
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  std::vector<std::pair<events::v1::Event, pb::CustomerDataStale>> stale;
+  while (stale.empty() && absl::Now() < give_up) {
+    stale = EventsOf<pb::CustomerDataStale>(server_->Events());
+  }
+  ASSERT_THAT(stale, SizeIs(1));
+  // Let it run a few more times before it stops.
+  const absl::Time settle = absl::Now() + absl::Milliseconds(100);
+  while (absl::Now() < settle) (void)server_->Events();
+  job.Stop();
+  EXPECT_THAT(EventsOf<pb::CustomerDataStale>(server_->Events()), SizeIs(1));
+  EXPECT_EQ(stale[0].second.tier(), pb::A2);
 }
 
 TEST_F(CustomersIntegrationTest, RiskToleranceOnlyForIndividuals) {

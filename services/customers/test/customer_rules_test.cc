@@ -1,7 +1,9 @@
 #include "services/customers/src/customer_events.h"
 #include "services/customers/src/customer_rules.h"
 
+#include "absl/time/civil_time.h"
 #include "common/testing/status_matchers.h"
+#include "common/util/proto_time.h"
 #include "gtest/gtest.h"
 
 namespace crm::customers {
@@ -286,6 +288,83 @@ TEST(CustomerEventsTest, OnlyTierOwnershipAndArchivalAreAnnounced) {
 
   // Archiving an archived customer again announces nothing.
   EXPECT_TRUE(EventsForChange(after, after).empty());
+}
+
+
+// CUS-6: months are calendar months in China Standard Time.
+TEST(FreshnessTest, MonthsAreCalendarMonthsInBusinessTimeClampedToTheMonth) {
+  const absl::TimeZone cst = BusinessTimeZone();
+  const absl::Time jan31 = absl::FromCivil(absl::CivilSecond(2027, 1, 31, 23, 30, 0), cst);
+  EXPECT_EQ(AddMonths(jan31, 1), absl::FromCivil(absl::CivilSecond(2027, 2, 28, 23, 30, 0), cst));
+  EXPECT_EQ(AddMonths(jan31, -2), absl::FromCivil(absl::CivilSecond(2026, 11, 30, 23, 30, 0), cst));
+  const absl::Time now = absl::FromCivil(absl::CivilSecond(2027, 3, 15, 9, 0, 0), cst);
+  const StaleCutoffs cutoffs = StaleCutoffsAt(now, FreshnessPolicy{});
+  EXPECT_EQ(cutoffs.a_verified_before, absl::FromCivil(absl::CivilSecond(2027, 2, 15, 9, 0, 0), cst));
+  EXPECT_EQ(cutoffs.b_verified_before, absl::FromCivil(absl::CivilSecond(2027, 1, 15, 9, 0, 0), cst));
+  EXPECT_EQ(cutoffs.directory_before, absl::FromCivil(absl::CivilSecond(2026, 9, 15, 9, 0, 0), cst));
+}
+
+TEST(FreshnessTest, BasicDataIntervalFollowsTheTierClass) {
+  const FreshnessPolicy policy{3, 5, 6};
+  EXPECT_EQ(BasicDataMonths(pb::A1, policy), 3);
+  EXPECT_EQ(BasicDataMonths(pb::A2, policy), 3);
+  EXPECT_EQ(BasicDataMonths(pb::B1, policy), 5);
+  EXPECT_EQ(BasicDataMonths(pb::B2, policy), 5);
+  EXPECT_EQ(BasicDataMonths(pb::C, policy), 0);
+  EXPECT_EQ(BasicDataMonths(pb::TIER_UNSPECIFIED, policy), 0);
+}
+
+TEST(CustomerEventsTest, StaleRunsFromTheLastVerificationOrTheCreation) {
+  const absl::TimeZone cst = BusinessTimeZone();
+  pb::Customer c;
+  c.set_name("customers/9");
+  c.set_owner("mgr-li");
+  c.set_team("east");
+  c.set_tier(pb::B2);
+  ToProto(absl::FromCivil(absl::CivilSecond(2027, 1, 1, 8, 0, 0), cst), c.mutable_create_time());
+  pb::CustomerDataStale never_verified = StaleEvent(c, FreshnessPolicy{});
+  EXPECT_EQ(never_verified.customer(), "customers/9");
+  EXPECT_EQ(never_verified.owner(), "mgr-li");
+  EXPECT_EQ(never_verified.team(), "east");
+  EXPECT_EQ(never_verified.tier(), pb::B2);
+  EXPECT_EQ(FromProto(never_verified.last_verified_time()), FromProto(c.create_time()));
+  EXPECT_EQ(FromProto(never_verified.stale_since()), absl::FromCivil(absl::CivilSecond(2027, 3, 1, 8, 0, 0), cst));
+
+  ToProto(absl::FromCivil(absl::CivilSecond(2027, 2, 10, 9, 0, 0), cst), c.mutable_last_verified_time());
+  c.set_tier(pb::A1);
+  pb::CustomerDataStale verified = StaleEvent(c, FreshnessPolicy{});
+  EXPECT_EQ(FromProto(verified.last_verified_time()), FromProto(c.last_verified_time()));
+  EXPECT_EQ(FromProto(verified.stale_since()), absl::FromCivil(absl::CivilSecond(2027, 3, 10, 9, 0, 0), cst));
+}
+
+TEST(CustomerEventsTest, ContactEventsCarryTheCareFieldsAndTheCustomersOwner) {
+  pb::Customer customer;
+  customer.set_name("customers/3");
+  customer.set_owner("mgr-wang");
+  customer.set_team("west");
+  pb::Contact contact;
+  contact.set_name("customers/3/contacts/8");
+  contact.set_display_name("陈总");
+  contact.set_role(pb::VIP);
+  contact.set_vip_level(pb::DIAMOND);
+  contact.set_phone("13800138000");
+  contact.mutable_birthday()->set_year(1970);
+  contact.mutable_birthday()->set_month(5);
+  contact.mutable_birthday()->set_day(20);
+  const pb::ContactAdded added = ContactAddedEvent(customer, contact);
+  EXPECT_EQ(added.contact(), "customers/3/contacts/8");
+  EXPECT_EQ(added.customer(), "customers/3");
+  EXPECT_EQ(added.display_name(), "陈总");
+  EXPECT_EQ(added.role(), pb::VIP);
+  EXPECT_EQ(added.vip_level(), pb::DIAMOND);
+  EXPECT_EQ(added.birthday().month(), 5);
+  EXPECT_EQ(added.owner(), "mgr-wang");
+  EXPECT_EQ(added.team(), "west");
+  contact.clear_birthday();
+  EXPECT_FALSE(ContactChangedEvent(customer, contact).has_birthday());
+  const pb::ContactRemoved removed = ContactRemovedEvent(customer, contact);
+  EXPECT_EQ(removed.contact(), "customers/3/contacts/8");
+  EXPECT_EQ(removed.customer(), "customers/3");
 }
 
 }  // namespace crm::customers

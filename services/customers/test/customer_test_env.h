@@ -37,6 +37,9 @@ class CustomersServer {
   FakeClock& clock() { return clock_; }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   pb::CustomerService::Stub& stub() { return *stub_; }
+  // The service behind the server (for background work such as the
+  // staleness sweep, which has no RPC), on the fake clock.
+  CustomerService& service() { return *service_; }
 
   // A context with a valid token for the principal and a 20 s deadline.
   std::unique_ptr<grpc::ClientContext> As(auth::Role role, const std::string& subject,
