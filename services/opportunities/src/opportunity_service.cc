@@ -129,6 +129,17 @@ absl::StatusOr<CustomerFacts> OpportunityService::Customer(const Call& call, con
   return facts;
 }
 
+absl::StatusOr<std::string> OpportunityService::CustomerOfParent(const Call& call, const std::string& name,
+                                                                 absl::string_view collection) {
+  ASSIGN_OR_RETURN(std::vector<int64_t> ids, ParseResourceName(name, {"opportunities", collection}, "name"));
+  pb::Opportunity parent;
+  absl::Status s = repo_.Get(call.deadline, Collection::kOpportunities, ids[0], parent);
+  // No parent, no child: the same answer the child's own lookup gives.
+  if (s.code() == absl::StatusCode::kNotFound) return absl::NotFoundError(absl::StrCat(name, " not found"));
+  RETURN_IF_ERROR(s);
+  return parent.customer();
+}
+
 absl::StatusOr<pb::Opportunity> OpportunityService::OpenOpportunity(const Call& call,
                                                                     const std::string& parent) {
   ASSIGN_OR_RETURN(int64_t id, ParseSingleId(parent, "opportunities", "parent"));
@@ -780,15 +791,23 @@ absl::StatusOr<pb::NegotiationRound> OpportunityService::EndNegotiationRound(
 absl::StatusOr<pb::NegotiationRound> OpportunityService::RecordNegotiationFeedback(
     const Call& call, const pb::RecordNegotiationFeedbackRequest& req) {
   RETURN_IF_ERROR(Required(req.feedback(), "feedback", 8000));
+  ASSIGN_OR_RETURN(const std::string customer, CustomerOfParent(call, req.name(), "negotiationRounds"));
   const absl::Time now = clock_.Now();
   return MutateVisible<pb::NegotiationRound>(
       call, Collection::kNegotiationRounds, req.name(), {"opportunities", "negotiationRounds"}, "name",
-      "RecordNegotiationFeedback", req.etag(), [&](pb::NegotiationRound& current, Events&) -> absl::Status {
+      "RecordNegotiationFeedback", req.etag(), [&](pb::NegotiationRound& current, Events& events) -> absl::Status {
         if (!current.has_end_time()) return absl::FailedPreconditionError("the round has not ended yet");
         if (current.has_feedback_time()) return absl::FailedPreconditionError("feedback is already recorded");
         current.set_feedback(req.feedback());
         ToProto(now, current.mutable_feedback_time());
         current.set_feedback_late(now > FromProto(current.feedback_due_time()));
+        pb::NegotiationFeedbackRecorded e;
+        e.set_round(current.name());
+        e.set_customer(customer);
+        e.set_owner(current.owner());
+        *e.mutable_feedback_time() = current.feedback_time();
+        e.set_late(current.feedback_late());
+        events.push_back({current.name(), Payload(e)});
         return absl::OkStatus();
       });
 }
@@ -951,10 +970,14 @@ absl::StatusOr<pb::Contract> OpportunityService::RecordAfterSales(const Call& ca
   if (req.step() == pb::AFTER_SALES_STEP_UNSPECIFIED || !pb::AfterSalesStep_IsValid(req.step())) {
     return InvalidField("step", "TRAINING, SYSTEM_TEST or REVISIT");
   }
+  std::string customer;
+  if (req.step() == pb::REVISIT) {
+    ASSIGN_OR_RETURN(customer, CustomerOfParent(call, req.name(), "contracts"));
+  }
   const absl::Time now = clock_.Now();
   return MutateVisible<pb::Contract>(
       call, Collection::kContracts, req.name(), {"opportunities", "contracts"}, "name", "RecordAfterSales",
-      req.etag(), [&](pb::Contract& current, Events&) -> absl::Status {
+      req.etag(), [&](pb::Contract& current, Events& events) -> absl::Status {
         if (current.status() != pb::DELIVERED) {
           return absl::FailedPreconditionError("after-sales steps follow delivery (OPP-9)");
         }
@@ -966,7 +989,15 @@ absl::StatusOr<pb::Contract> OpportunityService::RecordAfterSales(const Call& ca
               absl::StrCat(pb::AfterSalesStep_Name(req.step()), " is already recorded"));
         }
         ToProto(now, at);
-        if (req.step() == pb::REVISIT) current.set_revisit_notes(req.notes());
+        if (req.step() == pb::REVISIT) {
+          current.set_revisit_notes(req.notes());
+          pb::AfterSalesRevisited e;  // OPP-9: closes the revisit task
+          e.set_contract(current.name());
+          e.set_customer(customer);
+          e.set_owner(current.owner());
+          *e.mutable_revisit_time() = current.revisit_time();
+          events.push_back({current.name(), Payload(e)});
+        }
         return absl::OkStatus();
       });
 }

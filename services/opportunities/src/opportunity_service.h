@@ -97,6 +97,12 @@ class OpportunityService {
                                   absl::string_view field, const char* method,
                                   absl::string_view etag, Fn&& fn);
   absl::StatusOr<pb::Opportunity> OpenOpportunity(const Call& call, const std::string& parent);
+  // The customer of the opportunity a child resource ("opportunities/{o}/
+  // <collection>/{id}") belongs to, for events about the child. The
+  // customer of an opportunity never changes, so it is read before the
+  // child's transaction; access is checked on the child.
+  absl::StatusOr<std::string> CustomerOfParent(const Call& call, const std::string& name,
+                                               absl::string_view collection);
   absl::StatusOr<std::map<std::string, ProductFacts>> ProductsOf(const Call& call,
                                                                  const pb::Proposal& proposal);
   absl::Status CheckProposalSuitability(const Call& call, const pb::Opportunity& opportunity,

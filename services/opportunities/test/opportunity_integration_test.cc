@@ -6,11 +6,13 @@
 #include "absl/strings/str_cat.h"
 #include "common/db/sql.h"
 #include "common/db/transaction.h"
+#include "common/events/test/event_test_support.h"
 #include "common/status/grpc_status.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_database.h"
 #include "common/util/proto_time.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
+#include "crm/opportunities/v1/events.pb.h"
 #include "gtest/gtest.h"
 #include "services/customers/test/customer_test_env.h"
 #include "services/opportunities/test/opportunity_test_env.h"
@@ -106,6 +108,20 @@ class OpportunitiesIntegrationTest : public ::testing::Test {
     grpc::Status s = stub().CreateOpportunity(As(Role::kManager, as).get(), req, &o);
     if (!s.ok()) return FromGrpcStatus(s);
     return o;
+  }
+
+  // The payloads of type T about `resource` on this service's feed, in order.
+  template <typename T>
+  static std::vector<T> EventsAbout(const std::string& resource) {
+    auto feed = events::testing::ReadWholeFeed(server_->feed(), [] { return As(Role::kService, "svc-test", ""); });
+    EXPECT_TRUE(feed.ok()) << feed.status();
+    std::vector<T> out;
+    if (!feed.ok()) return out;
+    for (const events::v1::Event& e : *feed) {
+      if (e.type() != T::descriptor()->full_name() || e.resource_name() != resource) continue;
+      EXPECT_TRUE(e.payload().UnpackTo(&out.emplace_back())) << e.type();
+    }
+    return out;
   }
 
   static std::string NewProduct(pb::OpportunityType category, pb::RiskLevel risk, int discount_limit = 10,
@@ -442,7 +458,8 @@ TEST_F(OpportunitiesIntegrationTest, SuitabilityRefusesAWealthProductAboveTheTol
 // ---------------------------------------------------------------- negotiation and contracts
 
 TEST_F(OpportunitiesIntegrationTest, FeedbackIsDueTwoWorkingDaysAfterTheRound) {
-  auto o = CreateOpportunity(NewCustomer("mgr-li"), pb::INFO_SOLUTION, 1000);
+  const std::string customer = NewCustomer("mgr-li");
+  auto o = CreateOpportunity(customer, pb::INFO_SOLUTION, 1000);
   ASSERT_TRUE(o.ok());
   pb::CreateNegotiationRoundRequest create;
   create.set_parent(o->name());
@@ -474,10 +491,41 @@ TEST_F(OpportunitiesIntegrationTest, FeedbackIsDueTwoWorkingDaysAfterTheRound) {
   EXPECT_TRUE(round.feedback_late());
   ASSERT_TRUE(stub().ListOverdueFeedback(As(Role::kManager, "mgr-li").get(), overdue, &late).ok());
   for (const auto& r : late.rounds()) EXPECT_NE(r.name(), round.name());
+  // A second recording is refused and announces nothing.
+  pb::NegotiationRound again;
+  EXPECT_EQ(stub().RecordNegotiationFeedback(As(Role::kManager, "mgr-li").get(), feedback, &again).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  // OPP-6, SCH-9: the feedback closes the scheduling service's task.
+  auto recorded = EventsAbout<pb::NegotiationFeedbackRecorded>(round.name());
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].round(), round.name());
+  EXPECT_EQ(recorded[0].customer(), customer);
+  EXPECT_EQ(recorded[0].owner(), "mgr-li");
+  EXPECT_EQ(FromProto(recorded[0].feedback_time()), server_->clock().Now());
+  EXPECT_EQ(FromProto(recorded[0].feedback_time()), FromProto(round.feedback_time()));
+  EXPECT_TRUE(recorded[0].late());
+
+  // Feedback within the two working days is not late.
+  create.mutable_round()->set_subject("价格谈判第二轮");
+  pb::NegotiationRound second;
+  ASSERT_TRUE(stub().CreateNegotiationRound(As(Role::kManager, "mgr-li").get(), create, &second).ok());
+  end.set_name(second.name());
+  ASSERT_TRUE(stub().EndNegotiationRound(As(Role::kManager, "mgr-li").get(), end, &second).ok());
+  server_->clock().Advance(absl::Hours(24));
+  feedback.set_name(second.name());
+  ASSERT_TRUE(stub().RecordNegotiationFeedback(As(Role::kManager, "mgr-li").get(), feedback, &second).ok());
+  EXPECT_FALSE(second.feedback_late());
+  recorded = EventsAbout<pb::NegotiationFeedbackRecorded>(second.name());
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].customer(), customer);
+  EXPECT_EQ(FromProto(recorded[0].feedback_time()), server_->clock().Now());
+  EXPECT_FALSE(recorded[0].late());
 }
 
 TEST_F(OpportunitiesIntegrationTest, ContractDeliveryDelayAndRevisit) {
-  auto o = CreateOpportunity(NewCustomer("mgr-li"), pb::INFO_SOLUTION, 1000);
+  const std::string customer = NewCustomer("mgr-li");
+  auto o = CreateOpportunity(customer, pb::INFO_SOLUTION, 1000);
   ASSERT_TRUE(o.ok());
   const std::string product = NewProduct(pb::INFO_SOLUTION, pb::RISK_LEVEL_UNSPECIFIED);
   auto p = CreateProposal(o->name(), product, 1000, 2000);
@@ -541,6 +589,14 @@ TEST_F(OpportunitiesIntegrationTest, ContractDeliveryDelayAndRevisit) {
   bool listed = false;
   for (const auto& c : revisits.contracts()) listed |= c.name() == contract.name();
   EXPECT_TRUE(listed);
+  // Training is an after-sales step too, but not the revisit: no event.
+  pb::RecordAfterSalesRequest training;
+  training.set_name(contract.name());
+  training.set_step(pb::TRAINING);
+  ASSERT_TRUE(stub().RecordAfterSales(As(Role::kManager, "mgr-li").get(), training, &contract).ok());
+  EXPECT_TRUE(EventsAbout<pb::AfterSalesRevisited>(contract.name()).empty());
+
+  server_->clock().Set(absl::FromCivil(absl::CivilSecond(2027, 3, 2, 15, 30, 0), cst));
   pb::RecordAfterSalesRequest revisit;
   revisit.set_name(contract.name());
   revisit.set_step(pb::REVISIT);
@@ -548,6 +604,18 @@ TEST_F(OpportunitiesIntegrationTest, ContractDeliveryDelayAndRevisit) {
   ASSERT_TRUE(stub().RecordAfterSales(As(Role::kManager, "mgr-li").get(), revisit, &contract).ok());
   ASSERT_TRUE(stub().ListDueRevisits(As(Role::kManager, "mgr-li").get(), due, &revisits).ok());
   for (const auto& c : revisits.contracts()) EXPECT_NE(c.name(), contract.name());
+  pb::Contract again;
+  EXPECT_EQ(stub().RecordAfterSales(As(Role::kManager, "mgr-li").get(), revisit, &again).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  // OPP-9, SCH-9: the revisit closes the scheduling service's revisit task, once.
+  const auto revisited = EventsAbout<pb::AfterSalesRevisited>(contract.name());
+  ASSERT_EQ(revisited.size(), 1u);
+  EXPECT_EQ(revisited[0].contract(), contract.name());
+  EXPECT_EQ(revisited[0].customer(), customer);
+  EXPECT_EQ(revisited[0].owner(), "mgr-li");
+  EXPECT_EQ(FromProto(revisited[0].revisit_time()), absl::FromCivil(absl::CivilSecond(2027, 3, 2, 15, 30, 0), cst));
+  EXPECT_EQ(FromProto(revisited[0].revisit_time()), FromProto(contract.revisit_time()));
 }
 
 // ---------------------------------------------------------------- loans
