@@ -771,6 +771,7 @@ absl::StatusOr<pb::NegotiationRound> OpportunityService::EndNegotiationRound(
   const absl::Time now = clock_.Now();
   const absl::Time end = req.has_end_time() ? FromProto(req.end_time()) : now;
   if (end > now + absl::Minutes(1)) return InvalidField("end_time", "must not be in the future");
+  ASSIGN_OR_RETURN(const std::string customer, CustomerOfParent(call, req.name(), "negotiationRounds"));
   return MutateVisible<pb::NegotiationRound>(
       call, Collection::kNegotiationRounds, req.name(), {"opportunities", "negotiationRounds"}, "name",
       "EndNegotiationRound", req.etag(), [&](pb::NegotiationRound& current, Events& events) -> absl::Status {
@@ -781,6 +782,7 @@ absl::StatusOr<pb::NegotiationRound> OpportunityService::EndNegotiationRound(
         ToProto(FeedbackDue(calendar_, policy_, end), current.mutable_feedback_due_time());
         pb::NegotiationEnded e;
         e.set_round(current.name());
+        e.set_customer(customer);
         e.set_owner(current.owner());
         *e.mutable_feedback_due_time() = current.feedback_due_time();
         events.push_back({current.name(), Payload(e)});
@@ -919,6 +921,7 @@ absl::StatusOr<pb::Contract> OpportunityService::RecordDelayNotice(const Call& c
                                                                   const pb::RecordDelayNoticeRequest& req) {
   RETURN_IF_ERROR(Required(req.reason(), "reason"));
   if (!req.has_new_deadline()) return InvalidField("new_deadline", "required");
+  ASSIGN_OR_RETURN(const std::string customer, CustomerOfParent(call, req.name(), "contracts"));
   const absl::Time now = clock_.Now();
   return MutateVisible<pb::Contract>(
       call, Collection::kContracts, req.name(), {"opportunities", "contracts"}, "name", "RecordDelayNotice",
@@ -937,6 +940,7 @@ absl::StatusOr<pb::Contract> OpportunityService::RecordDelayNotice(const Call& c
         *current.mutable_delivery_deadline() = req.new_deadline();
         pb::DeliveryDelayed e;
         e.set_contract(current.name());
+        e.set_customer(customer);
         e.set_owner(current.owner());
         *e.mutable_new_deadline() = req.new_deadline();
         e.set_notice_late(notice->late());
@@ -947,6 +951,7 @@ absl::StatusOr<pb::Contract> OpportunityService::RecordDelayNotice(const Call& c
 
 absl::StatusOr<pb::Contract> OpportunityService::CompleteDelivery(const Call& call,
                                                                  const pb::CompleteDeliveryRequest& req) {
+  ASSIGN_OR_RETURN(const std::string customer, CustomerOfParent(call, req.name(), "contracts"));
   const absl::Time now = clock_.Now();
   return MutateVisible<pb::Contract>(
       call, Collection::kContracts, req.name(), {"opportunities", "contracts"}, "name", "CompleteDelivery",
@@ -957,6 +962,7 @@ absl::StatusOr<pb::Contract> OpportunityService::CompleteDelivery(const Call& ca
         ToProto(RevisitDue(calendar_, policy_, now), current.mutable_revisit_due_time());
         pb::ContractDelivered e;
         e.set_contract(current.name());
+        e.set_customer(customer);
         e.set_owner(current.owner());
         *e.mutable_delivered_time() = current.delivered_time();
         *e.mutable_revisit_due_time() = current.revisit_due_time();

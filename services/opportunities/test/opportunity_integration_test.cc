@@ -496,6 +496,11 @@ TEST_F(OpportunitiesIntegrationTest, FeedbackIsDueTwoWorkingDaysAfterTheRound) {
   EXPECT_EQ(stub().RecordNegotiationFeedback(As(Role::kManager, "mgr-li").get(), feedback, &again).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
 
+  // SCH-9: the end of the round opens the scheduling service's feedback
+  // task, which needs the customer.
+  const auto ended = EventsAbout<pb::NegotiationEnded>(round.name());
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].customer(), customer);
   // OPP-6, SCH-9: the feedback closes the scheduling service's task.
   auto recorded = EventsAbout<pb::NegotiationFeedbackRecorded>(round.name());
   ASSERT_EQ(recorded.size(), 1u);
@@ -608,6 +613,13 @@ TEST_F(OpportunitiesIntegrationTest, ContractDeliveryDelayAndRevisit) {
   EXPECT_EQ(stub().RecordAfterSales(As(Role::kManager, "mgr-li").get(), revisit, &again).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
 
+  // SCH-9: delay notices and the delivery name the customer (tasks).
+  const auto delayed = EventsAbout<pb::DeliveryDelayed>(contract.name());
+  ASSERT_EQ(delayed.size(), 2u);
+  EXPECT_EQ(delayed[0].customer(), customer);
+  const auto delivered = EventsAbout<pb::ContractDelivered>(contract.name());
+  ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_EQ(delivered[0].customer(), customer);
   // OPP-9, SCH-9: the revisit closes the scheduling service's revisit task, once.
   const auto revisited = EventsAbout<pb::AfterSalesRevisited>(contract.name());
   ASSERT_EQ(revisited.size(), 1u);
