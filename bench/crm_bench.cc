@@ -27,8 +27,9 @@
 
 ABSL_FLAG(std::string, scenarios, "all",
           "comma-separated: idle_rss, echo, get_customer, direct_select, direct_select_each, direct_insert, "
-          "create_customer, create_opportunity, record_complaint, event_feed, import_members, recompute_tiers, "
-          "breach_sweep, rss_after_load; "
+          "create_customer, create_opportunity, record_complaint, book_visit_32_managers, book_visit_1_manager, "
+          "plan_day_30, event_feed, import_members, recompute_tiers, breach_sweep, conflict_check_1m, "
+          "rss_after_load; "
           "or all (in that order)");
 ABSL_FLAG(int, callers, 32, "concurrent callers of the closed-loop scenarios");
 ABSL_FLAG(double, warmup_seconds, 3, "warm-up before each measured period (not recorded)");
@@ -50,6 +51,18 @@ ABSL_FLAG(std::string, complaints_db_name, "",
 ABSL_FLAG(std::string, complaints_db_user, "", "breach_sweep: its user (same host and port as --db_host/--db_port)");
 ABSL_FLAG(std::string, complaints_db_password_file, "", "breach_sweep: file with that user's password");
 ABSL_FLAG(int, sweep_complaints, 1000000, "open complaints breach_sweep seeds (1 % of them due)");
+ABSL_FLAG(std::string, scheduling_address, "",
+          "host:port of crm-scheduling (book_visit_32_managers, book_visit_1_manager, plan_day_30, "
+          "conflict_check_1m)");
+ABSL_FLAG(int, scheduling_pid, 0, "pid of crm-scheduling (CPU per call)");
+ABSL_FLAG(std::string, scheduling_db_name, "",
+          "conflict_check_1m: crm-scheduling's own database, into which it seeds visits");
+ABSL_FLAG(std::string, scheduling_db_user, "", "conflict_check_1m: its user (same host and port as --db_host/--db_port)");
+ABSL_FLAG(std::string, scheduling_db_password_file, "", "conflict_check_1m: file with that user's password");
+ABSL_FLAG(int, seed_visits, 1000000, "visits conflict_check_1m seeds");
+ABSL_FLAG(int, seed_managers, 1000, "managers the seeded visits are spread over (the same number each)");
+ABSL_FLAG(int, conflict_check_calls, 1000,
+          "timed BookVisit calls conflict_check_1m makes for seeded managers, and as many for empty ones");
 ABSL_FLAG(std::string, events_db_name, "", "event_feed: the consumer's own database (cursor, bench_effects)");
 ABSL_FLAG(std::string, events_db_user, "", "event_feed: its user (same host and port as --db_host/--db_port)");
 ABSL_FLAG(std::string, events_db_password_file, "", "event_feed: file with that user's password");
@@ -78,8 +91,9 @@ const std::vector<std::string>& AllScenarios() {
   // Each baseline runs next to the scenario it is compared with.
   static const std::vector<std::string> kAll = {
       "idle_rss",      "echo",            "get_customer",    "direct_select",  "direct_select_each",
-      "direct_insert", "create_customer", "create_opportunity", "record_complaint", "event_feed", "import_members",
-      "recompute_tiers", "breach_sweep", "rss_after_load"};
+      "direct_insert", "create_customer", "create_opportunity", "record_complaint", "book_visit_32_managers",
+      "book_visit_1_manager", "plan_day_30", "event_feed", "import_members", "recompute_tiers", "breach_sweep",
+      "conflict_check_1m", "rss_after_load"};
   return kAll;
 }
 
@@ -137,6 +151,11 @@ int main(int argc, char** argv) {
   config.complaints_address = absl::GetFlag(FLAGS_complaints_address);
   config.complaints_pid = absl::GetFlag(FLAGS_complaints_pid);
   config.sweep_complaints = absl::GetFlag(FLAGS_sweep_complaints);
+  config.scheduling_address = absl::GetFlag(FLAGS_scheduling_address);
+  config.scheduling_pid = absl::GetFlag(FLAGS_scheduling_pid);
+  config.seed_visits = absl::GetFlag(FLAGS_seed_visits);
+  config.seed_managers = absl::GetFlag(FLAGS_seed_managers);
+  config.conflict_check_calls = absl::GetFlag(FLAGS_conflict_check_calls);
   config.service_pid = absl::GetFlag(FLAGS_service_pid);
   config.echo_pid = absl::GetFlag(FLAGS_echo_pid);
   config.mariadb_pid = absl::GetFlag(FLAGS_mariadb_pid);
@@ -158,6 +177,12 @@ int main(int argc, char** argv) {
   config.complaints_db =
       OwnDatabase(config.db, absl::GetFlag(FLAGS_complaints_db_name), absl::GetFlag(FLAGS_complaints_db_user),
                   absl::GetFlag(FLAGS_complaints_db_password_file), "complaints_db_password_file");
+  config.scheduling_db =
+      OwnDatabase(config.db, absl::GetFlag(FLAGS_scheduling_db_name), absl::GetFlag(FLAGS_scheduling_db_user),
+                  absl::GetFlag(FLAGS_scheduling_db_password_file), "scheduling_db_password_file");
+  if (config.seed_managers < 1 || config.seed_visits < 2 * config.seed_managers || config.conflict_check_calls < 1) {
+    Usage("--seed_managers and --conflict_check_calls must be positive, --seed_visits at least 2 per manager");
+  }
   if (config.customer_set < 1 || config.opportunity_customers < 1 || config.members < 1 || config.members_per_message < 1 ||
       config.enterprises < 1 || config.echo_payload_bytes < 0 || config.sweep_complaints < 100) {
     Usage("--customer_set, --opportunity_customers, --members, --members_per_message and --enterprises must be "
@@ -191,6 +216,13 @@ int main(int argc, char** argv) {
     if (!manager_token.ok() || !service_token.ok()) Usage("cannot mint the MANAGER and SERVICE tokens");
     config.manager_token = *manager_token;
     config.service_token = *service_token;
+    // The scheduling scenarios' managers, one token each (the same key and
+    // claims as the MANAGER above; minting cannot fail once that one worked).
+    config.manager_token_for = [key = *key](const std::string& subject) {
+      crm::auth::Principal p{.subject = subject, .role = crm::auth::Role::kManager, .team = "bench"};
+      return *crm::auth::MintHs256Token(key, absl::GetFlag(FLAGS_jwt_issuer), absl::GetFlag(FLAGS_jwt_audience), p,
+                                        absl::Now(), absl::Hours(4));
+    };
   } else if (!config.customers_address.empty()) {
     Usage("--customers_address needs --jwt_hs256_key_file (the service requires a bearer token)");
   }
@@ -211,6 +243,10 @@ int main(int argc, char** argv) {
     if (name == "create_customer") batch = {bench.CreateCustomer()};
     if (name == "create_opportunity") batch = {bench.CreateOpportunity()};
     if (name == "record_complaint") batch = {bench.RecordComplaint()};
+    if (name == "book_visit_32_managers") batch = {bench.BookVisitManyManagers()};
+    if (name == "book_visit_1_manager") batch = {bench.BookVisitOneManager()};
+    if (name == "plan_day_30") batch = {bench.PlanDay30()};
+    if (name == "conflict_check_1m") batch = bench.ConflictCheck();
     if (name == "event_feed") batch = {bench.EventFeed()};
     if (name == "import_members") batch = bench.ImportMembers();
     if (name == "recompute_tiers") batch = bench.RecomputeTiers();

@@ -82,7 +82,8 @@ Verdict PrintReport(const BenchConfig& config, const std::vector<ScenarioResult>
          "on the machine, kernel threads included):\n\n"
          "| scenario | server | MariaDB | crm_bench | other | machine busy |\n|---|--:|--:|--:|--:|--:|\n";
   for (const ScenarioResult& r : results) {
-    if (!r.load.has_value() || r.load->ok_calls == 0) continue;
+    // Sequential latency runs (conflict_check_*) read no CPU times.
+    if (!r.load.has_value() || r.load->ok_calls == 0 || r.load->cpu.machine_seconds <= 0) continue;
     const LoadResult& l = *r.load;
     auto per_call = [&](double seconds) { return absl::StrFormat("%.0f", seconds * 1e6 / static_cast<double>(l.ok_calls)); };
     std::string server = "–", mariadb = "–", client = "–";
@@ -190,7 +191,8 @@ Verdict PrintReport(const BenchConfig& config, const std::vector<ScenarioResult>
   });
   add("CreateCustomer QPS ÷ direct_insert QPS", "≥ 0.5", {"create_customer", "direct_insert"}, [&] { return ratio(create, insert, 0.5); });
   // Calls through a second service: their QPS next to GetCustomer's and
-  // their p99, for information (no target); shown when `name` ran.
+  // their p99 (with its ratio to GetCustomer's when get_customer ran), for
+  // information (no target); shown when `name` ran.
   auto info_vs_get_customer = [&](const std::string& rpc, const std::string& name) {
     const ScenarioResult* r = Find(results, name);
     add(absl::StrFormat("%s QPS ÷ GetCustomer QPS (%d callers)", rpc, config.load.callers), "– (no target)",
@@ -200,14 +202,51 @@ Verdict PrintReport(const BenchConfig& config, const std::vector<ScenarioResult>
           if (l == nullptr || lg == nullptr || lg->qps <= 0) return std::nullopt;
           return Measurement{absl::StrFormat("%.2f (%.0f / %.0f QPS)", l->qps / lg->qps, l->qps, lg->qps), "info"};
         });
-    add(absl::StrCat(rpc, " p99"), "– (no target)", {name}, [r]() -> std::optional<Measurement> {
+    add(absl::StrCat(rpc, " p99"), "– (no target)", {name}, [&, r]() -> std::optional<Measurement> {
       const LoadResult* l = CleanLoad(r);
       if (l == nullptr || l->ok_calls == 0) return std::nullopt;
-      return Measurement{absl::StrCat(Ms(l->latency.p99), " ms"), "info"};
+      std::string value = absl::StrCat(Ms(l->latency.p99), " ms");
+      if (const LoadResult* lg = CleanLoad(get); lg != nullptr && lg->latency.p99 > absl::ZeroDuration()) {
+        absl::StrAppend(&value, absl::StrFormat(" (%.1f × GetCustomer's %s ms)", absl::FDivDuration(l->latency.p99, lg->latency.p99),
+                                                Ms(lg->latency.p99)));
+      }
+      return Measurement{std::move(value), "info"};
     });
   };
   info_vs_get_customer("CreateOpportunity", "create_opportunity");
   info_vs_get_customer("RecordComplaint", "record_complaint");
+  info_vs_get_customer("BookVisit, one manager per caller", "book_visit_32_managers");
+  info_vs_get_customer("BookVisit, all callers for one manager", "book_visit_1_manager");
+  info_vs_get_customer("PlanDay, 30 candidates", "plan_day_30");
+  // book_visit_1_manager's correctness checks: distinct slots never
+  // conflict, and what was stored never overlaps.
+  const ScenarioResult* one_manager = Find(results, "book_visit_1_manager");
+  auto count_is_zero = [&](const std::string& key) -> std::optional<Measurement> {
+    if (one_manager == nullptr || !one_manager->status.ok()) return std::nullopt;
+    auto it = one_manager->counts.find(key);
+    if (it == one_manager->counts.end()) return std::nullopt;
+    return Measurement{absl::StrCat(it->second), it->second == 0 ? "PASS" : "**FAIL**"};
+  };
+  add("BookVisit for one manager, distinct slots: FAILED_PRECONDITION (warm-up included)", "0",
+      {"book_visit_1_manager"}, [&] { return count_is_zero("FAILED_PRECONDITION"); });
+  add("BookVisit for one manager: stored visits overlapping another (ListVisits)", "0", {"book_visit_1_manager"},
+      [&] { return count_is_zero("overlapping stored visits"); });
+  const ScenarioResult* loaded = Find(results, "conflict_check_1m");
+  const ScenarioResult* empty = Find(results, "conflict_check_empty");
+  auto latency_ratio = [&](const char* label, absl::Duration LatencySummary::*p) -> std::optional<Measurement> {
+    const LoadResult* ll = CleanLoad(loaded);
+    const LoadResult* le = CleanLoad(empty);
+    if (ll == nullptr || le == nullptr || ll->ok_calls == 0 || le->ok_calls == 0) return std::nullopt;
+    const absl::Duration a = ll->latency.*p;
+    const absl::Duration b = le->latency.*p;
+    return Measurement{absl::StrFormat("%.2f (%s / %s ms %s)", absl::FDivDuration(a, b), Ms(a), Ms(b), label), "info"};
+  };
+  add(absl::StrFormat("BookVisit p50, manager with %d of %d seeded visits ÷ manager with none",
+                      config.seed_visits / std::max(1, config.seed_managers), config.seed_visits),
+      "– (no target)", {"conflict_check_1m"}, [&] { return latency_ratio("p50", &LatencySummary::p50); });
+  add(absl::StrFormat("BookVisit p99, manager with %d of %d seeded visits ÷ manager with none",
+                      config.seed_visits / std::max(1, config.seed_managers), config.seed_visits),
+      "– (no target)", {"conflict_check_1m"}, [&] { return latency_ratio("p99", &LatencySummary::p99); });
   const ScenarioResult* feed = Find(results, "event_feed");
   auto feed_ok = [&]() -> const FeedResult* {
     if (feed == nullptr || !feed->status.ok() || !feed->feed.has_value()) return nullptr;

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole benchmark on this machine in one go: builds crm_bench,
-# echo_server, crm-customers, crm-opportunities and crm-complaints (under the
-# shared build lock), starts a private MariaDB in a temporary folder, the
-# customers, opportunities and complaints services and the echo server on
-# free loopback ports, runs every scenario (bench/README.md) and prints the
+# echo_server, crm-customers, crm-opportunities, crm-complaints and
+# crm-scheduling (under the shared build lock), starts a private MariaDB in a
+# temporary folder, the customers, opportunities, complaints and scheduling
+# services and the echo server on free loopback ports, runs every scenario (bench/README.md) and prints the
 # Markdown report. Everything it started is stopped on exit.
 #
 #   bench/run.sh [crm_bench flags...]     e.g. --measure_seconds=20 --callers=64
@@ -27,6 +27,7 @@ readonly MARIADB_SH=$REPO/deploy/local/mariadb.sh
 readonly SERVICE_BIN=$BUILD_DIR/services/customers/crm-customers
 readonly OPPORTUNITIES_BIN=$BUILD_DIR/services/opportunities/crm-opportunities
 readonly COMPLAINTS_BIN=$BUILD_DIR/services/complaints/crm-complaints
+readonly SCHEDULING_BIN=$BUILD_DIR/services/scheduling/crm-scheduling
 readonly ECHO_BIN=$BUILD_DIR/bench/echo_server
 readonly BENCH_BIN=$BUILD_DIR/bench/crm_bench
 readonly START_TIMEOUT_S=90
@@ -42,9 +43,9 @@ if [[ ${CRM_SKIP_BUILD:-0} != 1 ]]; then
   fi
   # stdout carries only the report.
   flock "$BUILD_LOCK" cmake --build "$BUILD_DIR" --target crm_bench echo_server crm-customers crm-opportunities \
-    crm-complaints -j2 >&2
+    crm-complaints crm-scheduling -j2 >&2
 fi
-for program in "$SERVICE_BIN" "$OPPORTUNITIES_BIN" "$COMPLAINTS_BIN" "$ECHO_BIN" "$BENCH_BIN"; do
+for program in "$SERVICE_BIN" "$OPPORTUNITIES_BIN" "$COMPLAINTS_BIN" "$SCHEDULING_BIN" "$ECHO_BIN" "$BENCH_BIN"; do
   [[ -x $program ]] || die "missing ${program#"$REPO"/}: build it first"
 done
 
@@ -52,7 +53,7 @@ done
 # Short path: mariadbd's socket path must stay under 108 bytes.
 TMP=$(mktemp -d /tmp/crm-bench.XXXXXX)
 readonly TMP
-service_pid="" opportunities_pid="" complaints_pid="" echo_pid="" bench_pid="" db_started=false
+service_pid="" opportunities_pid="" complaints_pid="" scheduling_pid="" echo_pid="" bench_pid="" db_started=false
 
 stop_pid() {
   local pid=$1 name=$2
@@ -72,6 +73,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   stop_pid "$bench_pid" crm_bench
+  stop_pid "$scheduling_pid" crm-scheduling
   stop_pid "$complaints_pid" crm-complaints
   stop_pid "$opportunities_pid" crm-opportunities
   stop_pid "$service_pid" crm-customers
@@ -105,6 +107,7 @@ bash "$MARIADB_SH" start "$TMP/mariadb" >&2
 bash "$MARIADB_SH" provision "$TMP/mariadb" customers >&2
 bash "$MARIADB_SH" provision "$TMP/mariadb" opportunities >&2
 bash "$MARIADB_SH" provision "$TMP/mariadb" complaints >&2
+bash "$MARIADB_SH" provision "$TMP/mariadb" scheduling >&2
 # event_feed's consumer: its own database for the cursor and the effects.
 bash "$MARIADB_SH" provision "$TMP/mariadb" bench_events >&2
 # breach_sweep: a complaints schema of its own, seeded and swept in-process.
@@ -114,6 +117,7 @@ readonly DB_PORT
 readonly DB_PASSWORD_FILE=$TMP/secrets/db-customers.password
 readonly OPPORTUNITIES_DB_PASSWORD_FILE=$TMP/secrets/db-opportunities.password
 readonly COMPLAINTS_DB_PASSWORD_FILE=$TMP/secrets/db-complaints.password
+readonly SCHEDULING_DB_PASSWORD_FILE=$TMP/secrets/db-scheduling.password
 readonly EVENTS_DB_PASSWORD_FILE=$TMP/secrets/db-bench_events.password
 readonly BENCH_COMPLAINTS_DB_PASSWORD_FILE=$TMP/secrets/db-bench_complaints.password
 DB_PID=$(<"$TMP/mariadb/mysqld.pid")
@@ -175,13 +179,27 @@ env CRM_LISTEN_ADDRESS=127.0.0.1:0 CRM_PORT_FILE="$TMP/complaints.port" \
   CRM_BREACH_SWEEP_INTERVAL=1h ${CRM_BENCH_MAX_THREADS:+CRM_MAX_THREADS=$CRM_BENCH_MAX_THREADS} \
   "$COMPLAINTS_BIN" </dev/null >"$TMP/complaints.log" 2>&1 &
 complaints_pid=$!
+# crm-scheduling looks customers up in crm-customers. It does not follow the
+# other services' event feeds here (CRM_FOLLOW_EVENTS=false): its consumers
+# would add their work to every other scenario's measurement, and none of
+# the scheduling scenarios reads what they project.
+env CRM_LISTEN_ADDRESS=127.0.0.1:0 CRM_PORT_FILE="$TMP/scheduling.port" \
+  CRM_DB_HOST=127.0.0.1 CRM_DB_PORT="$DB_PORT" CRM_DB_USER=crm_scheduling CRM_DB_NAME=crm_scheduling \
+  CRM_DB_PASSWORD_FILE="$SCHEDULING_DB_PASSWORD_FILE" \
+  CRM_JWT_HS256_KEY_FILE="$TMP/secrets/jwt-hs256.key" CRM_PAGE_TOKEN_KEY_FILE="$TMP/secrets/page-token.key" \
+  CRM_JWT_ISSUER=crm-local CRM_JWT_AUDIENCE=crm CRM_CUSTOMERS_ADDRESS="127.0.0.1:$SERVICE_PORT" \
+  CRM_FOLLOW_EVENTS=false ${CRM_BENCH_MAX_THREADS:+CRM_MAX_THREADS=$CRM_BENCH_MAX_THREADS} \
+  "$SCHEDULING_BIN" </dev/null >"$TMP/scheduling.log" 2>&1 &
+scheduling_pid=$!
 OPPORTUNITIES_PORT=$(wait_port "$TMP/opportunities.port" "$opportunities_pid" crm-opportunities "$TMP/opportunities.log")
 readonly OPPORTUNITIES_PORT
 COMPLAINTS_PORT=$(wait_port "$TMP/complaints.port" "$complaints_pid" crm-complaints "$TMP/complaints.log")
 readonly COMPLAINTS_PORT
+SCHEDULING_PORT=$(wait_port "$TMP/scheduling.port" "$scheduling_pid" crm-scheduling "$TMP/scheduling.log")
+readonly SCHEDULING_PORT
 ECHO_PORT=$(wait_port "$TMP/echo.port" "$echo_pid" echo_server "$TMP/echo.log")
 readonly ECHO_PORT
-say "crm-customers pid $service_pid on 127.0.0.1:$SERVICE_PORT, crm-opportunities pid $opportunities_pid on 127.0.0.1:$OPPORTUNITIES_PORT, crm-complaints pid $complaints_pid on 127.0.0.1:$COMPLAINTS_PORT, echo_server pid $echo_pid on 127.0.0.1:$ECHO_PORT, MariaDB on 127.0.0.1:$DB_PORT"
+say "crm-customers pid $service_pid on 127.0.0.1:$SERVICE_PORT, crm-opportunities pid $opportunities_pid on 127.0.0.1:$OPPORTUNITIES_PORT, crm-complaints pid $complaints_pid on 127.0.0.1:$COMPLAINTS_PORT, crm-scheduling pid $scheduling_pid on 127.0.0.1:$SCHEDULING_PORT, echo_server pid $echo_pid on 127.0.0.1:$ECHO_PORT, MariaDB on 127.0.0.1:$DB_PORT"
 
 # ---- run ----
 {
@@ -205,6 +223,9 @@ say "crm-customers pid $service_pid on 127.0.0.1:$SERVICE_PORT, crm-opportunitie
   --complaints_address="127.0.0.1:$COMPLAINTS_PORT" --complaints_pid="$complaints_pid" \
   --complaints_db_name=crm_bench_complaints --complaints_db_user=crm_bench_complaints \
   --complaints_db_password_file="$BENCH_COMPLAINTS_DB_PASSWORD_FILE" \
+  --scheduling_address="127.0.0.1:$SCHEDULING_PORT" --scheduling_pid="$scheduling_pid" \
+  --scheduling_db_name=crm_scheduling --scheduling_db_user=crm_scheduling \
+  --scheduling_db_password_file="$SCHEDULING_DB_PASSWORD_FILE" \
   "$@" >>"$TMP/report.md" &
 bench_pid=$!
 rc=0
@@ -220,7 +241,8 @@ fi
 kill -0 "$service_pid" 2>/dev/null || say "crm-customers died during the run (log: $TMP/customers.log)"
 kill -0 "$opportunities_pid" 2>/dev/null || say "crm-opportunities died during the run (log: $TMP/opportunities.log)"
 kill -0 "$complaints_pid" 2>/dev/null || say "crm-complaints died during the run (log: $TMP/complaints.log)"
-for name in customers opportunities complaints; do
+kill -0 "$scheduling_pid" 2>/dev/null || say "crm-scheduling died during the run (log: $TMP/scheduling.log)"
+for name in customers opportunities complaints scheduling; do
   problems=$(grep -cE '"level":"(warning|error)"' "$TMP/$name.log" || true)
   if (( problems > 0 )); then
     say "crm-$name logged $problems warnings/errors; the last ones:"

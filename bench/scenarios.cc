@@ -33,11 +33,13 @@
 #include "common/db/sql.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
+#include "common/util/proto_time.h"
 #include "crm/bench/v1/echo.grpc.pb.h"
 #include "crm/complaints/v1/complaints.grpc.pb.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
 #include "crm/events/v1/events.grpc.pb.h"
 #include "crm/opportunities/v1/opportunities.grpc.pb.h"
+#include "crm/scheduling/v1/scheduling.grpc.pb.h"
 #include "services/complaints/src/breach_job.h"
 #include "services/complaints/src/complaint_migrations.h"
 #include "services/complaints/src/mysql_complaint_repository.h"
@@ -152,6 +154,9 @@ Bench::Bench(BenchConfig config, sql::Driver* driver)
     if (!config_.complaints_address.empty()) {
       complaints_channels_.push_back(MakeChannel(config_.complaints_address, i));
     }
+    if (!config_.scheduling_address.empty()) {
+      scheduling_channels_.push_back(MakeChannel(config_.scheduling_address, i));
+    }
   }
 }
 
@@ -177,14 +182,21 @@ void Bench::Authorize(grpc::ClientContext& context, absl::Duration deadline) con
 }
 
 template <typename Stub, typename Request, typename Response>
+std::string Bench::CallWithToken(Stub& stub,
+                                 grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+                                 const Request& request, const std::string& token, Response& response) const {
+  grpc::ClientContext context;
+  AuthorizeAs(context, config_.deadline, token);
+  grpc::Status s = (stub.*rpc)(&context, request, &response);
+  return s.ok() ? std::string() : CodeName(s.error_code());
+}
+
+template <typename Stub, typename Request, typename Response>
 std::string Bench::CallAsManager(Stub& stub,
                                  grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
                                  const Request& request) const {
-  grpc::ClientContext context;
-  AuthorizeAs(context, config_.deadline, config_.manager_token);
   Response response;
-  grpc::Status s = (stub.*rpc)(&context, request, &response);
-  return s.ok() ? std::string() : CodeName(s.error_code());
+  return CallWithToken(stub, rpc, request, config_.manager_token, response);
 }
 
 const std::string& Bench::RandomManagerCustomer(std::mt19937_64& rng) const {
@@ -208,11 +220,13 @@ absl::StatusOr<std::string> Bench::CreateEnterprise(uint64_t serial) {
 }
 
 absl::StatusOr<std::string> Bench::CreateEnterpriseAs(uint64_t serial, const std::string& owner,
-                                                      const std::string& token) {
+                                                      const std::string& token,
+                                                      const std::function<void(pb::Customer&)>& adjust) {
   thread_local std::mt19937_64 rng(std::random_device{}());
   auto stub = pb::CustomerService::NewStub(CustomersChannel(static_cast<int>(serial)));
   pb::CreateCustomerRequest request;
   *request.mutable_customer() = SampleEnterprise(rng, serial, owner);
+  if (adjust) adjust(*request.mutable_customer());
   request.set_request_id(absl::StrCat("bench-", serial));
   // Set-up, not measured: ride out a full server thread pool. The request
   // id makes the retry safe.
@@ -720,6 +734,33 @@ std::vector<ScenarioResult> Bench::RecomputeTiers() {
 
 // ---------------------------------------------------------------- CreateOpportunity
 
+absl::StatusOr<std::vector<std::string>> Bench::CreateEnterprisesAs(
+    int count, const std::string& owner, const std::string& token,
+    const std::function<void(pb::Customer&)>& adjust) {
+  if (customers_channels_.empty()) return absl::FailedPreconditionError("needs --customers_address");
+  std::mutex mu;
+  absl::Status first_error = absl::OkStatus();
+  std::vector<std::string> customers;
+  std::atomic<int> remaining{count};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < std::min({config_.load.callers, count, 8}); ++t) {
+    threads.emplace_back([&] {
+      while (remaining.fetch_sub(1) > 0) {
+        absl::StatusOr<std::string> name = CreateEnterpriseAs(NextSerial(), owner, token, adjust);
+        std::lock_guard<std::mutex> lock(mu);
+        if (name.ok()) {
+          customers.push_back(*name);
+        } else if (first_error.ok()) {
+          first_error = name.status();
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  if (!first_error.ok()) return first_error;
+  return customers;
+}
+
 absl::StatusOr<std::string> Bench::EnsureManagerCustomers() {
   if (!manager_customers_.empty()) {
     return absl::StrFormat("set-up: the %d enterprises of MANAGER %s created earlier in this run",
@@ -732,28 +773,10 @@ absl::StatusOr<std::string> Bench::EnsureManagerCustomers() {
   // Created through the customers service by the manager, so row-level
   // access lets the manager open opportunities and record complaints on them.
   const auto setup_start = Stopwatch::now();
-  std::mutex mu;
-  absl::Status first_error = absl::OkStatus();
-  std::vector<std::string> customers;
-  std::atomic<int> remaining{config_.opportunity_customers};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < std::min(config_.load.callers, 8); ++t) {
-    threads.emplace_back([&] {
-      while (remaining.fetch_sub(1) > 0) {
-        absl::StatusOr<std::string> name =
-            CreateEnterpriseAs(NextSerial(), config_.manager_subject, config_.manager_token);
-        std::lock_guard<std::mutex> lock(mu);
-        if (name.ok()) {
-          customers.push_back(*name);
-        } else if (first_error.ok()) {
-          first_error = name.status();
-        }
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  if (!first_error.ok()) return first_error;
-  manager_customers_ = std::move(customers);
+  absl::StatusOr<std::vector<std::string>> customers =
+      CreateEnterprisesAs(config_.opportunity_customers, config_.manager_subject, config_.manager_token);
+  if (!customers.ok()) return customers.status();
+  manager_customers_ = *std::move(customers);
   return absl::StrFormat("set-up: %d CreateCustomer as MANAGER %s in %.1f s", config_.opportunity_customers,
                          config_.manager_subject, absl::ToDoubleSeconds(Since(setup_start)));
 }
@@ -1226,6 +1249,468 @@ std::vector<ScenarioResult> Bench::BreachSweep() {
   }
   run(again, 0);
   return {first, again};
+}
+
+// ---------------------------------------------------------------- scheduling
+
+namespace {
+
+namespace sch = crm::scheduling::v1;
+
+// A manager's customers lie within ±0.12° of central Fuzhou (about ±13 km):
+// the farthest two are about 36 km apart, 94 minutes by the service's
+// default travel model (30 km/h, detour factor 1.3), plus the 10-minute
+// early-arrival margin.
+constexpr double kCityLatitude = 26.08;
+constexpr double kCityLongitude = 119.30;
+constexpr double kCitySpread = 0.12;
+// Booked visits last an hour, one every three hours: the two-hour gap fits
+// the travel between any two customers of the manager, so every booking of
+// a distinct slot must succeed.
+constexpr absl::Duration kVisitLength = absl::Hours(1);
+constexpr absl::Duration kSlotPitch = absl::Hours(3);
+constexpr int kCustomersPerBookingManager = 4;
+constexpr char kSeedOwnerPrefix[] = "bench-seed-";
+
+void MoveToFuzhou(pb::Customer& c) {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<double> offset(-kCitySpread, kCitySpread);
+  c.mutable_location()->set_latitude(kCityLatitude + offset(rng));
+  c.mutable_location()->set_longitude(kCityLongitude + offset(rng));
+  c.set_address(absl::StrCat("福州市鼓楼区五四路", std::uniform_int_distribution<int>(1, 999)(rng), "号"));
+}
+
+// The first whole hour at least a day ahead: bookings start there.
+absl::Time BookingBase() {
+  const absl::Time t = absl::Now() + absl::Hours(24);
+  return absl::FromUnixSeconds(absl::ToUnixSeconds(t) / 3600 * 3600 + 3600);
+}
+
+// Server-wide InnoDB row-lock waits and deadlocks so far (SHOW GLOBAL
+// STATUS needs no privilege); empty when they cannot be read.
+std::map<std::string, int64_t> ReadLockCounters(absl::StatusOr<std::unique_ptr<sql::Connection>>& conn) {
+  std::map<std::string, int64_t> counters;
+  if (!conn.ok()) return counters;
+  try {
+    std::unique_ptr<sql::Statement> stmt((*conn)->createStatement());
+    std::unique_ptr<sql::ResultSet> rs(stmt->executeQuery(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_row_lock_waits', 'Innodb_deadlocks')"));
+    while (rs->next()) counters[rs->getString(1)] = rs->getInt64(2);
+  } catch (const sql::SQLException&) {
+    counters.clear();
+  }
+  return counters;
+}
+
+// "; InnoDB during the run (server-wide): 12 row lock waits, 3 deadlocks",
+// also kept in `counts`.
+std::string LockCounterNote(const std::map<std::string, int64_t>& before,
+                            const std::map<std::string, int64_t>& after, std::map<std::string, int64_t>& counts) {
+  auto delta = [&](const std::string& name) -> std::optional<int64_t> {
+    auto b = before.find(name), a = after.find(name);
+    if (b == before.end() || a == after.end()) return std::nullopt;
+    return a->second - b->second;
+  };
+  std::optional<int64_t> waits = delta("Innodb_row_lock_waits"), deadlocks = delta("Innodb_deadlocks");
+  if (!waits || !deadlocks) return "";
+  counts["InnoDB row lock waits"] = *waits;
+  counts["InnoDB deadlocks"] = *deadlocks;
+  return absl::StrFormat("; InnoDB during the run, warm-up included (server-wide): %d row lock waits, %d deadlocks",
+                         *waits, *deadlocks);
+}
+
+sch::BookVisitRequest VisitRequest(const std::string& customer, absl::Time start, const std::string& owner,
+                                   uint64_t serial) {
+  sch::BookVisitRequest request;
+  sch::Visit& v = *request.mutable_visit();
+  v.set_customer(customer);
+  v.set_owner(owner);
+  v.set_purpose(sch::COURTESY);
+  ToProto(start, v.mutable_start_time());
+  ToProto(start + kVisitLength, v.mutable_end_time());
+  request.set_request_id(absl::StrCat("bench-visit-", serial));
+  return request;
+}
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> Bench::SchedulingChannel(int caller) const {
+  return scheduling_channels_[static_cast<size_t>(caller) % scheduling_channels_.size()];
+}
+
+ScenarioResult Bench::BookVisitManyManagers() {
+  const int managers = config_.load.callers;
+  ScenarioResult r("book_visit_32_managers",
+                   absl::StrFormat("BookVisit (COURTESY, 1 h, request_id) at %d callers, each a different MANAGER "
+                                   "booking its next 3-hourly slot for one of its %d enterprises in one city; "
+                                   "includes its GetCustomer call to crm-customers",
+                                   managers, kCustomersPerBookingManager));
+  if (scheduling_channels_.empty() || !config_.manager_token_for) {
+    r.status = absl::FailedPreconditionError("needs --scheduling_address and --jwt_hs256_key_file");
+    return r;
+  }
+  const auto setup_start = Stopwatch::now();
+  std::vector<std::string> tokens;
+  std::vector<std::vector<std::string>> customers;
+  for (int m = 0; m < managers; ++m) {
+    const std::string subject = absl::StrCat("bench-sch-", m);
+    tokens.push_back(config_.manager_token_for(subject));
+    absl::StatusOr<std::vector<std::string>> created =
+        CreateEnterprisesAs(kCustomersPerBookingManager, subject, tokens.back(), MoveToFuzhou);
+    if (!created.ok()) {
+      r.status = created.status();
+      return r;
+    }
+    customers.push_back(*std::move(created));
+  }
+  r.note = absl::StrFormat("set-up: %d CreateCustomer as %d MANAGERs in %.1f s", managers * kCustomersPerBookingManager,
+                           managers, absl::ToDoubleSeconds(Since(setup_start)));
+  const absl::Time base = BookingBase();
+  auto counter_conn = Connect();
+  const std::map<std::string, int64_t> counters_before = ReadLockCounters(counter_conn);
+  auto result = RunClosedLoop(WithCpuWatch(config_.scheduling_pid, config_.service_pid),
+                              [&](int caller) -> absl::StatusOr<Call> {
+    std::shared_ptr<sch::SchedulingService::Stub> stub = sch::SchedulingService::NewStub(SchedulingChannel(caller));
+    // The caller's own manager: its slots are consecutive and never collide.
+    return Call([this, stub, base, token = tokens[caller], mine = customers[caller],
+                 slot = int64_t{0}](std::mt19937_64&) mutable -> std::string {
+      const int64_t n = slot++;
+      const sch::BookVisitRequest request =
+          VisitRequest(mine[static_cast<size_t>(n) % mine.size()], base + n * kSlotPitch, "", NextSerial());
+      sch::Visit visit;
+      return CallWithToken(*stub, &sch::SchedulingService::Stub::BookVisit, request, token, visit);
+    });
+  });
+  r.SetLoad(result);
+  absl::StrAppend(&r.note, LockCounterNote(counters_before, ReadLockCounters(counter_conn), r.counts));
+  return r;
+}
+
+ScenarioResult Bench::BookVisitOneManager() {
+  const std::string subject = "bench-sch-one";
+  ScenarioResult r("book_visit_1_manager",
+                   absl::StrFormat("BookVisit as in book_visit_32_managers, but all %d callers book for ONE "
+                                   "MANAGER (each call takes the next free 3-hourly slot: no conflict expected); "
+                                   "includes its GetCustomer call to crm-customers",
+                                   config_.load.callers));
+  if (scheduling_channels_.empty() || !config_.manager_token_for) {
+    r.status = absl::FailedPreconditionError("needs --scheduling_address and --jwt_hs256_key_file");
+    return r;
+  }
+  const std::string token = config_.manager_token_for(subject);
+  const auto setup_start = Stopwatch::now();
+  absl::StatusOr<std::vector<std::string>> customers =
+      CreateEnterprisesAs(kCustomersPerBookingManager, subject, token, MoveToFuzhou);
+  if (!customers.ok()) {
+    r.status = customers.status();
+    return r;
+  }
+  const std::string setup_note = absl::StrFormat("set-up: %d CreateCustomer as MANAGER %s in %.1f s",
+                                                 kCustomersPerBookingManager, subject,
+                                                 absl::ToDoubleSeconds(Since(setup_start)));
+  const absl::Time base = BookingBase();
+  // Warm-up calls included: every booking the manager got must be sound.
+  std::atomic<int64_t> next_slot{0};
+  std::atomic<int64_t> refused{0};
+  auto counter_conn = Connect();
+  const std::map<std::string, int64_t> counters_before = ReadLockCounters(counter_conn);
+  auto result = RunClosedLoop(WithCpuWatch(config_.scheduling_pid, config_.service_pid),
+                              [&](int caller) -> absl::StatusOr<Call> {
+    std::shared_ptr<sch::SchedulingService::Stub> stub = sch::SchedulingService::NewStub(SchedulingChannel(caller));
+    return Call([&, stub](std::mt19937_64&) -> std::string {
+      const int64_t n = next_slot.fetch_add(1);
+      const sch::BookVisitRequest request = VisitRequest(
+          (*customers)[static_cast<size_t>(n) % customers->size()], base + n * kSlotPitch, "", NextSerial());
+      sch::Visit visit;
+      std::string error = CallWithToken(*stub, &sch::SchedulingService::Stub::BookVisit, request, token, visit);
+      if (error == "FAILED_PRECONDITION") ++refused;
+      return error;
+    });
+  });
+  r.SetLoad(result);
+  const std::string counter_note = LockCounterNote(counters_before, ReadLockCounters(counter_conn), r.counts);
+  if (!r.status.ok()) return r;
+
+  // Every visit the manager now has, by ListVisits as the manager.
+  std::vector<std::pair<absl::Time, absl::Time>> stored;
+  auto stub = sch::SchedulingService::NewStub(SchedulingChannel(0));
+  sch::ListVisitsRequest list;
+  list.set_owner(subject);
+  list.set_page_size(500);
+  do {
+    sch::ListVisitsResponse page;
+    grpc::ClientContext context;
+    AuthorizeAs(context, config_.long_deadline, token);
+    if (grpc::Status s = stub->ListVisits(&context, list, &page); !s.ok()) {
+      r.status = ToAbsl(s, "ListVisits");
+      return r;
+    }
+    for (const sch::Visit& v : page.visits()) {
+      if (v.status() == sch::PLANNED || v.status() == sch::DONE) {
+        stored.emplace_back(FromProto(v.start_time()), FromProto(v.end_time()));
+      }
+    }
+    list.set_page_token(page.next_page_token());
+  } while (!list.page_token().empty());
+  // In start order, a visit overlaps an earlier one iff it starts before the
+  // latest end so far.
+  std::sort(stored.begin(), stored.end());
+  int64_t overlapping = 0;
+  absl::Time latest_end = absl::InfinitePast();
+  for (const auto& [start, end] : stored) {
+    if (start < latest_end) ++overlapping;
+    latest_end = std::max(latest_end, end);
+  }
+  r.counts["calls"] = next_slot.load();
+  r.counts["FAILED_PRECONDITION"] = refused.load();
+  r.counts["stored visits"] = static_cast<int64_t>(stored.size());
+  r.counts["overlapping stored visits"] = overlapping;
+  r.note = absl::StrFormat(
+      "%s; %d BookVisit calls in all (warm-up included), %d refused with FAILED_PRECONDITION; ListVisits "
+      "afterwards: %d visits stored, %d overlapping an earlier one%s",
+      setup_note, next_slot.load(), refused.load(), stored.size(), overlapping, counter_note);
+  return r;
+}
+
+namespace {
+
+// conflict_check_1m's seed: one multi-row INSERT of one manager's
+// `per_manager` visits as BookVisit stores them (PLANNED, busy), one a day
+// at 10:00-11:00 Beijing time from `first_day` on, at customers of one city.
+void SeedVisits(sql::Connection& conn, const std::string& owner, int per_manager, absl::Time first_day,
+                absl::Time now, std::mt19937_64& rng) {
+  std::string sql =
+      "INSERT INTO visits (owner, team, customer, status, purpose, busy, start_time, end_time, body, create_time, "
+      "update_time) VALUES ";
+  auto time_sql = [](absl::Time t) { return Quote(db::FormatDateTime(t)); };
+  std::uniform_real_distribution<double> offset(-kCitySpread, kCitySpread);
+  sch::Visit v;
+  v.set_owner(owner);
+  v.set_team("bench");
+  v.set_status(sch::PLANNED);
+  for (int i = 0; i < per_manager; ++i) {
+    const absl::Time start = first_day + absl::Hours(24) * i + absl::Hours(2);  // 10:00 at UTC+8
+    v.set_customer(absl::StrCat("customers/", std::uniform_int_distribution<int>(1, 100000)(rng)));
+    v.set_purpose(static_cast<sch::VisitPurpose>(std::uniform_int_distribution<int>(sch::GIFT, sch::PROPOSAL)(rng)));
+    v.set_place(absl::StrCat("福州市鼓楼区五四路", std::uniform_int_distribution<int>(1, 999)(rng), "号"));
+    v.mutable_location()->set_latitude(kCityLatitude + offset(rng));
+    v.mutable_location()->set_longitude(kCityLongitude + offset(rng));
+    ToProto(start, v.mutable_start_time());
+    ToProto(start + kVisitLength, v.mutable_end_time());
+    absl::StrAppend(&sql, i == 0 ? "" : ",", "(", Quote(owner), ",'bench',", Quote(v.customer()), ",",
+                    int{sch::PLANNED}, ",", int{v.purpose()}, ",1,", time_sql(start), ",",
+                    time_sql(start + kVisitLength), ",X'", absl::BytesToHexString(v.SerializeAsString()), "',",
+                    time_sql(now), ",", time_sql(now), ")");
+  }
+  std::unique_ptr<sql::Statement> stmt(conn.createStatement());
+  stmt->executeUpdate(sql);
+}
+
+}  // namespace
+
+std::vector<ScenarioResult> Bench::ConflictCheck() {
+  const int managers = config_.seed_managers;
+  const int per_manager = config_.seed_visits / managers;
+  const int calls = config_.conflict_check_calls;
+  ScenarioResult loaded(
+      "conflict_check_1m",
+      absl::StrFormat("BookVisit, one call at a time (%d calls, ADMIN booking for a different seeded manager each "
+                      "time), for managers with %d of %d seeded visits, into a free afternoon among them",
+                      calls, per_manager, managers * per_manager));
+  ScenarioResult empty("conflict_check_empty",
+                       absl::StrFormat("the same BookVisit calls, interleaved with the ones above, each for a "
+                                       "manager with no visit (%d calls)",
+                                       calls));
+  auto fail = [&](absl::Status s) -> std::vector<ScenarioResult> {
+    loaded.status = s;
+    empty.status = absl::FailedPreconditionError("not run: conflict_check_1m failed");
+    return {loaded, empty};
+  };
+  if (scheduling_channels_.empty()) return fail(absl::FailedPreconditionError("needs --scheduling_address"));
+  if (config_.scheduling_db.database.empty()) {
+    return fail(absl::FailedPreconditionError("needs --scheduling_db_name"));
+  }
+  // The customer every timed booking visits (ADMIN sees it).
+  absl::StatusOr<std::vector<std::string>> customer = CreateEnterprisesAs(1, "bench-seed", config_.bearer_token,
+                                                                          MoveToFuzhou);
+  if (!customer.ok()) return fail(customer.status());
+
+  // Seed straight into the service's visits table: one INSERT (one
+  // autocommit transaction) per manager, kSeedThreads connections. Seeded
+  // days run from 500 days back to 500 days ahead, so the timed bookings,
+  // in the next 400 days, have history before them and plans after.
+  const absl::Time now = absl::Now();
+  const absl::CivilDay today = absl::ToCivilDay(now, absl::UTCTimeZone());
+  const absl::Time first_day = absl::FromCivil(today - per_manager / 2, absl::UTCTimeZone());
+  const std::vector<CpuWatch> watch = WithCpuWatch(config_.scheduling_pid).watch;
+  const CpuSnapshot seed_cpu_before = TakeCpuSnapshot(watch);
+  const auto seed_start = Stopwatch::now();
+  {
+    auto conn = Connect(config_.scheduling_db);
+    if (!conn.ok()) return fail(conn.status());
+    try {
+      // A rerun against the same database starts from the same seed.
+      std::unique_ptr<sql::Statement> stmt((*conn)->createStatement());
+      stmt->executeUpdate(absl::StrCat("DELETE FROM visits WHERE owner LIKE '", kSeedOwnerPrefix, "%'"));
+    } catch (const sql::SQLException& e) {
+      return fail(SqlError(e, "delete earlier seed visits"));
+    }
+  }
+  std::atomic<int> next_manager{0};
+  std::mutex mu;
+  absl::Status seed_status = absl::OkStatus();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kSeedThreads; ++t) {
+    threads.emplace_back([&, t] {
+      absl::Status s = [&]() -> absl::Status {
+        auto conn = Connect(config_.scheduling_db);
+        if (!conn.ok()) return conn.status();
+        std::mt19937_64 rng(static_cast<uint64_t>(t) + 1);
+        try {
+          for (int m = next_manager++; m < managers; m = next_manager++) {
+            SeedVisits(**conn, absl::StrCat(kSeedOwnerPrefix, m), per_manager, first_day, now, rng);
+          }
+        } catch (const sql::SQLException& e) {
+          next_manager = managers;  // the others stop too
+          return SqlError(e, "seed visits");
+        }
+        return absl::OkStatus();
+      }();
+      std::lock_guard<std::mutex> lock(mu);
+      if (seed_status.ok()) seed_status = s;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  if (!seed_status.ok()) return fail(seed_status);
+  const absl::Duration seed_time = Since(seed_start);
+  const CpuUsage seed_cpu = CpuUsed(watch, seed_cpu_before, TakeCpuSnapshot(watch));
+  std::string seed_note = absl::StrFormat("seeded %d visits of %d managers in %.1f s (CPU s:",
+                                          managers * per_manager, managers, absl::ToDoubleSeconds(seed_time));
+  for (const auto& [label, seconds] : seed_cpu.seconds) {
+    if (label != "server") absl::StrAppend(&seed_note, absl::StrFormat(" %s %.1f", label, seconds));
+  }
+  absl::StrAppend(&seed_note, ")");
+
+  // Alternate: a seeded manager, then a manager with nothing booked, at the
+  // same time of day (15:00-16:00 Beijing time, between that day's seeded
+  // 10:00 visit and the next day's), so both do the same work but for the
+  // neighbours the check reads.
+  auto stub = sch::SchedulingService::NewStub(SchedulingChannel(0));
+  std::vector<int64_t> loaded_nanos, empty_nanos;
+  std::map<std::string, int64_t> loaded_errors, empty_errors;
+  const absl::Time first_booking_day = absl::FromCivil(today + 1, absl::UTCTimeZone()) + absl::Hours(7);
+  for (int i = 0; i < calls; ++i) {
+    const absl::Time start = first_booking_day + absl::Hours(24) * (i % std::max(1, per_manager / 2 - 100));
+    for (bool seeded : {true, false}) {
+      const std::string owner = seeded ? absl::StrCat(kSeedOwnerPrefix, i % managers)
+                                       : absl::StrCat("bench-empty-", NextSerial());
+      const sch::BookVisitRequest request = VisitRequest((*customer)[0], start, owner, NextSerial());
+      sch::Visit visit;
+      const auto call_start = Stopwatch::now();
+      const std::string error =
+          CallWithToken(*stub, &sch::SchedulingService::Stub::BookVisit, request, config_.bearer_token, visit);
+      const int64_t nanos = absl::ToInt64Nanoseconds(Since(call_start));
+      if (error.empty()) {
+        (seeded ? loaded_nanos : empty_nanos).push_back(nanos);
+      } else {
+        ++(seeded ? loaded_errors : empty_errors)[error];
+      }
+    }
+  }
+  auto finish = [&](ScenarioResult& r, std::vector<int64_t>& nanos, const std::map<std::string, int64_t>& errors) {
+    LoadResult l;
+    l.ok_calls = static_cast<int64_t>(nanos.size());
+    int64_t total_nanos = 0;
+    for (int64_t n : nanos) total_nanos += n;
+    for (const auto& [name, count] : errors) l.failed_calls += count;
+    l.errors = errors;
+    l.measured = absl::Nanoseconds(total_nanos);
+    l.qps = total_nanos > 0 ? static_cast<double>(l.ok_calls) / (static_cast<double>(total_nanos) / 1e9) : 0;
+    l.latency = Summarize(nanos);
+    r.load = l;
+  };
+  finish(loaded, loaded_nanos, loaded_errors);
+  finish(empty, empty_nanos, empty_errors);
+  loaded.note = seed_note;
+  return {loaded, empty};
+}
+
+ScenarioResult Bench::PlanDay30() {
+  const std::string subject = "bench-plan";
+  constexpr int kCandidates = 30;
+  ScenarioResult r("plan_day_30",
+                   absl::StrFormat("PlanDay as a MANAGER: %d candidate enterprises in one city, 09:00-18:00, "
+                                   "60-minute visits, around 2 booked visits; includes its %d GetCustomer calls "
+                                   "to crm-customers",
+                                   kCandidates, kCandidates));
+  if (scheduling_channels_.empty() || !config_.manager_token_for) {
+    r.status = absl::FailedPreconditionError("needs --scheduling_address and --jwt_hs256_key_file");
+    return r;
+  }
+  const std::string token = config_.manager_token_for(subject);
+  const auto setup_start = Stopwatch::now();
+  absl::StatusOr<std::vector<std::string>> candidates = CreateEnterprisesAs(kCandidates, subject, token, MoveToFuzhou);
+  if (!candidates.ok()) {
+    r.status = candidates.status();
+    return r;
+  }
+  // The plan's day, a week ahead (Beijing time), with two visits booked:
+  // 10:00-11:00 and 14:00-15:00, at two of the candidates' neighbours.
+  const absl::TimeZone beijing = absl::FixedTimeZone(8 * 3600);
+  const absl::CivilDay day = absl::ToCivilDay(absl::Now(), beijing) + 7;
+  absl::StatusOr<std::vector<std::string>> booked_at = CreateEnterprisesAs(2, subject, token, MoveToFuzhou);
+  if (!booked_at.ok()) {
+    r.status = booked_at.status();
+    return r;
+  }
+  auto setup_stub = sch::SchedulingService::NewStub(SchedulingChannel(0));
+  for (int i = 0; i < 2; ++i) {
+    const absl::Time start = absl::FromCivil(absl::CivilHour(day) + (i == 0 ? 10 : 14), beijing);
+    sch::Visit visit;
+    const std::string error =
+        CallWithToken(*setup_stub, &sch::SchedulingService::Stub::BookVisit,
+                      VisitRequest((*booked_at)[static_cast<size_t>(i)], start, "", NextSerial()), token, visit);
+    if (!error.empty()) {
+      r.status = absl::InternalError(absl::StrCat("booking the day's fixed visits: ", error));
+      return r;
+    }
+  }
+  std::string setup_note = absl::StrFormat("set-up: %d CreateCustomer and 2 BookVisit as MANAGER %s in %.1f s",
+                                           kCandidates + 2, subject, absl::ToDoubleSeconds(Since(setup_start)));
+
+  sch::PlanDayRequest request;
+  request.mutable_date()->set_year(static_cast<int32_t>(day.year()));
+  request.mutable_date()->set_month(day.month());
+  request.mutable_date()->set_day(day.day());
+  for (const std::string& c : *candidates) request.add_candidates(c);
+  std::mutex mu;
+  std::map<std::string, int64_t> algorithms;
+  sch::DayPlan last_plan;
+  auto result = RunClosedLoop(WithCpuWatch(config_.scheduling_pid, config_.service_pid),
+                              [&](int caller) -> absl::StatusOr<Call> {
+    std::shared_ptr<sch::SchedulingService::Stub> stub = sch::SchedulingService::NewStub(SchedulingChannel(caller));
+    return Call([&, stub](std::mt19937_64&) -> std::string {
+      sch::DayPlan plan;
+      std::string error = CallWithToken(*stub, &sch::SchedulingService::Stub::PlanDay, request, token, plan);
+      if (error.empty()) {
+        std::lock_guard<std::mutex> lock(mu);
+        ++algorithms[plan.algorithm()];
+        last_plan = std::move(plan);
+      }
+      return error;
+    });
+  });
+  r.SetLoad(result);
+  int fixed = 0;
+  for (const sch::PlannedStop& stop : last_plan.stops()) fixed += stop.fixed() ? 1 : 0;
+  std::vector<std::string> seen;
+  for (const auto& [algorithm, count] : algorithms) seen.push_back(absl::StrCat("\"", algorithm, "\" ×", count));
+  r.note = absl::StrFormat("%s; algorithm returned: %s (warm-up included); each plan: %d stops (%d fixed), %d "
+                           "unscheduled, %.1f km, %d min of travel",
+                           setup_note, absl::StrJoin(seen, ", "), last_plan.stops_size(), fixed,
+                           last_plan.unscheduled_size(), last_plan.total_travel_km(),
+                           last_plan.total_travel_minutes());
+  return r;
 }
 
 }  // namespace crm::bench

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -17,6 +19,7 @@
 #include "absl/time/time.h"
 #include "bench/closed_loop.h"
 #include "common/db/pool.h"
+#include "crm/customers/v1/customers.pb.h"
 
 namespace sql {
 class Connection;
@@ -48,6 +51,19 @@ struct BenchConfig {
   // seeded with sweep_complaints open complaints (1 % of them due).
   db::DbConfig complaints_db;
   int sweep_complaints = 1000000;
+  // book_visit_32_managers, book_visit_1_manager, plan_day_30: the
+  // scheduling service; each manager books with its own MANAGER token
+  // (manager_token_for mints one for any subject, team "bench").
+  std::string scheduling_address;
+  int scheduling_pid = 0;      // crm-scheduling: CPU per call
+  std::function<std::string(const std::string& subject)> manager_token_for;
+  // conflict_check_1m: the scheduling service's own database, into which
+  // seed_visits visits of seed_managers managers are inserted, and how many
+  // timed BookVisit calls go to each side (a seeded manager, an empty one).
+  db::DbConfig scheduling_db;
+  int seed_visits = 1000000;
+  int seed_managers = 1000;
+  int conflict_check_calls = 1000;
   // event_feed: a SERVICE token for the customers service's EventFeed, and
   // the consumer's own database (cursor and effect table).
   std::string service_token;
@@ -86,6 +102,8 @@ struct ScenarioResult {
   std::optional<double> rss_mib;           // idle_rss
   std::string note;                        // counts, set-up times
   std::optional<FeedResult> feed;          // event_feed
+  // Counts the report's checks read ("overlapping stored visits").
+  std::map<std::string, int64_t> counts;
 
   // Records a closed loop's outcome: its numbers, or why it failed.
   void SetLoad(const absl::StatusOr<LoadResult>& result) {
@@ -120,6 +138,18 @@ class Bench {
   // RecordComplaint (with its GetCustomer call to the customers service) as
   // the manager, on the same customers as CreateOpportunity.
   ScenarioResult RecordComplaint();
+  // BookVisit at `callers` closed-loop callers, each a different manager
+  // booking consecutive non-overlapping visits for its own customers.
+  ScenarioResult BookVisitManyManagers();
+  // BookVisit at `callers` callers all booking for one manager (distinct
+  // slots, serialised on the manager's lock); afterwards ListVisits checks
+  // that no two stored visits of the manager overlap.
+  ScenarioResult BookVisitOneManager();
+  // Two results: BookVisit latency, one call at a time, for managers with
+  // 1 000 of 1 000 000 seeded visits each and for managers with none.
+  std::vector<ScenarioResult> ConflictCheck();
+  // PlanDay with 30 candidates around two booked visits.
+  ScenarioResult PlanDay30();
   // Two results: SweepDueClocks over sweep_complaints seeded open
   // complaints of which 1 % are due, in-process against complaints_db; then
   // a second sweep with nothing due.
@@ -141,6 +171,13 @@ class Bench {
   // config_.load plus the processes whose CPU time is reported: the server
   // called, the service it calls in turn (server2), MariaDB and crm_bench.
   LoadOptions WithCpuWatch(int server_pid, int server2_pid = 0) const;
+  // `count` enterprises owned by `owner`, created through the customers
+  // service as `token`'s principal (8 in parallel); `adjust` changes each
+  // sample before it is sent.
+  absl::StatusOr<std::vector<std::string>> CreateEnterprisesAs(
+      int count, const std::string& owner, const std::string& token,
+      const std::function<void(customers::v1::Customer&)>& adjust = {});
+  std::shared_ptr<grpc::Channel> SchedulingChannel(int caller) const;
   // Creates opportunity_customers enterprises owned by the manager subject
   // (once; create_opportunity and record_complaint share them) and returns
   // a note for the report on how they were set up.
@@ -156,14 +193,20 @@ class Bench {
   std::string CallAsManager(Stub& stub,
                             grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
                             const Request& request) const;
+  // The same with `token`, keeping the response.
+  template <typename Stub, typename Request, typename Response>
+  std::string CallWithToken(Stub& stub,
+                            grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+                            const Request& request, const std::string& token, Response& response) const;
   absl::StatusOr<std::unique_ptr<sql::Connection>> Connect() const;  // config_.db
   absl::StatusOr<std::unique_ptr<sql::Connection>> Connect(const db::DbConfig& db) const;
   // Creates customer_set enterprises through the service (once).
   absl::Status EnsureCustomerSet();
   absl::StatusOr<std::string> CreateEnterprise(uint64_t serial);
-  // As `token`'s principal, owned by `owner`.
+  // As `token`'s principal, owned by `owner`; `adjust` changes the sample.
   absl::StatusOr<std::string> CreateEnterpriseAs(uint64_t serial, const std::string& owner,
-                                                 const std::string& token);
+                                                 const std::string& token,
+                                                 const std::function<void(customers::v1::Customer&)>& adjust = {});
   uint64_t NextSerial();
 
   const BenchConfig config_;
@@ -172,6 +215,7 @@ class Bench {
   std::vector<std::shared_ptr<grpc::Channel>> echo_channels_;
   std::vector<std::shared_ptr<grpc::Channel>> opportunities_channels_;
   std::vector<std::shared_ptr<grpc::Channel>> complaints_channels_;
+  std::vector<std::shared_ptr<grpc::Channel>> scheduling_channels_;
   std::vector<int64_t> customer_ids_;
   std::vector<std::string> manager_customers_;  // "customers/{id}" owned by manager_subject
   // Serials make credit codes, names and request ids unique; the base is
