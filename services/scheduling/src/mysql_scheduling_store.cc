@@ -161,21 +161,20 @@ void MysqlSchedulingTx::LockManager(const std::string& owner) {
 }
 
 std::vector<Slot> MysqlSchedulingTx::BusyVisitsNear(const std::string& owner, absl::Time start, absl::Time end) {
-  // Three index range reads: the overlapping ones, the latest ending at or
-  // before start, the earliest starting at or after end. Locking reads, so
-  // they see the latest commit of the previous holder of the manager's lock
-  // even when this transaction's snapshot is older.
+  // Three index range reads: the overlapping ones (a visit lasts at most
+  // kMaxVisitLength, which bounds the range), the latest ending at or before
+  // start, the earliest starting at or after end. Plain reads: the caller
+  // holds the manager's lock and took it before the transaction's first
+  // read, so the snapshot includes every booking committed under the lock.
   const std::string select = absl::StrCat("SELECT ", kRowColumns, " FROM visits WHERE owner = ? AND busy = TRUE ");
   std::vector<Slot> slots;
   const auto read = [&](db::ResultSetPtr rs) {
     while (rs->next()) slots.push_back(SlotOf(ParseRow<pb::Visit>(*rs, "visits")));
   };
-  read(db::Query(conn_, absl::StrCat(select, "AND start_time < ? AND end_time > ? LOCK IN SHARE MODE"), owner, end,
-                 start));
-  read(db::Query(conn_, absl::StrCat(select, "AND end_time <= ? ORDER BY end_time DESC LIMIT 1 LOCK IN SHARE MODE"),
-                 owner, start));
-  read(db::Query(conn_, absl::StrCat(select, "AND start_time >= ? ORDER BY start_time LIMIT 1 LOCK IN SHARE MODE"),
-                 owner, end));
+  read(db::Query(conn_, absl::StrCat(select, "AND start_time < ? AND start_time > ? AND end_time > ?"), owner, end,
+                 start - kMaxVisitLength, start));
+  read(db::Query(conn_, absl::StrCat(select, "AND end_time <= ? ORDER BY end_time DESC LIMIT 1"), owner, start));
+  read(db::Query(conn_, absl::StrCat(select, "AND start_time >= ? ORDER BY start_time LIMIT 1"), owner, end));
   return slots;
 }
 

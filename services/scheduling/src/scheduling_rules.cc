@@ -126,7 +126,7 @@ absl::Status ValidateVisitTimes(absl::Time start, absl::Time end) {
   } else if (!IsUnset(start)) {
     if (end <= start) {
       v.Add("visit.end_time", "must be after visit.start_time");
-    } else if (end - start > absl::Hours(24)) {
+    } else if (end - start > kMaxVisitLength) {
       v.Add("visit.end_time", "a visit lasts at most 24 hours");
     }
   }

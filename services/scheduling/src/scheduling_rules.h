@@ -86,6 +86,9 @@ std::optional<Conflict> FindConflict(const Slot& candidate, const std::vector<Sl
 // earliest starting after, plus the overlapping ones), so no window constant
 // is needed.
 
+// The longest visit ValidateVisitTimes accepts (bounds the overlap read).
+inline constexpr absl::Duration kMaxVisitLength = absl::Hours(24);
+
 // INVALID_ARGUMENT (field violations): "visit.start_time" when unset
 // (InfinitePast/InfiniteFuture or the Unix epoch, i.e. a missing Timestamp);
 // "visit.end_time" when unset, not after the start, or more than 24 hours

@@ -24,6 +24,8 @@ using internal::IdOf;
 constexpr int kMaxChecklistItems = 50;
 constexpr int kMaxPlanCandidates = 30;
 constexpr int kMaxCalendarItems = 5000;
+// A booking may start a little in the past (booked on arrival), not more.
+constexpr absl::Duration kBookingSlack = absl::Minutes(15);
 
 void ValidateLocation(const pb::Visit& v, const std::string& prefix, Violations& errors) {
   if (!v.has_location()) return;
@@ -146,6 +148,10 @@ absl::StatusOr<pb::Visit> SchedulingService::BookVisit(const Call& call, const p
   }
   ValidateVisitFields(visit, errors);
   RETURN_IF_ERROR(errors.ToStatus());
+  const absl::Time now = clock_.Now();
+  if (FromProto(visit.start_time()) < now - kBookingSlack) {
+    return InvalidField("visit.start_time", "in the past: a visit is booked ahead");
+  }
   ASSIGN_OR_RETURN(std::string owner, ActingFor(call, visit.owner(), "visit.owner"));
 
   ASSIGN_OR_RETURN(CustomerSite site, customers_.Lookup(call.upstream, visit.customer()));
@@ -166,7 +172,6 @@ absl::StatusOr<pb::Visit> SchedulingService::BookVisit(const Call& call, const p
   visit.clear_cancel_reason();
   visit.clear_name();
 
-  const absl::Time now = clock_.Now();
   RETURN_IF_ERROR(store_.Transact(
       call.deadline,
       [&](SchedulingTx& tx) -> absl::Status {
@@ -212,14 +217,20 @@ absl::StatusOr<pb::Visit> SchedulingService::GetVisit(const Call& call, const pb
 absl::StatusOr<pb::Visit> SchedulingService::MutateVisit(
     const Call& call, const std::string& name, const std::string& etag, const char* method,
     const std::function<absl::Status(SchedulingTx&, pb::Visit&)>& change) {
+  // The owner (which never changes) is read in its own transaction, so the
+  // mutation's first statement is the manager's lock: its reads then see
+  // every booking committed under that lock. Lock order as in BookVisit.
+  ASSIGN_OR_RETURN(pb::Visit peek, GetVisit(call, [&] {
+                     pb::GetVisitRequest get;
+                     get.set_name(name);
+                     return get;
+                   }()));
   pb::Visit out;
   const absl::Time now = clock_.Now();
   RETURN_IF_ERROR(store_.Transact(
       call.deadline,
       [&](SchedulingTx& tx) -> absl::Status {
-        // Lock order as in BookVisit: the manager, then the visit.
-        ASSIGN_OR_RETURN(Stored<pb::Visit> peek, VisibleVisit(tx, call, name, false));
-        tx.LockManager(peek.message.owner());
+        tx.LockManager(peek.owner());
         ASSIGN_OR_RETURN(Stored<pb::Visit> current, VisibleVisit(tx, call, name, true));
         RETURN_IF_ERROR(CheckEtag(etag, current.message.etag()));
         pb::Visit next = current.message;
@@ -469,6 +480,11 @@ absl::StatusOr<pb::DayPlan> SchedulingService::PlanDay(const Call& call, const p
         return absl::OkStatus();
       },
       "PlanDay"));
+  // A customer already visited that day is not proposed again.
+  std::erase_if(input.candidates, [&](const Candidate& c) {
+    return std::any_of(input.fixed.begin(), input.fixed.end(),
+                       [&](const FixedVisit& f) { return f.customer == c.customer; });
+  });
   const DayPlanResult plan = scheduling::PlanDay(input);
   pb::DayPlan out;
   for (const Stop& s : plan.stops) {

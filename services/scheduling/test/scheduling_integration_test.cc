@@ -24,6 +24,7 @@
 #include "crm/scheduling/v1/scheduling.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "services/customers/test/customer_test_env.h"
+#include "services/scheduling/src/event_consumers.h"
 #include "services/scheduling/src/event_intake.h"
 #include "services/scheduling/src/mysql_scheduling_store.h"
 #include "services/scheduling/src/scheduling_handler.h"
@@ -323,6 +324,11 @@ TEST_F(SchedulingIntegrationTest, BadBookingsNameTheFieldAndWriteNothing) {
       {[](pb::Visit& v) { v.set_purpose(static_cast<pb::VisitPurpose>(99)); }, "visit.purpose"},
       {[&](pb::Visit& v) { ToProto(t, v.mutable_end_time()); }, "visit.end_time"},
       {[](pb::Visit& v) { v.clear_start_time(); }, "visit.start_time"},
+      {[](pb::Visit& v) {  // an hour before the fake clock's now
+         ToProto(kStart - absl::Hours(1), v.mutable_start_time());
+         ToProto(kStart, v.mutable_end_time());
+       },
+       "visit.start_time"},
       {[](pb::Visit& v) { v.set_contact("customers/999999/contacts/1"); }, "visit.contact"},
       {[](pb::Visit& v) { v.mutable_location()->set_latitude(91); }, "visit.location.latitude"},
       {[](pb::Visit& v) { v.set_place(std::string(501, 'x')); }, "visit.place"},
@@ -610,6 +616,46 @@ TEST_F(SchedulingIntegrationTest, CareCadenceAndSpecialDaysFollowCustomerEvents)
   days_req.set_days_ahead(0);
   ASSERT_TRUE(stub_->ListSpecialDays(As(Role::kManager, "mgr-care").get(), days_req, &days).ok());
   EXPECT_EQ(days.days_size(), 1);
+}
+
+TEST_F(SchedulingIntegrationTest, TheRealCustomersFeedKeepsTheCareProjectionCurrentExactlyOnce) {
+  // A contact created in the customers service reaches the care list
+  // through the consumer the binary runs (NewEventConsumer), once.
+  cpb::CreateCustomerRequest create;
+  *create.mutable_customer() = ctest::Enterprise("Feed Co", 900);
+  cpb::Customer customer;
+  ASSERT_TRUE(customers_->stub().CreateCustomer(As(Role::kManager, "mgr-feed").get(), create, &customer).ok());
+  cpb::CreateContactRequest contact_req;
+  contact_req.set_parent(customer.name());
+  contact_req.mutable_contact()->set_display_name("Zhou");
+  contact_req.mutable_contact()->set_role(cpb::VIP);
+  contact_req.mutable_contact()->set_vip_level(cpb::DIAMOND);
+  contact_req.mutable_contact()->set_phone("13800138000");
+  cpb::Contact contact;
+  grpc::Status created = customers_->stub().CreateContact(As(Role::kManager, "mgr-feed").get(), contact_req, &contact);
+  ASSERT_TRUE(created.ok()) << created.error_message();
+
+  const std::string token = Token(Role::kService, "crm-scheduling", "");
+  auto consumer =
+      NewEventConsumer(*pool_, "customers", customers_->channel(), [token] { return token; }, calendar_, *clock_);
+  const int64_t head = static_cast<int64_t>(customers_->Events().size());
+  for (int i = 0; i < 50 && consumer->cursor() < head; ++i) ASSERT_TRUE(consumer->PollOnce().ok());
+  ASSERT_EQ(consumer->cursor(), head);
+
+  pb::ListCareDueRequest req;
+  req.set_horizon_days(60);
+  pb::ListCareDueResponse due;
+  ASSERT_TRUE(stub_->ListCareDue(As(Role::kManager, "mgr-feed").get(), req, &due).ok());
+  ASSERT_EQ(due.care_size(), 1);
+  EXPECT_EQ(due.care(0).contact(), contact.name());
+  EXPECT_EQ(due.care(0).interval_days(), 60);
+  // A second consumer on the same cursor (a restart or another replica)
+  // applies nothing again.
+  auto replica =
+      NewEventConsumer(*pool_, "customers", customers_->channel(), [token] { return token; }, calendar_, *clock_);
+  auto applied = replica->PollOnce();
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(*applied, 0);
 }
 
 TEST_F(SchedulingIntegrationTest, CarePoliciesAreAdminOnlyAndEtagged) {
