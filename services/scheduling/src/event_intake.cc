@@ -67,6 +67,9 @@ absl::Status ApplyEvent(SchedulingTx& tx, const events::v1::Event& event, const 
   // ---- customers: the care projection and data re-verification (CUS-6)
   if (cus::CustomerCreated e; any.UnpackTo(&e)) {
     tx.UpsertCareCustomer({e.customer(), e.display_name(), e.owner(), e.team(), 0, at});
+    // The feeds are not ordered with each other: tasks made before this
+    // event (from an opportunities event without a team) get it now.
+    if (!e.team().empty()) tx.FillTaskTeam(e.customer(), e.team(), now);
   } else if (cus::TierChanged e; any.UnpackTo(&e)) {
     tx.SetCareTier(e.customer(), static_cast<int>(e.new_tier()));
   } else if (cus::OwnershipChanged e; any.UnpackTo(&e)) {

@@ -318,6 +318,19 @@ std::vector<Stored<pb::Task>> MysqlSchedulingTx::ListTasks(const TaskFilter& f, 
   return out;
 }
 
+void MysqlSchedulingTx::FillTaskTeam(const std::string& customer, const std::string& team, absl::Time now) {
+  // The body keeps a copy of the team: rewrite both through UpdateTask.
+  auto rs = db::Query(conn_, absl::StrCat("SELECT ", kRowColumns, " FROM tasks WHERE customer = ? AND team = ''"),
+                      customer);
+  std::vector<Stored<pb::Task>> tasks;
+  while (rs->next()) tasks.push_back(ParseRow<pb::Task>(*rs, "tasks"));
+  rs.reset();
+  for (Stored<pb::Task>& t : tasks) {
+    t.message.set_team(team);
+    UpdateTask(t.id, t.message, now);
+  }
+}
+
 // ---------------------------------------------------------------- care
 
 void MysqlSchedulingTx::UpsertCareCustomer(const CareCustomer& c) {

@@ -36,6 +36,7 @@ class MysqlSchedulingTx final : public SchedulingTx {
   std::optional<Stored<pb::Task>> GetTask(int64_t id, bool for_update) override;
   void UpdateTask(int64_t id, const pb::Task& task, absl::Time now) override;
   std::vector<Stored<pb::Task>> ListTasks(const TaskFilter& filter, int64_t after_id, int limit) override;
+  void FillTaskTeam(const std::string& customer, const std::string& team, absl::Time now) override;
 
   void UpsertCareCustomer(const CareCustomer& customer) override;
   void SetCareOwner(const std::string& customer, const std::string& owner, const std::string& team) override;

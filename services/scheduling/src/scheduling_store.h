@@ -144,6 +144,9 @@ class SchedulingTx {
   virtual std::optional<Stored<pb::Task>> GetTask(int64_t id, bool for_update) = 0;
   virtual void UpdateTask(int64_t id, const pb::Task& task, absl::Time now) = 0;
   virtual std::vector<Stored<pb::Task>> ListTasks(const TaskFilter& filter, int64_t after_id, int limit) = 0;
+  // Sets the team of the customer's tasks that have none (a task made from
+  // an event that came before the customer's own event).
+  virtual void FillTaskTeam(const std::string& customer, const std::string& team, absl::Time now) = 0;
 
   // ---- care projection
   virtual void UpsertCareCustomer(const CareCustomer& customer) = 0;

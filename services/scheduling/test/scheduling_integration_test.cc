@@ -770,6 +770,28 @@ TEST_F(SchedulingIntegrationTest, EachSourceEventMakesExactlyOneTaskAndTheMatchi
   EXPECT_EQ(tasks.tasks(0).state(), pb::TASK_DONE);
 }
 
+TEST_F(SchedulingIntegrationTest, ATaskMadeBeforeItsCustomerIsKnownGetsTheTeamLater) {
+  // The feeds are not ordered with each other: the round ended before the
+  // customers feed announced the customer.
+  opportunities::v1::NegotiationEnded ended;
+  ended.set_round("negotiationRounds/600");
+  ended.set_customer("customers/600");
+  ended.set_owner("mgr-wang");
+  ToProto(Local(2027, 1, 6, 18), ended.mutable_feedback_due_time());
+  ASSERT_TRUE(Deliver("opportunities", 600, ended).ok());
+  pb::ListTasksRequest req;
+  req.set_source("negotiationRounds/600");
+  ASSERT_EQ(Tasks(req, "sup-east", Role::kSupervisor).tasks_size(), 0);  // no team yet
+  customers::v1::CustomerCreated created;
+  created.set_customer("customers/600");
+  created.set_owner("mgr-wang");
+  created.set_team("east");
+  ASSERT_TRUE(Deliver("customers", 600, created).ok());
+  pb::ListTasksResponse tasks = Tasks(req, "sup-east", Role::kSupervisor);
+  ASSERT_EQ(tasks.tasks_size(), 1);
+  EXPECT_EQ(tasks.tasks(0).team(), "east");
+}
+
 TEST_F(SchedulingIntegrationTest, UrgentGovernmentBusinessIsDueIn2Or6Hours) {
   const std::string customer = CustomerAt(9);
   pb::CreateUrgentTaskRequest req;
