@@ -259,7 +259,7 @@ absl::StatusOr<pb::ListWorkPlansResponse> SchedulingService::ListWorkPlans(const
   filter.owner = req.owner();
   if (req.period() != pb::PLAN_PERIOD_UNSPECIFIED) {
     filter.key_from = absl::StrCat(pb::PlanPeriod_Name(req.period()), ":");
-    filter.key_to = absl::StrCat(pb::PlanPeriod_Name(req.period()), ":~");
+    filter.key_to = absl::StrCat(pb::PlanPeriod_Name(req.period()), ":9999-12-31");  // keys hold dates
   }
   pb::ListWorkPlansResponse resp;
   RETURN_IF_ERROR(store_.Transact(

@@ -970,6 +970,92 @@ TEST_F(SchedulingIntegrationTest, CalendarExportHasStableUidsForVisitsAndTaskDue
               HasFieldViolation("end_time"));
 }
 
+TEST_F(SchedulingIntegrationTest, GetsAndListsOfPlansLogsClaimsAndTasksAreScoped) {
+  const std::string manager = "mgr-docs";
+  pb::CreateWorkPlanRequest plan_req;
+  plan_req.mutable_plan()->set_period(pb::WEEK);
+  plan_req.mutable_plan()->mutable_period_start()->set_year(2026);
+  plan_req.mutable_plan()->mutable_period_start()->set_month(12);
+  plan_req.mutable_plan()->mutable_period_start()->set_day(28);  // a Monday
+  plan_req.mutable_plan()->add_items()->set_text("call every VIP");
+  plan_req.set_request_id(RequestId());
+  pb::WorkPlan plan, replay;
+  ASSERT_TRUE(stub_->CreateWorkPlan(As(Role::kManager, manager).get(), plan_req, &plan).ok());
+  ASSERT_TRUE(stub_->CreateWorkPlan(As(Role::kManager, manager).get(), plan_req, &replay).ok());
+  EXPECT_EQ(plan.name(), replay.name());
+  pb::GetWorkPlanRequest get_plan;
+  get_plan.set_name(plan.name());
+  EXPECT_TRUE(stub_->GetWorkPlan(As(Role::kManager, manager).get(), get_plan, &replay).ok());
+  EXPECT_THAT(Status(stub_->GetWorkPlan(As(Role::kManager, "mgr-other").get(), get_plan, &replay)),
+              StatusIs(absl::StatusCode::kNotFound));
+  get_plan.set_name("workPlans/x");
+  EXPECT_THAT(Status(stub_->GetWorkPlan(As(Role::kManager, manager).get(), get_plan, &replay)),
+              HasFieldViolation("name"));
+  pb::ListWorkPlansRequest plans_req;
+  plans_req.set_period(pb::WEEK);
+  pb::ListWorkPlansResponse plans;
+  ASSERT_TRUE(stub_->ListWorkPlans(As(Role::kManager, manager).get(), plans_req, &plans).ok());
+  ASSERT_EQ(plans.plans_size(), 1);
+  plans_req.set_period(pb::YEAR);
+  ASSERT_TRUE(stub_->ListWorkPlans(As(Role::kManager, manager).get(), plans_req, &plans).ok());
+  EXPECT_EQ(plans.plans_size(), 0);
+
+  pb::AddWorkLogEntryRequest entry_req;
+  entry_req.mutable_entry()->mutable_date()->set_year(2026);
+  entry_req.mutable_entry()->mutable_date()->set_month(12);
+  entry_req.mutable_entry()->mutable_date()->set_day(31);
+  entry_req.mutable_entry()->set_text("year-end calls");
+  pb::WorkLogEntry entry;
+  ASSERT_TRUE(stub_->AddWorkLogEntry(As(Role::kManager, manager).get(), entry_req, &entry).ok());
+  pb::ListWorkLogEntriesRequest log_req;
+  *log_req.mutable_start_date() = entry_req.entry().date();
+  *log_req.mutable_end_date() = entry_req.entry().date();
+  pb::ListWorkLogEntriesResponse log;
+  ASSERT_TRUE(stub_->ListWorkLogEntries(As(Role::kManager, manager).get(), log_req, &log).ok());
+  ASSERT_EQ(log.entries_size(), 1);
+  EXPECT_EQ(log.entries(0).text(), "year-end calls");
+  ASSERT_TRUE(stub_->ListWorkLogEntries(As(Role::kManager, "mgr-other").get(), log_req, &log).ok());
+  EXPECT_EQ(log.entries_size(), 0);
+  log_req.mutable_end_date()->set_month(2);
+  log_req.mutable_end_date()->set_day(30);
+  EXPECT_THAT(Status(stub_->ListWorkLogEntries(As(Role::kManager, manager).get(), log_req, &log)),
+              HasFieldViolation("end_date"));
+
+  pb::CreateExpenseClaimRequest claim_req;
+  claim_req.mutable_claim()->set_month("2026-12");
+  claim_req.mutable_claim()->set_currency_code("cny");
+  pb::ExpenseClaim claim;
+  EXPECT_THAT(Status(stub_->CreateExpenseClaim(As(Role::kManager, manager).get(), claim_req, &claim)),
+              HasFieldViolation("claim.currency_code"));
+  claim_req.mutable_claim()->set_currency_code("CNY");
+  ASSERT_TRUE(stub_->CreateExpenseClaim(As(Role::kManager, manager).get(), claim_req, &claim).ok());
+  pb::GetExpenseClaimRequest get_claim;
+  get_claim.set_name(claim.name());
+  EXPECT_TRUE(stub_->GetExpenseClaim(As(Role::kSupervisor, "sup-east", "east").get(), get_claim, &claim).ok());
+  EXPECT_THAT(Status(stub_->GetExpenseClaim(As(Role::kSupervisor, "sup-west", "west").get(), get_claim, &claim)),
+              StatusIs(absl::StatusCode::kNotFound));
+  pb::ListExpenseClaimsRequest claims_req;
+  claims_req.set_status(pb::DRAFT);
+  pb::ListExpenseClaimsResponse claims;
+  ASSERT_TRUE(stub_->ListExpenseClaims(As(Role::kManager, manager).get(), claims_req, &claims).ok());
+  ASSERT_EQ(claims.claims_size(), 1);
+  EXPECT_EQ(claims.claims(0).name(), claim.name());
+  claims_req.set_status(static_cast<pb::ClaimStatus>(42));
+  EXPECT_THAT(Status(stub_->ListExpenseClaims(As(Role::kManager, manager).get(), claims_req, &claims)),
+              HasFieldViolation("status"));
+
+  pb::GetTaskRequest get_task;
+  get_task.set_name("tasks/999999");
+  pb::Task task;
+  EXPECT_THAT(Status(stub_->GetTask(As(Role::kManager, manager).get(), get_task, &task)),
+              StatusIs(absl::StatusCode::kNotFound));
+  pb::ListTasksRequest tasks_req;
+  tasks_req.set_kind(static_cast<pb::TaskKind>(77));
+  pb::ListTasksResponse tasks;
+  EXPECT_THAT(Status(stub_->ListTasks(As(Role::kManager, manager).get(), tasks_req, &tasks)),
+              HasFieldViolation("kind"));
+}
+
 TEST_F(SchedulingIntegrationTest, ListsPageWithTokensBoundToTheirQuery) {
   const std::string manager = "mgr-pages";
   for (int i = 0; i < 5; ++i) {
