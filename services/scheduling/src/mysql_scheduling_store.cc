@@ -59,6 +59,38 @@ void AddScope(const auth::AccessScope& scope, const std::string& prefix, std::st
   for (std::string& p : c.params) params.emplace_back(std::move(p));
 }
 
+// The WHERE clause of a listing: conditions joined with AND, parameters in
+// order; the optional filters are added only when set.
+class Where {
+ public:
+  Where(int64_t after_id, const auth::AccessScope& scope) {
+    params_.emplace_back(after_id);
+    AddScope(scope, "", sql_, params_);
+  }
+  void Add(const char* condition, Param value) {
+    absl::StrAppend(&sql_, " AND ", condition);
+    params_.push_back(std::move(value));
+  }
+  void IfSet(const char* condition, const std::string& value) {
+    if (!value.empty()) Add(condition, value);
+  }
+  void IfSet(const char* condition, int enum_value) {
+    if (enum_value != 0) Add(condition, int64_t{enum_value});
+  }
+  void IfSet(const char* condition, const std::optional<absl::Time>& value) {
+    if (value) Add(condition, *value);
+  }
+  // "SELECT <columns> FROM <table> WHERE … ORDER BY id LIMIT <limit>".
+  db::ResultSetPtr Run(sql::Connection& conn, absl::string_view select_from, int limit) {
+    params_.emplace_back(int64_t{limit});
+    return db::QueryDynamic(conn, absl::StrCat(select_from, " WHERE ", sql_, " ORDER BY id LIMIT ?"), params_);
+  }
+
+ private:
+  std::string sql_ = "id > ?";
+  std::vector<Param> params_;
+};
+
 const char* TableName(DocTable table) {
   switch (table) {
     case DocTable::kCareRecords:
@@ -205,37 +237,14 @@ void MysqlSchedulingTx::UpdateVisit(int64_t id, const pb::Visit& v, absl::Time n
 }
 
 std::vector<Stored<pb::Visit>> MysqlSchedulingTx::ListVisits(const VisitFilter& f, int64_t after_id, int limit) {
-  std::vector<Param> params{after_id};
-  std::string where = "id > ?";
-  AddScope(f.scope, "", where, params);
-  if (!f.owner.empty()) {
-    where += " AND owner = ?";
-    params.emplace_back(f.owner);
-  }
-  if (!f.customer.empty()) {
-    where += " AND customer = ?";
-    params.emplace_back(f.customer);
-  }
-  if (f.status != pb::VISIT_STATUS_UNSPECIFIED) {
-    where += " AND status = ?";
-    params.emplace_back(int64_t{f.status});
-  }
-  if (f.start_from) {
-    where += " AND start_time >= ?";
-    params.emplace_back(*f.start_from);
-  }
-  if (f.start_before) {
-    where += " AND start_time < ?";
-    params.emplace_back(*f.start_before);
-  }
-  if (f.unverified_only) {
-    where += " AND status = ? AND log_verified = FALSE";
-    params.emplace_back(int64_t{pb::DONE});
-  }
-  params.emplace_back(int64_t{limit});
-  auto rs = db::QueryDynamic(conn_, absl::StrCat("SELECT ", kRowColumns, " FROM visits WHERE ", where,
-                                                 " ORDER BY id LIMIT ?"),
-                             params);
+  Where where(after_id, f.scope);
+  where.IfSet("owner = ?", f.owner);
+  where.IfSet("customer = ?", f.customer);
+  where.IfSet("status = ?", f.status);
+  where.IfSet("start_time >= ?", f.start_from);
+  where.IfSet("start_time < ?", f.start_before);
+  if (f.unverified_only) where.Add("status = ? AND log_verified = FALSE", int64_t{pb::DONE});
+  auto rs = where.Run(conn_, absl::StrCat("SELECT ", kRowColumns, " FROM visits"), limit);
   std::vector<Stored<pb::Visit>> out;
   while (rs->next()) out.push_back(ParseRow<pb::Visit>(*rs, "visits"));
   return out;
@@ -283,36 +292,14 @@ void MysqlSchedulingTx::UpdateTask(int64_t id, const pb::Task& t, absl::Time now
 }
 
 std::vector<Stored<pb::Task>> MysqlSchedulingTx::ListTasks(const TaskFilter& f, int64_t after_id, int limit) {
-  std::vector<Param> params{after_id};
-  std::string where = "id > ?";
-  AddScope(f.scope, "", where, params);
-  if (!f.owner.empty()) {
-    where += " AND owner = ?";
-    params.emplace_back(f.owner);
-  }
-  if (!f.customer.empty()) {
-    where += " AND customer = ?";
-    params.emplace_back(f.customer);
-  }
-  if (!f.source.empty()) {
-    where += " AND source = ?";
-    params.emplace_back(f.source);
-  }
-  if (f.state != pb::TASK_STATE_UNSPECIFIED) {
-    where += " AND state = ?";
-    params.emplace_back(int64_t{f.state});
-  }
-  if (f.kind != pb::TASK_KIND_UNSPECIFIED) {
-    where += " AND kind = ?";
-    params.emplace_back(int64_t{f.kind});
-  }
-  if (f.due_before) {
-    where += " AND due_time < ?";
-    params.emplace_back(*f.due_before);
-  }
-  params.emplace_back(int64_t{limit});
-  auto rs = db::QueryDynamic(
-      conn_, absl::StrCat("SELECT ", kRowColumns, " FROM tasks WHERE ", where, " ORDER BY id LIMIT ?"), params);
+  Where where(after_id, f.scope);
+  where.IfSet("owner = ?", f.owner);
+  where.IfSet("customer = ?", f.customer);
+  where.IfSet("source = ?", f.source);
+  where.IfSet("state = ?", f.state);
+  where.IfSet("kind = ?", f.kind);
+  where.IfSet("due_time < ?", f.due_before);
+  auto rs = where.Run(conn_, absl::StrCat("SELECT ", kRowColumns, " FROM tasks"), limit);
   std::vector<Stored<pb::Task>> out;
   while (rs->next()) out.push_back(ParseRow<pb::Task>(*rs, "tasks"));
   return out;
@@ -524,31 +511,16 @@ void MysqlSchedulingTx::UpdateDoc(DocTable table, int64_t id, int status, const 
 
 std::vector<std::pair<DocMeta, std::string>> MysqlSchedulingTx::ListDocs(DocTable table, const DocFilter& f,
                                                                          int64_t after_id, int limit) {
-  std::vector<Param> params{after_id};
-  std::string where = "id > ?";
-  AddScope(f.scope, "", where, params);
-  if (!f.owner.empty()) {
-    where += " AND owner = ?";
-    params.emplace_back(f.owner);
-  }
-  if (!f.key_from.empty()) {
-    where += " AND doc_key >= ?";
-    params.emplace_back(f.key_from);
-  }
-  if (!f.key_to.empty()) {
-    where += " AND doc_key <= ?";
-    params.emplace_back(f.key_to);
-  }
-  if (f.status != 0) {
-    where += " AND status = ?";
-    params.emplace_back(int64_t{f.status});
-  }
-  params.emplace_back(int64_t{limit});
-  auto rs = db::QueryDynamic(conn_,
-                             absl::StrCat("SELECT id, version, owner, team, doc_key, status, body, create_time, "
-                                          "update_time FROM ",
-                                          TableName(table), " WHERE ", where, " ORDER BY id LIMIT ?"),
-                             params);
+  Where where(after_id, f.scope);
+  where.IfSet("owner = ?", f.owner);
+  where.IfSet("doc_key >= ?", f.key_from);
+  where.IfSet("doc_key <= ?", f.key_to);
+  where.IfSet("status = ?", f.status);
+  auto rs = where.Run(conn_,
+                      absl::StrCat("SELECT id, version, owner, team, doc_key, status, body, create_time, "
+                                   "update_time FROM ",
+                                   TableName(table)),
+                      limit);
   std::vector<std::pair<DocMeta, std::string>> out;
   while (rs->next()) out.emplace_back(ParseMeta(*rs), rs->getString("body"));
   return out;
