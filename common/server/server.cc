@@ -51,6 +51,7 @@ absl::StatusOr<int> GrpcServer::Start() {
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, max_pollers);
   for (grpc::Service* service : services_) builder.RegisterService(service);
+  if (generic_service_ != nullptr) builder.RegisterCallbackGenericService(generic_service_);
 
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port == 0) {

@@ -3,6 +3,7 @@
 // NOT_SERVING while the readiness probe fails), server reflection, message
 // size limits, a thread cap, and graceful shutdown with a deadline.
 
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
@@ -47,6 +48,10 @@ class GrpcServer {
              std::vector<std::string> service_names, std::function<absl::Status()> readiness);
   ~GrpcServer();
 
+  // Serves every method no registered service has (the gateway's proxy).
+  // Before Start(); `service` must outlive the server.
+  void SetGenericService(grpc::CallbackGenericService* service) { generic_service_ = service; }
+
   // Binds and starts serving; returns the bound port (listen on port 0 in tests).
   absl::StatusOr<int> Start();
   // Stops accepting calls, lets running calls finish until the grace
@@ -61,6 +66,7 @@ class GrpcServer {
   std::vector<grpc::Service*> services_;
   std::vector<std::string> service_names_;
   std::function<absl::Status()> readiness_;
+  grpc::CallbackGenericService* generic_service_ = nullptr;
   std::unique_ptr<grpc::Server> server_;
   absl::Notification stop_probe_;
   std::thread probe_thread_;

@@ -59,7 +59,7 @@ log::Level ParseLogLevel(const std::string& name) {
 
 }  // namespace
 
-ServiceConfig LoadServiceConfig() {
+ServiceConfig LoadServiceConfig(DatabaseUse database) {
   ServiceConfig c;
   log::SetMinLevel(ParseLogLevel(absl::GetFlag(FLAGS_log_level)));
 
@@ -83,22 +83,26 @@ ServiceConfig LoadServiceConfig() {
     config::Die("--health_probe_ms: must be positive");
   }
 
-  c.db.host = absl::GetFlag(FLAGS_db_host);
-  c.db.port = absl::GetFlag(FLAGS_db_port);
-  c.db.socket = absl::GetFlag(FLAGS_db_socket);
-  c.db.user = absl::GetFlag(FLAGS_db_user);
-  c.db.database = absl::GetFlag(FLAGS_db_name);
-  c.db.pool_size = absl::GetFlag(FLAGS_db_pool_size);
-  if (c.db.user.empty()) config::Die("--db_user (CRM_DB_USER) is required");
-  if (c.db.database.empty()) config::Die("--db_name (CRM_DB_NAME) is required");
-  if (c.db.port <= 0 || c.db.port > 65535) config::Die("--db_port: out of range");
-  if (c.db.pool_size < 1 || c.db.pool_size > 512) config::Die("--db_pool_size: 1..512");
-  if (c.server.max_threads == 0) c.server.max_threads = ThreadCapForPool(c.db.pool_size);
-  const std::string password_file = absl::GetFlag(FLAGS_db_password_file);
-  if (!password_file.empty()) {
-    c.db.password = ReadSecretOrDie("db_password_file", password_file);
-  } else if (const char* pw = std::getenv("CRM_DB_PASSWORD")) {
-    c.db.password = pw;
+  if (database == DatabaseUse::kRequired) {
+    c.db.host = absl::GetFlag(FLAGS_db_host);
+    c.db.port = absl::GetFlag(FLAGS_db_port);
+    c.db.socket = absl::GetFlag(FLAGS_db_socket);
+    c.db.user = absl::GetFlag(FLAGS_db_user);
+    c.db.database = absl::GetFlag(FLAGS_db_name);
+    c.db.pool_size = absl::GetFlag(FLAGS_db_pool_size);
+    if (c.db.user.empty()) config::Die("--db_user (CRM_DB_USER) is required");
+    if (c.db.database.empty()) config::Die("--db_name (CRM_DB_NAME) is required");
+    if (c.db.port <= 0 || c.db.port > 65535) config::Die("--db_port: out of range");
+    if (c.db.pool_size < 1 || c.db.pool_size > 512) config::Die("--db_pool_size: 1..512");
+    if (c.server.max_threads == 0) c.server.max_threads = ThreadCapForPool(c.db.pool_size);
+    const std::string password_file = absl::GetFlag(FLAGS_db_password_file);
+    if (!password_file.empty()) {
+      c.db.password = ReadSecretOrDie("db_password_file", password_file);
+    } else if (const char* pw = std::getenv("CRM_DB_PASSWORD")) {
+      c.db.password = pw;
+    }
+  } else if (c.server.max_threads == 0) {
+    c.server.max_threads = ThreadCapForPool(8);
   }
 
   const std::string hs_file = absl::GetFlag(FLAGS_jwt_hs256_key_file);

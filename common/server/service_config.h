@@ -23,8 +23,12 @@ struct ServiceConfig {
   absl::Duration event_retention = absl::Hours(24 * 7);
 };
 
-// Reads flags (see service_config.cc for names and defaults).
-ServiceConfig LoadServiceConfig();
+enum class DatabaseUse { kRequired, kNone };
+
+// Reads flags (see service_config.cc for names and defaults). With
+// DatabaseUse::kNone (the gateway) the --db_* flags are ignored and `db`
+// stays default.
+ServiceConfig LoadServiceConfig(DatabaseUse database = DatabaseUse::kRequired);
 
 // Health readiness for a database-backed service: NOT_SERVING only when the
 // database cannot be reached (a busy pool is still serving).

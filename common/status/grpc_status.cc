@@ -10,18 +10,28 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   const auto code = static_cast<grpc::StatusCode>(status.code());
   std::vector<FieldViolation> violations = FieldViolations(status);
-  if (violations.empty()) return grpc::Status(code, std::string(status.message()));
+  const std::optional<absl::Duration> retry_delay = RetryDelay(status);
+  if (violations.empty() && !retry_delay.has_value()) return grpc::Status(code, std::string(status.message()));
 
   google::rpc::Status rpc_status;
   rpc_status.set_code(static_cast<int>(code));
   rpc_status.set_message(std::string(status.message()));
-  google::rpc::BadRequest bad_request;
-  for (const FieldViolation& v : violations) {
-    auto* out = bad_request.add_field_violations();
-    out->set_field(v.field);
-    out->set_description(v.description);
+  if (!violations.empty()) {
+    google::rpc::BadRequest bad_request;
+    for (const FieldViolation& v : violations) {
+      auto* out = bad_request.add_field_violations();
+      out->set_field(v.field);
+      out->set_description(v.description);
+    }
+    rpc_status.add_details()->PackFrom(bad_request);
   }
-  rpc_status.add_details()->PackFrom(bad_request);
+  if (retry_delay.has_value()) {
+    google::rpc::RetryInfo retry_info;
+    absl::Duration rest = *retry_delay;
+    retry_info.mutable_retry_delay()->set_seconds(absl::IDivDuration(rest, absl::Seconds(1), &rest));
+    retry_info.mutable_retry_delay()->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(rest)));
+    rpc_status.add_details()->PackFrom(retry_info);
+  }
   return grpc::Status(code, std::string(status.message()), rpc_status.SerializeAsString());
 }
 
@@ -38,6 +48,12 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
           violations.push_back({v.field(), v.description()});
         }
         if (!violations.empty()) return InvalidArgument(std::move(violations));
+      }
+      google::rpc::RetryInfo retry_info;
+      if (code == absl::StatusCode::kResourceExhausted && detail.UnpackTo(&retry_info)) {
+        return ResourceExhaustedRetryAfter(status.error_message(),
+                                           absl::Seconds(retry_info.retry_delay().seconds()) +
+                                               absl::Nanoseconds(retry_info.retry_delay().nanos()));
       }
     }
   }

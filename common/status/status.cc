@@ -8,6 +8,7 @@
 namespace crm {
 namespace {
 constexpr char kBadRequestUrl[] = "type.googleapis.com/google.rpc.BadRequest";
+constexpr char kRetryInfoUrl[] = "type.googleapis.com/google.rpc.RetryInfo";
 }  // namespace
 
 absl::Status InvalidArgument(std::vector<FieldViolation> violations) {
@@ -38,6 +39,25 @@ std::vector<FieldViolation> FieldViolations(const absl::Status& status) {
     out.push_back({v.field(), v.description()});
   }
   return out;
+}
+
+absl::Status ResourceExhaustedRetryAfter(std::string message, absl::Duration retry_delay) {
+  if (retry_delay < absl::ZeroDuration()) retry_delay = absl::ZeroDuration();
+  google::rpc::RetryInfo info;
+  const int64_t seconds = absl::IDivDuration(retry_delay, absl::Seconds(1), &retry_delay);
+  info.mutable_retry_delay()->set_seconds(seconds);
+  info.mutable_retry_delay()->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(retry_delay)));
+  absl::Status status(absl::StatusCode::kResourceExhausted, message);
+  status.SetPayload(kRetryInfoUrl, absl::Cord(info.SerializeAsString()));
+  return status;
+}
+
+std::optional<absl::Duration> RetryDelay(const absl::Status& status) {
+  auto payload = status.GetPayload(kRetryInfoUrl);
+  if (!payload.has_value()) return std::nullopt;
+  google::rpc::RetryInfo info;
+  if (!info.ParseFromString(std::string(*payload))) return std::nullopt;
+  return absl::Seconds(info.retry_delay().seconds()) + absl::Nanoseconds(info.retry_delay().nanos());
 }
 
 absl::Status Violations::ToStatus() const {

@@ -3,10 +3,12 @@
 // carries a google.rpc.BadRequest payload naming each offending field, which
 // ToGrpcStatus (grpc_status.h) turns into the standard error details.
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 
 namespace crm {
 
@@ -23,6 +25,14 @@ absl::Status InvalidField(std::string field, std::string description);
 
 // The violations carried by `status` (empty when it has none).
 std::vector<FieldViolation> FieldViolations(const absl::Status& status);
+
+// RESOURCE_EXHAUSTED that tells the client when to try again: a
+// google.rpc.RetryInfo payload, which ToGrpcStatus turns into the standard
+// error detail.
+absl::Status ResourceExhaustedRetryAfter(std::string message, absl::Duration retry_delay);
+
+// The retry delay carried by `status`, if any.
+std::optional<absl::Duration> RetryDelay(const absl::Status& status);
 
 // Collects violations while validating a request.
 class Violations {

@@ -49,6 +49,22 @@ TEST(GrpcStatusTest, RoundTripKeepsCodeMessageAndFields) {
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
 }
 
+TEST(GrpcStatusTest, RetryAfterBecomesRetryInfoDetail) {
+  grpc::Status g = ToGrpcStatus(ResourceExhaustedRetryAfter("slow down", absl::Milliseconds(1500)));
+  EXPECT_EQ(g.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  google::rpc::Status rpc;
+  ASSERT_TRUE(rpc.ParseFromString(g.error_details()));
+  ASSERT_EQ(rpc.details_size(), 1);
+  google::rpc::RetryInfo info;
+  ASSERT_TRUE(rpc.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.retry_delay().seconds(), 1);
+  EXPECT_EQ(info.retry_delay().nanos(), 500000000);
+  absl::Status back = FromGrpcStatus(g);
+  EXPECT_THAT(back, StatusIs(absl::StatusCode::kResourceExhausted, "slow down"));
+  EXPECT_EQ(RetryDelay(back), absl::Milliseconds(1500));
+  EXPECT_EQ(RetryDelay(absl::ResourceExhaustedError("no hint")), std::nullopt);
+}
+
 absl::StatusOr<int> Half(int x) {
   if (x % 2 != 0) return absl::InvalidArgumentError("odd");
   return x / 2;

@@ -1,0 +1,73 @@
+// crm-gateway: wiring only. Configuration comes from flags or CRM_*
+// environment variables (see ../README.md and the top-level README).
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "common/auth/token_verifier.h"
+#include "common/config/config.h"
+#include "common/server/server.h"
+#include "common/server/service_config.h"
+#include "common/util/clock.h"
+#include "common/util/log.h"
+#include "services/gateway/src/backends.h"
+#include "services/gateway/src/door.h"
+
+ABSL_FLAG(std::string, customers_address, "127.0.0.1:50051", "host:port of the customers service");
+ABSL_FLAG(std::string, opportunities_address, "127.0.0.1:50052", "host:port of the opportunities service");
+ABSL_FLAG(std::string, complaints_address, "127.0.0.1:50053", "host:port of the complaints service");
+ABSL_FLAG(std::string, scheduling_address, "127.0.0.1:50054", "host:port of the scheduling service");
+ABSL_FLAG(double, rate_limit_per_second, 200, "calls per second each principal (token subject) may make");
+ABSL_FLAG(double, rate_limit_burst, 400, "calls a principal may make at once after being idle");
+
+namespace {
+
+std::string AddressOrDie(const absl::Flag<std::string>& flag, const char* name) {
+  std::string address = absl::GetFlag(flag);
+  if (address.find(':') == std::string::npos) crm::config::Die(absl::StrCat("--", name, ": expected host:port"));
+  return address;
+}
+
+crm::gateway::DoorOptions DoorOptionsOrDie() {
+  crm::gateway::DoorOptions o;
+  o.rate_limit_per_second = absl::GetFlag(FLAGS_rate_limit_per_second);
+  o.rate_limit_burst = absl::GetFlag(FLAGS_rate_limit_burst);
+  if (!(o.rate_limit_per_second > 0 && o.rate_limit_per_second <= 1e6)) {
+    crm::config::Die("--rate_limit_per_second: more than 0, at most 1e6");
+  }
+  if (!(o.rate_limit_burst >= 1 && o.rate_limit_burst <= 1e7)) crm::config::Die("--rate_limit_burst: 1..1e7");
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  crm::server::BlockTerminationSignals();
+  crm::config::ParseFlagsWithEnv(argc, argv, "crm-gateway: the authenticated front door of the CRM suite");
+  const crm::server::ServiceConfig config = crm::server::LoadServiceConfig(crm::server::DatabaseUse::kNone);
+  const crm::gateway::DoorOptions door_options = DoorOptionsOrDie();
+  crm::gateway::BackendAddresses addresses;
+  addresses.customers = AddressOrDie(FLAGS_customers_address, "customers_address");
+  addresses.opportunities = AddressOrDie(FLAGS_opportunities_address, "opportunities_address");
+  addresses.complaints = AddressOrDie(FLAGS_complaints_address, "complaints_address");
+  addresses.scheduling = AddressOrDie(FLAGS_scheduling_address, "scheduling_address");
+
+  crm::Clock& clock = crm::RealClock::Get();
+  auto verifier = crm::auth::TokenVerifier::Create(config.auth, clock);
+  if (!verifier.ok()) crm::config::Die(verifier.status().message());
+  const crm::gateway::Backends backends = crm::gateway::Backends::Connect(addresses);
+  crm::gateway::Door door(**verifier, door_options, clock);
+
+  // No readiness probe: the gateway serves while it runs; the backends'
+  // health is the suite's, reported separately.
+  crm::server::GrpcServer server(config.server, {}, {}, nullptr);
+  auto port = server.Start();
+  if (!port.ok()) {
+    crm::log::Error("cannot start", {{"error", port.status().ToString()}});
+    return 1;
+  }
+  crm::server::WritePortFile(config.port_file, *port);
+
+  const int sig = crm::server::WaitForTerminationSignal();
+  crm::log::Info("shutting down", {{"signal", absl::StrCat(sig)}});
+  server.Shutdown();
+  return 0;
+}
