@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -492,6 +493,291 @@ absl::StatusOr<RoutedCall> HttpRoutes::Route(std::string_view http_method_in, st
     return call;
   }
   return absl::NotFoundError(absl::StrCat("no route for ", http_method, " ", path));
+}
+
+namespace {
+
+gpb::Value StringValue(absl::string_view s) {
+  gpb::Value v;
+  v.set_string_value(std::string(s));
+  return v;
+}
+
+gpb::Struct& Obj(gpb::Struct& parent, const std::string& key) {
+  return *(*parent.mutable_fields())[key].mutable_struct_value();
+}
+
+void Set(gpb::Struct& parent, const std::string& key, absl::string_view value) {
+  (*parent.mutable_fields())[key].set_string_value(std::string(value));
+}
+
+std::string SchemaRef(const gpb::Descriptor* message) {
+  return absl::StrCat("#/components/schemas/", message->full_name());
+}
+
+// OpenAPI schemas of the messages reached from the routes, by full name.
+class SchemaBuilder {
+ public:
+  explicit SchemaBuilder(gpb::Struct& schemas) : schemas_(schemas) {}
+
+  gpb::Struct MessageRef(const gpb::Descriptor* message) {
+    gpb::Struct out;
+    if (!WellKnown(message, out)) {
+      Add(message);
+      Set(out, "$ref", SchemaRef(message));
+    }
+    return out;
+  }
+
+  gpb::Struct Field(const gpb::FieldDescriptor* f) {
+    if (f->is_map()) {
+      gpb::Struct out;
+      Set(out, "type", "object");
+      *Obj(out, "additionalProperties").mutable_fields() = Single(f->message_type()->map_value()).fields();
+      return out;
+    }
+    if (f->is_repeated()) {
+      gpb::Struct out;
+      Set(out, "type", "array");
+      Obj(out, "items") = Single(f);
+      return out;
+    }
+    return Single(f);
+  }
+
+ private:
+  gpb::Struct Single(const gpb::FieldDescriptor* f) {
+    gpb::Struct out;
+    switch (f->type()) {
+      case gpb::FieldDescriptor::TYPE_STRING: Set(out, "type", "string"); break;
+      case gpb::FieldDescriptor::TYPE_BYTES: Set(out, "type", "string"); Set(out, "format", "byte"); break;
+      case gpb::FieldDescriptor::TYPE_BOOL: Set(out, "type", "boolean"); break;
+      case gpb::FieldDescriptor::TYPE_DOUBLE: Set(out, "type", "number"); Set(out, "format", "double"); break;
+      case gpb::FieldDescriptor::TYPE_FLOAT: Set(out, "type", "number"); Set(out, "format", "float"); break;
+      case gpb::FieldDescriptor::TYPE_INT32:
+      case gpb::FieldDescriptor::TYPE_SINT32:
+      case gpb::FieldDescriptor::TYPE_SFIXED32:
+        Set(out, "type", "integer");
+        Set(out, "format", "int32");
+        break;
+      case gpb::FieldDescriptor::TYPE_UINT32:
+      case gpb::FieldDescriptor::TYPE_FIXED32:
+        Set(out, "type", "integer");
+        Set(out, "format", "int64");
+        break;
+      case gpb::FieldDescriptor::TYPE_INT64:
+      case gpb::FieldDescriptor::TYPE_SINT64:
+      case gpb::FieldDescriptor::TYPE_SFIXED64:
+      case gpb::FieldDescriptor::TYPE_UINT64:
+      case gpb::FieldDescriptor::TYPE_FIXED64:
+        // The JSON mapping writes 64-bit integers as strings.
+        Set(out, "type", "string");
+        Set(out, "format", "int64");
+        break;
+      case gpb::FieldDescriptor::TYPE_ENUM: {
+        Set(out, "type", "string");
+        gpb::ListValue* values = (*out.mutable_fields())["enum"].mutable_list_value();
+        for (int i = 0; i < f->enum_type()->value_count(); ++i) {
+          *values->add_values() = StringValue(f->enum_type()->value(i)->name());
+        }
+        break;
+      }
+      case gpb::FieldDescriptor::TYPE_MESSAGE:
+      case gpb::FieldDescriptor::TYPE_GROUP:
+        return MessageRef(f->message_type());
+    }
+    return out;
+  }
+
+  // The JSON forms of the well-known types (protobuf JSON mapping).
+  static bool WellKnown(const gpb::Descriptor* m, gpb::Struct& out) {
+    const std::string& name = m->full_name();
+    if (name == "google.protobuf.Timestamp") {
+      Set(out, "type", "string");
+      Set(out, "format", "date-time");
+    } else if (name == "google.protobuf.Duration" || name == "google.protobuf.FieldMask") {
+      Set(out, "type", "string");
+    } else if (name == "google.protobuf.Struct" || name == "google.protobuf.Empty" ||
+               name == "google.protobuf.Any") {
+      Set(out, "type", "object");
+    } else if (name == "google.protobuf.Value" || name == "google.protobuf.ListValue") {
+      // any JSON value: an empty schema
+    } else if (name == "google.protobuf.StringValue" || name == "google.protobuf.BytesValue") {
+      Set(out, "type", "string");
+    } else if (name == "google.protobuf.BoolValue") {
+      Set(out, "type", "boolean");
+    } else if (name == "google.protobuf.DoubleValue" || name == "google.protobuf.FloatValue") {
+      Set(out, "type", "number");
+    } else if (name == "google.protobuf.Int32Value" || name == "google.protobuf.UInt32Value") {
+      Set(out, "type", "integer");
+    } else if (name == "google.protobuf.Int64Value" || name == "google.protobuf.UInt64Value") {
+      Set(out, "type", "string");
+      Set(out, "format", "int64");
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  void Add(const gpb::Descriptor* message) {
+    if (schemas_.fields().contains(message->full_name())) return;
+    gpb::Struct& schema = Obj(schemas_, message->full_name());  // placed first: recursion stops here
+    Set(schema, "type", "object");
+    gpb::Struct properties;
+    for (int i = 0; i < message->field_count(); ++i) {
+      const gpb::FieldDescriptor* f = message->field(i);
+      gpb::Struct field = Field(f);
+      Obj(properties, f->json_name()) = std::move(field);
+    }
+    // `schema` may have moved while the recursion added schemas: look again.
+    *Obj(Obj(schemas_, message->full_name()), "properties").mutable_fields() = properties.fields();
+  }
+
+  gpb::Struct& schemas_;
+};
+
+// "/v1/{name=customers/*/contacts/*}:x" → "/v1/customers/{customer}/contacts/{contact}:x"
+// and one path parameter per wildcard, named after the collection before it.
+struct OpenApiPath {
+  std::string path;
+  std::vector<std::string> parameters;
+};
+
+std::string Singular(absl::string_view collection) {
+  std::string s(collection);
+  if (s.size() > 1 && s.back() == 's') s.pop_back();
+  return s.empty() ? "id" : s;
+}
+
+OpenApiPath ToOpenApiPath(const CompiledRoute& route) {
+  OpenApiPath out;
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < route.segments.size(); ++i) {
+    const Segment& s = route.segments[i];
+    if (s.kind == SegmentKind::kLiteral) {
+      parts.push_back(s.literal);
+      continue;
+    }
+    std::string name = i > 0 && route.segments[i - 1].kind == SegmentKind::kLiteral
+                           ? Singular(route.segments[i - 1].literal)
+                           : "path";
+    std::string unique = name;
+    for (int n = 2; std::find(out.parameters.begin(), out.parameters.end(), unique) != out.parameters.end(); ++n) {
+      unique = absl::StrCat(name, n);
+    }
+    out.parameters.push_back(unique);
+    parts.push_back(absl::StrCat("{", unique, "}"));
+  }
+  out.path = absl::StrCat("/", absl::StrJoin(parts, "/"), route.verb.empty() ? "" : ":", route.verb);
+  return out;
+}
+
+std::string TemplateOf(const Variable& var, const CompiledRoute& route, const OpenApiPath& path) {
+  std::vector<std::string> parts;
+  size_t param = 0;
+  for (size_t i = 0; i < var.end; ++i) {
+    const Segment& s = route.segments[i];
+    std::string text = s.kind == SegmentKind::kLiteral ? s.literal : absl::StrCat("{", path.parameters[param], "}");
+    if (s.kind != SegmentKind::kLiteral) ++param;
+    if (i >= var.begin) parts.push_back(text);
+  }
+  return absl::StrJoin(parts, "/");
+}
+
+}  // namespace
+
+std::string HttpRoutes::RenderOpenApi() const {
+  gpb::Struct doc;
+  Set(doc, "openapi", "3.0.3");
+  gpb::Struct& info = Obj(doc, "info");
+  Set(info, "title", "CRM suite HTTP/JSON API (through crm-gateway)");
+  Set(info, "version", "v1");
+  Set(info, "description",
+      "Generated from the google.api.http options of the service protos. Bodies and replies use the "
+      "protobuf JSON mapping; errors are {code, status, message, details}.");
+  gpb::Struct& components = Obj(doc, "components");
+  gpb::Struct& bearer = Obj(Obj(components, "securitySchemes"), "bearer");
+  Set(bearer, "type", "http");
+  Set(bearer, "scheme", "bearer");
+  Set(bearer, "bearerFormat", "JWT");
+  gpb::Struct security_entry;
+  (*security_entry.mutable_fields())["bearer"].mutable_list_value();
+  *(*doc.mutable_fields())["security"].mutable_list_value()->add_values()->mutable_struct_value() =
+      security_entry;
+
+  gpb::Struct schemas;
+  {
+    gpb::Struct& error = Obj(schemas, "Error");
+    Set(error, "type", "object");
+    gpb::Struct& props = Obj(error, "properties");
+    Set(Obj(props, "code"), "type", "integer");
+    Set(Obj(props, "status"), "type", "string");
+    Set(Obj(props, "message"), "type", "string");
+    gpb::Struct& details = Obj(props, "details");
+    Set(details, "type", "array");
+    Set(Obj(details, "items"), "type", "object");
+  }
+  SchemaBuilder builder(schemas);
+  gpb::Struct paths;
+  for (const auto& route : routes_) {
+    const gpb::MethodDescriptor* method = route->method;
+    OpenApiPath path = ToOpenApiPath(*route);
+    gpb::Struct operation;
+    Set(operation, "operationId", absl::StrCat(method->service()->name(), "_", method->name()));
+    Set(operation, "summary", method->full_name());
+    *(*operation.mutable_fields())["tags"].mutable_list_value()->add_values() =
+        StringValue(method->service()->full_name());
+    gpb::ListValue* parameters = (*operation.mutable_fields())["parameters"].mutable_list_value();
+    size_t param = 0;
+    std::set<std::string> bound;
+    for (const Variable& var : route->variables) {
+      bound.insert(PathName(var.field));
+      std::string field_template = TemplateOf(var, *route, path);
+      for (size_t i = var.begin; i < var.end; ++i) {
+        if (route->segments[i].kind == SegmentKind::kLiteral) continue;
+        gpb::Struct p;
+        Set(p, "name", path.parameters[param++]);
+        Set(p, "in", "path");
+        (*p.mutable_fields())["required"].set_bool_value(true);
+        Set(p, "description", absl::StrCat("`", var.field_name, "` is \"", field_template, "\""));
+        Set(Obj(p, "schema"), "type", "string");
+        *parameters->add_values()->mutable_struct_value() = std::move(p);
+      }
+    }
+    if (route->body != "*") {
+      const gpb::Descriptor* input = method->input_type();
+      for (int i = 0; i < input->field_count(); ++i) {
+        const gpb::FieldDescriptor* f = input->field(i);
+        if (f == route->body_field || bound.count(f->name()) || f->is_map()) continue;
+        if (f->cpp_type() == gpb::FieldDescriptor::CPPTYPE_MESSAGE &&
+            f->message_type()->file()->name().rfind("google/protobuf/", 0) != 0) {
+          continue;  // nested messages travel in bodies only
+        }
+        gpb::Struct p;
+        Set(p, "name", f->json_name());
+        Set(p, "in", "query");
+        Obj(p, "schema") = builder.Field(f);
+        *parameters->add_values()->mutable_struct_value() = std::move(p);
+      }
+    }
+    if (!route->body.empty()) {
+      gpb::Struct& body = Obj(operation, "requestBody");
+      (*body.mutable_fields())["required"].set_bool_value(true);
+      Obj(Obj(Obj(body, "content"), "application/json"), "schema") =
+          route->body_field != nullptr ? builder.Field(route->body_field) : builder.MessageRef(method->input_type());
+    }
+    gpb::Struct& responses = Obj(operation, "responses");
+    gpb::Struct& ok = Obj(responses, "200");
+    Set(ok, "description", "OK");
+    Obj(Obj(Obj(ok, "content"), "application/json"), "schema") = builder.MessageRef(method->output_type());
+    gpb::Struct& error = Obj(responses, "default");
+    Set(error, "description", "An error: the gRPC code, its name, a message and details.");
+    Set(Obj(Obj(Obj(error, "content"), "application/json"), "schema"), "$ref", "#/components/schemas/Error");
+    Obj(Obj(paths, path.path), absl::AsciiStrToLower(route->http_method)) = std::move(operation);
+  }
+  *Obj(doc, "paths").mutable_fields() = paths.fields();
+  *Obj(components, "schemas").mutable_fields() = schemas.fields();
+  return MessageToJson(doc);
 }
 
 std::string MessageToJson(const gpb::Message& message) {

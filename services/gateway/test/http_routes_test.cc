@@ -237,5 +237,46 @@ TEST(HttpRoutesTest, GrpcGatewayStatusMapping) {
   EXPECT_EQ(CodeName(grpc::RESOURCE_EXHAUSTED), "RESOURCE_EXHAUSTED");
 }
 
+TEST(HttpRoutesTest, OpenApiDescribesEveryRoute) {
+  auto routes = CustomerRoutes();
+  gpb::Struct doc = ParseJson(routes->RenderOpenApi());
+  EXPECT_EQ(doc.fields().at("openapi").string_value(), "3.0.3");
+  const auto& paths = doc.fields().at("paths").struct_value().fields();
+
+  const auto& get = paths.at("/v1/customers/{customer}").struct_value().fields().at("get").struct_value().fields();
+  EXPECT_EQ(get.at("operationId").string_value(), "CustomerService_GetCustomer");
+  const auto& param = get.at("parameters").list_value().values(0).struct_value().fields();
+  EXPECT_EQ(param.at("name").string_value(), "customer");
+  EXPECT_EQ(param.at("in").string_value(), "path");
+  EXPECT_EQ(get.at("responses").struct_value().fields().at("200").struct_value().fields()
+                .at("content").struct_value().fields().at("application/json").struct_value().fields()
+                .at("schema").struct_value().fields().at("$ref").string_value(),
+            "#/components/schemas/crm.customers.v1.Customer");
+
+  const auto& collection = paths.at("/v1/customers").struct_value().fields();
+  EXPECT_EQ(collection.at("post").struct_value().fields().at("operationId").string_value(),
+            "CustomerService_CreateCustomer");
+  const auto& list = collection.at("get").struct_value().fields();
+  bool has_page_size = false;
+  for (const auto& p : list.at("parameters").list_value().values()) {
+    has_page_size = has_page_size || p.struct_value().fields().at("name").string_value() == "pageSize";
+  }
+  EXPECT_TRUE(has_page_size);
+  EXPECT_TRUE(paths.contains("/v1/customers/{customer}/contacts/{contact}"));
+  EXPECT_TRUE(paths.contains("/v1/customers/{customer}:archive"));
+
+  const auto& schemas =
+      doc.fields().at("components").struct_value().fields().at("schemas").struct_value().fields();
+  const auto& customer = schemas.at("crm.customers.v1.Customer").struct_value().fields();
+  const auto& props = customer.at("properties").struct_value().fields();
+  EXPECT_EQ(props.at("displayName").struct_value().fields().at("type").string_value(), "string");
+  EXPECT_EQ(props.at("createTime").struct_value().fields().at("format").string_value(), "date-time");
+  EXPECT_EQ(props.at("employeeCount").struct_value().fields().at("format").string_value(), "int64");
+  EXPECT_EQ(props.at("kind").struct_value().fields().at("enum").list_value().values(1).string_value(),
+            "ENTERPRISE");
+  EXPECT_TRUE(schemas.contains("crm.type.v1.Money"));
+  EXPECT_TRUE(schemas.contains("Error"));
+}
+
 }  // namespace
 }  // namespace crm::gateway
