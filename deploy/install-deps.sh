@@ -14,6 +14,8 @@ PACKAGES=(
   libmysqlcppconn-dev mariadb-server mariadb-client
   # JWT verification and signing
   libjwt-dev libssl-dev
+  # HTTP server and client of the gateway's HTTP/JSON front
+  libcpp-httplib-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3-icalendar
   # process helpers used by the scripts

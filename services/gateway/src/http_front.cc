@@ -1,0 +1,136 @@
+#include "services/gateway/src/http_front.h"
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace crm::gateway {
+
+namespace gpb = google::protobuf;
+
+namespace {
+
+constexpr char kJson[] = "application/json";
+
+// One unary call by method name on `channel`, with serialized messages.
+grpc::Status CallUnary(grpc::Channel& channel, grpc::ClientContext& context, const std::string& method,
+                       const std::string& request, std::string& response) {
+  grpc::GenericStub stub(std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
+  grpc::CompletionQueue cq;
+  grpc::Slice slice(request);
+  grpc::ByteBuffer request_buffer(&slice, 1);
+  std::unique_ptr<grpc::GenericClientAsyncResponseReader> call =
+      stub.PrepareUnaryCall(&context, method, request_buffer, &cq);
+  call->StartCall();
+  grpc::ByteBuffer response_buffer;
+  grpc::Status status;
+  call->Finish(&response_buffer, &status, reinterpret_cast<void*>(1));
+  void* tag = nullptr;
+  bool ok = false;
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  if (!status.ok()) return status;
+  std::vector<grpc::Slice> slices;
+  if (!response_buffer.Dump(&slices).ok()) return grpc::Status(grpc::INTERNAL, "unreadable reply");
+  response.clear();
+  for (const grpc::Slice& s : slices) response.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return status;
+}
+
+}  // namespace
+
+HttpFront::HttpFront(const HttpRoutes& routes, const Backends& backends, Door& door, HttpFrontOptions options)
+    : routes_(routes), backends_(backends), door_(door), options_(options), openapi_(routes.RenderOpenApi()) {}
+
+HttpFront::~HttpFront() { Stop(); }
+
+JsonReply HttpFront::Handle(absl::string_view http_method, absl::string_view target, absl::string_view body,
+                            absl::string_view authorization) {
+  const absl::Time start = absl::Now();
+  size_t question = target.find('?');
+  absl::string_view path = target.substr(0, question);
+  absl::string_view query = question == absl::string_view::npos ? absl::string_view() : target.substr(question + 1);
+  auto call = routes_.Route(std::string_view(http_method.data(), http_method.size()),
+                            std::string_view(path.data(), path.size()),
+                            std::string_view(query.data(), query.size()),
+                            std::string_view(body.data(), body.size()));
+  if (!call.ok()) {
+    door_.Record("http", "unrouted", call.status().code(), absl::Now() - start);
+    return ErrorReply(call.status());
+  }
+  auto principal = door_.Admit(authorization, call->grpc_method);
+  if (!principal.ok()) {
+    door_.Record("http", call->grpc_method, principal.status().code(), absl::Now() - start);
+    return ErrorReply(principal.status());
+  }
+  std::shared_ptr<grpc::Channel> channel = backends_.ChannelForMethod(call->grpc_method);
+  if (channel == nullptr) {
+    door_.Record("http", call->grpc_method, absl::StatusCode::kUnimplemented, absl::Now() - start);
+    return ErrorReply(grpc::Status(grpc::UNIMPLEMENTED, "no backend serves this method"));
+  }
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", std::string(authorization));
+  context.set_deadline(std::chrono::system_clock::now() +
+                       absl::ToChronoMilliseconds(options_.max_call_duration));
+  std::string response_bytes;
+  grpc::Status status =
+      CallUnary(*channel, context, call->grpc_method, call->request->SerializeAsString(), response_bytes);
+  JsonReply reply;
+  if (status.ok()) {
+    std::unique_ptr<gpb::Message> response(
+        gpb::MessageFactory::generated_factory()->GetPrototype(call->method->output_type())->New());
+    if (response->ParseFromString(response_bytes)) {
+      reply = {200, MessageToJson(*response)};
+    } else {
+      status = grpc::Status(grpc::INTERNAL, "unreadable reply from the backend");
+    }
+  }
+  if (!status.ok()) reply = ErrorReply(status);
+  door_.Record("http", call->grpc_method, static_cast<absl::StatusCode>(status.error_code()),
+               absl::Now() - start);
+  return reply;
+}
+
+absl::StatusOr<int> HttpFront::Start(const std::string& host, int port) {
+  server_ = std::make_unique<httplib::Server>();
+  auto api = [this](const httplib::Request& req, httplib::Response& res) {
+    JsonReply reply = Handle(req.method, req.target, req.body, req.get_header_value("Authorization"));
+    res.status = reply.http_status;
+    res.set_content(reply.body, kJson);
+  };
+  server_->Get("/openapi.json", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(openapi_, kJson);
+  });
+  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(door_.RenderPrometheus(), "text/plain; version=0.0.4");
+  });
+  server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("{\"status\":\"SERVING\"}", kJson);
+  });
+  server_->Get(".*", api);
+  server_->Post(".*", api);
+  server_->Put(".*", api);
+  server_->Patch(".*", api);
+  server_->Delete(".*", api);
+  int bound = port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
+  if (bound < 0) return absl::UnavailableError(absl::StrCat("cannot listen on ", host, ":", port));
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // stop() before the loop runs would be lost: wait until it runs.
+  while (!server_->is_running()) std::this_thread::yield();
+  return bound;
+}
+
+void HttpFront::Stop() {
+  if (server_ != nullptr) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace crm::gateway

@@ -1,0 +1,58 @@
+#pragma once
+// The gateway's HTTP/JSON front (cpp-httplib): every route of HttpRoutes is
+// checked at the door (bearer token, rate limit, metrics), sent to the
+// owning backend as the RPC it declares (Authorization forwarded, deadline
+// capped) and answered in JSON. Also GET /openapi.json, /metrics
+// (Prometheus text) and /healthz.
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "services/gateway/src/backends.h"
+#include "services/gateway/src/door.h"
+#include "services/gateway/src/http_routes.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace crm::gateway {
+
+struct HttpFrontOptions {
+  // The longest a forwarded call may run.
+  absl::Duration max_call_duration = absl::Seconds(30);
+};
+
+class HttpFront {
+ public:
+  // `routes`, `backends` and `door` must outlive the front.
+  HttpFront(const HttpRoutes& routes, const Backends& backends, Door& door, HttpFrontOptions options);
+  ~HttpFront();
+  HttpFront(const HttpFront&) = delete;
+  HttpFront& operator=(const HttpFront&) = delete;
+
+  // Listens on `host`:`port` (0: a free port) in a thread of its own and
+  // returns the bound port.
+  absl::StatusOr<int> Start(const std::string& host, int port);
+  // Stops listening and waits for the thread; also done by the destructor.
+  void Stop();
+
+  // One API request (a route of HttpRoutes): what Start's server answers.
+  JsonReply Handle(absl::string_view http_method, absl::string_view target, absl::string_view body,
+                   absl::string_view authorization);
+
+ private:
+  const HttpRoutes& routes_;
+  const Backends& backends_;
+  Door& door_;
+  const HttpFrontOptions options_;
+  const std::string openapi_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+};
+
+}  // namespace crm::gateway
