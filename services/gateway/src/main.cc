@@ -10,6 +10,7 @@
 #include "common/util/log.h"
 #include "services/gateway/src/backends.h"
 #include "services/gateway/src/door.h"
+#include "services/gateway/src/grpc_proxy.h"
 
 ABSL_FLAG(std::string, customers_address, "127.0.0.1:50051", "host:port of the customers service");
 ABSL_FLAG(std::string, opportunities_address, "127.0.0.1:50052", "host:port of the opportunities service");
@@ -17,6 +18,8 @@ ABSL_FLAG(std::string, complaints_address, "127.0.0.1:50053", "host:port of the 
 ABSL_FLAG(std::string, scheduling_address, "127.0.0.1:50054", "host:port of the scheduling service");
 ABSL_FLAG(double, rate_limit_per_second, 200, "calls per second each principal (token subject) may make");
 ABSL_FLAG(double, rate_limit_burst, 400, "calls a principal may make at once after being idle");
+ABSL_FLAG(absl::Duration, max_call_duration, absl::Seconds(30),
+          "the longest a forwarded call may run, whatever deadline the client set");
 
 namespace {
 
@@ -55,10 +58,16 @@ int main(int argc, char** argv) {
   if (!verifier.ok()) crm::config::Die(verifier.status().message());
   const crm::gateway::Backends backends = crm::gateway::Backends::Connect(addresses);
   crm::gateway::Door door(**verifier, door_options, clock);
+  const absl::Duration max_call_duration = absl::GetFlag(FLAGS_max_call_duration);
+  if (max_call_duration <= absl::ZeroDuration() || max_call_duration > absl::Minutes(10)) {
+    crm::config::Die("--max_call_duration: more than 0 and at most 10m");
+  }
+  crm::gateway::GrpcProxy proxy(backends, door, {.max_call_duration = max_call_duration});
 
   // No readiness probe: the gateway serves while it runs; the backends'
   // health is the suite's, reported separately.
   crm::server::GrpcServer server(config.server, {}, {}, nullptr);
+  server.SetGenericService(&proxy);
   auto port = server.Start();
   if (!port.ok()) {
     crm::log::Error("cannot start", {{"error", port.status().ToString()}});

@@ -1,0 +1,153 @@
+#include "services/gateway/src/grpc_proxy.h"
+
+#include <grpcpp/generic/generic_stub.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "absl/random/random.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/status/grpc_status.h"
+#include "common/util/log.h"
+
+namespace crm::gateway {
+namespace {
+
+absl::string_view View(const grpc::string_ref& s) { return absl::string_view(s.data(), s.size()); }
+
+// The single value of metadata `key`; empty when absent or repeated (a
+// repeated authorization is refused by the door as missing).
+absl::string_view SingleMetadata(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+                                 absl::string_view key) {
+  auto [first, last] = metadata.equal_range(grpc::string_ref(key.data(), key.size()));
+  if (first == last || std::next(first) != last) return {};
+  return View(first->second);
+}
+
+// One proxied unary call. Lives until gRPC calls OnDone, which comes only
+// after Finish; Finish is called exactly once (on a refusal, or when the
+// backend call ends).
+class ProxyCall final : public grpc::ServerGenericBidiReactor {
+ public:
+  ProxyCall(grpc::GenericCallbackServerContext* context, const Backends& backends, Door& door,
+            const ProxyOptions& options)
+      : context_(context), backends_(backends), door_(door), options_(options), started_(absl::Now()) {
+    request_id_ = RequestIdOrNew(SingleMetadata(context_->client_metadata(), GrpcProxy::kRequestIdKey));
+    context_->AddInitialMetadata(GrpcProxy::kRequestIdKey, request_id_);
+    backend_ = backends_.BackendForMethod(context_->method());
+    if (backend_ == nullptr) {
+      Answer(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                          absl::StrCat("the gateway does not serve ", context_->method())));
+      return;
+    }
+    StartRead(&request_);
+  }
+
+  // The request, then the end of the client's stream: a client that sends
+  // a second message is calling a streaming method, which a unary forward
+  // would silently cut short.
+  void OnReadDone(bool ok) override {
+    if (!have_request_) {
+      if (!ok) {
+        Answer(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request message"));
+        return;
+      }
+      have_request_ = true;
+      StartRead(&extra_);
+      return;
+    }
+    if (ok) {
+      Answer(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                          absl::StrCat("the gateway forwards unary calls only; call ", context_->method(),
+                                       " on its service")));
+      return;
+    }
+    Forward();
+  }
+
+ private:
+  void Forward() {
+    const absl::string_view authorization = SingleMetadata(context_->client_metadata(), "authorization");
+    absl::StatusOr<auth::Principal> principal = door_.Admit(authorization, context_->method());
+    if (!principal.ok()) {
+      Answer(ToGrpcStatus(principal.status()));
+      return;
+    }
+    subject_ = principal->subject;
+
+    // The client's deadline, capped; the backend sees the same token and
+    // request id and decides on roles and ownership itself (GW-2).
+    const auto cap = std::chrono::system_clock::now() + absl::ToChronoNanoseconds(options_.max_call_duration);
+    backend_context_.set_deadline(std::min(context_->deadline(), cap));
+    backend_context_.AddMetadata("authorization", std::string(authorization));
+    backend_context_.AddMetadata(GrpcProxy::kRequestIdKey, request_id_);
+    grpc::GenericStub stub(backend_->channel);
+    stub.UnaryCall(&backend_context_, context_->method(), grpc::StubOptions(), &request_, &response_,
+                   [this](grpc::Status status) {
+                     if (status.ok()) {
+                       code_ = grpc::StatusCode::OK;
+                       StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+                     } else {
+                       Answer(status);
+                     }
+                   });
+  }
+
+
+ public:
+  // The client went away or its deadline passed: stop the backend call
+  // too (safe before it started and after it ended).
+  void OnCancel() override { backend_context_.TryCancel(); }
+
+  void OnDone() override {
+    const absl::Duration latency = absl::Now() - started_;
+    const auto code = static_cast<absl::StatusCode>(code_);
+    // Unknown methods share one metrics label (callers choose the names).
+    door_.Record(GrpcProxy::kFront, backend_ == nullptr ? "unknown" : context_->method(), code, latency);
+    log::Info("access", {{"front", GrpcProxy::kFront},
+                         {"method", context_->method()},
+                         {"subject", subject_},
+                         {"code", absl::StatusCodeToString(code)},
+                         {"latency_ms", absl::StrCat(absl::ToDoubleMilliseconds(latency))},
+                         {"request_id", request_id_}});
+    delete this;
+  }
+
+ private:
+  void Answer(const grpc::Status& status) {
+    code_ = status.error_code();
+    Finish(status);
+  }
+
+  grpc::GenericCallbackServerContext* const context_;
+  const Backends& backends_;
+  Door& door_;
+  const ProxyOptions& options_;
+  const absl::Time started_;
+  const Backend* backend_ = nullptr;
+  std::string request_id_;
+  std::string subject_;
+  bool have_request_ = false;
+  grpc::ByteBuffer request_, extra_, response_;
+  grpc::ClientContext backend_context_;
+  grpc::StatusCode code_ = grpc::StatusCode::UNKNOWN;
+};
+
+}  // namespace
+
+grpc::ServerGenericBidiReactor* GrpcProxy::CreateReactor(grpc::GenericCallbackServerContext* context) {
+  return new ProxyCall(context, backends_, door_, options_);
+}
+
+std::string RequestIdOrNew(absl::string_view from_client) {
+  const bool usable = !from_client.empty() && from_client.size() <= 128 &&
+                      std::all_of(from_client.begin(), from_client.end(), [](char c) { return c > ' ' && c < 127; });
+  if (usable) return std::string(from_client);
+  thread_local absl::BitGen gen;
+  char bytes[16];
+  for (char& b : bytes) b = static_cast<char>(absl::Uniform<unsigned>(gen, 0, 256));
+  return absl::BytesToHexString(absl::string_view(bytes, sizeof(bytes)));
+}
+
+}  // namespace crm::gateway

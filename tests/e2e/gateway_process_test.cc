@@ -1,0 +1,342 @@
+// End to end: the real crm-customers and crm-complaints binaries and the
+// crm-gateway binary in front of them, each configured by environment, and
+// a client that speaks gRPC to the gateway only. The gateway forwards by
+// method name with the caller's token and deadline; it refuses calls
+// without a valid token (no token, bad signature, expired, wrong
+// audience), rate-limits per principal with a RetryInfo hint, and the
+// owning service still keeps one manager out of another's customers (GW-2).
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "common/auth/token_minter.h"
+#include "crm/complaints/v1/complaints.grpc.pb.h"
+#include "crm/customers/v1/customers.grpc.pb.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/service_process.h"
+
+namespace crm {
+namespace {
+
+namespace cpb = ::crm::customers::v1;
+namespace kpb = ::crm::complaints::v1;
+using crm::testing::E2eContext;
+using crm::testing::kE2eIssuer;
+using crm::testing::kE2eKey;
+using crm::testing::ServiceProcess;
+
+const auth::Principal kOwner{"mgr-gw-owner", auth::Role::kManager, "east"};
+const auth::Principal kOther{"mgr-gw-other", auth::Role::kManager, "east"};
+
+std::unique_ptr<grpc::ClientContext> ContextWithToken(const std::string& authorization) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  if (!authorization.empty()) ctx->AddMetadata("authorization", authorization);
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  return ctx;
+}
+
+std::string Bearer(const auth::Principal& who, absl::string_view key, absl::string_view audience, absl::Time issued,
+                   absl::Duration ttl) {
+  auto token = auth::MintHs256Token(std::string_view(key.data(), key.size()), kE2eIssuer,
+                                    std::string_view(audience.data(), audience.size()), who, issued, ttl);
+  EXPECT_TRUE(token.ok()) << token.status();
+  return absl::StrCat("Bearer ", token.ok() ? *token : "");
+}
+
+class GatewayProcessTest : public ::testing::Test {
+ protected:
+  void StartSuite(std::map<std::string, std::string> gateway_env = {}) {
+    customers_ = Create("customers", CRM_CUSTOMERS_BINARY);
+    ASSERT_NE(customers_, nullptr);
+    customers_->env()["CRM_SHUTDOWN_GRACE_SECONDS"] = "1";
+    ASSERT_TRUE(customers_->Start().ok()) << customers_->Log();
+
+    complaints_ = Create("complaints", CRM_COMPLAINTS_BINARY);
+    ASSERT_NE(complaints_, nullptr);
+    complaints_->env()["CRM_CUSTOMERS_ADDRESS"] = customers_->address();
+    complaints_->env()["CRM_SHUTDOWN_GRACE_SECONDS"] = "1";
+    ASSERT_TRUE(complaints_->Start().ok()) << complaints_->Log();
+
+    gateway_ = Create("gateway", CRM_GATEWAY_BINARY);
+    ASSERT_NE(gateway_, nullptr);
+    gateway_->env()["CRM_CUSTOMERS_ADDRESS"] = customers_->address();
+    gateway_->env()["CRM_COMPLAINTS_ADDRESS"] = complaints_->address();
+    gateway_->env()["CRM_SHUTDOWN_GRACE_SECONDS"] = "1";
+    for (const auto& [k, v] : gateway_env) gateway_->env()[k] = v;
+    ASSERT_TRUE(gateway_->Start().ok()) << gateway_->Log();
+    customers_stub_ = cpb::CustomerService::NewStub(gateway_->channel());
+  }
+
+  static std::unique_ptr<ServiceProcess> Create(const char* name, const char* binary) {
+    auto process = ServiceProcess::Create(name, binary);
+    EXPECT_TRUE(process.ok()) << process.status();
+    return process.ok() ? *std::move(process) : nullptr;
+  }
+
+  cpb::Customer CreateCustomer(const auth::Principal& as, const std::string& name) {
+    cpb::CreateCustomerRequest req;
+    req.mutable_customer()->set_kind(cpb::INDIVIDUAL);
+    req.mutable_customer()->set_display_name(name);
+    cpb::Customer created;
+    grpc::Status s = customers_stub_->CreateCustomer(E2eContext(as).get(), req, &created);
+    EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+    return created;
+  }
+
+  grpc::Status GetCustomer(grpc::ClientContext* ctx, const std::string& name, cpb::Customer* out = nullptr) {
+    cpb::GetCustomerRequest req;
+    req.set_name(name);
+    cpb::Customer ignored;
+    return customers_stub_->GetCustomer(ctx, req, out != nullptr ? out : &ignored);
+  }
+
+  std::unique_ptr<ServiceProcess> customers_, complaints_, gateway_;
+  std::unique_ptr<cpb::CustomerService::Stub> customers_stub_;
+};
+
+TEST_F(GatewayProcessTest, ForwardsCallsWithTheCallersIdentity) {
+  ASSERT_NO_FATAL_FAILURE(StartSuite());
+  // The gateway itself reports SERVING.
+  auto health = grpc::health::v1::Health::NewStub(gateway_->channel());
+  grpc::health::v1::HealthCheckResponse h;
+  grpc::ClientContext hctx;
+  ASSERT_TRUE(health->Check(&hctx, {}, &h).ok());
+  EXPECT_EQ(h.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  const cpb::Customer created = CreateCustomer(kOwner, "网关客户");
+  ASSERT_FALSE(created.name().empty());
+  EXPECT_EQ(created.owner(), kOwner.subject);  // the customers service saw the caller's token
+
+  cpb::Customer got;
+  auto ctx = E2eContext(kOwner);
+  ctx->AddMetadata("x-request-id", "e2e-request-42");
+  grpc::Status s = GetCustomer(ctx.get(), created.name(), &got);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(got.display_name(), "网关客户");
+  EXPECT_EQ(got.name(), created.name());
+  // The request id comes back to the client and into the access log.
+  auto rid = ctx->GetServerInitialMetadata().find("x-request-id");
+  ASSERT_NE(rid, ctx->GetServerInitialMetadata().end());
+  EXPECT_EQ(std::string(rid->second.data(), rid->second.size()), "e2e-request-42");
+  // The access line is written when the call is done on the gateway's
+  // side, which may be just after the client has the answer.
+  const absl::Time until = absl::Now() + absl::Seconds(20);
+  while (gateway_->Log().find("\"request_id\":\"e2e-request-42\"") == std::string::npos && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_THAT(gateway_->Log(), ::testing::HasSubstr("\"request_id\":\"e2e-request-42\""));
+
+  // GW-2 holds through the gateway: the owning service refuses another manager.
+  EXPECT_EQ(GetCustomer(E2eContext(kOther).get(), created.name()).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  // A second backend, chosen by package: the complaints service answers.
+  auto complaints = kpb::ComplaintService::NewStub(gateway_->channel());
+  kpb::GetComplaintRequest get_complaint;
+  get_complaint.set_name("complaints/does-not-exist");
+  kpb::Complaint complaint;
+  const grpc::Status cs = complaints->GetComplaint(E2eContext(kOwner).get(), get_complaint, &complaint);
+  EXPECT_NE(cs.error_code(), grpc::StatusCode::UNIMPLEMENTED) << cs.error_message();
+  EXPECT_NE(cs.error_code(), grpc::StatusCode::UNAVAILABLE) << cs.error_message();
+  EXPECT_NE(cs.error_code(), grpc::StatusCode::UNAUTHENTICATED) << cs.error_message();
+
+  // Methods no backend serves, including the internal event feeds.
+  grpc::GenericStub generic(gateway_->channel());
+  for (const char* method : {"/crm.events.v1.EventFeed/ReadEvents", "/crm.nothing.v1.Nothing/Do"}) {
+    grpc::Slice empty("");
+    grpc::ByteBuffer request(&empty, 1), response;
+    grpc::Status st;
+    absl::Notification done;
+    auto gctx = E2eContext(kOwner);
+    generic.UnaryCall(gctx.get(), method, grpc::StubOptions(), &request, &response, [&](grpc::Status x) {
+      st = x;
+      done.Notify();
+    });
+    done.WaitForNotification();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED) << method;
+  }
+}
+
+TEST_F(GatewayProcessTest, RefusesCallsWithoutAValidToken) {
+  ASSERT_NO_FATAL_FAILURE(StartSuite());
+  const cpb::Customer created = CreateCustomer(kOwner, "鉴权客户");
+  const absl::Time now = absl::Now();
+  const std::string valid = Bearer(kOwner, kE2eKey, "crm", now, absl::Hours(1));
+  ASSERT_TRUE(GetCustomer(ContextWithToken(valid).get(), created.name()).ok());
+
+  struct Case {
+    const char* what;
+    std::string authorization;
+  };
+  std::string bad_signature = valid;
+  bad_signature.back() = bad_signature.back() == 'A' ? 'B' : 'A';
+  const Case cases[] = {
+      {"no token", ""},
+      {"not a bearer token", "Basic dXNlcjpwYXNz"},
+      {"bad signature", bad_signature},
+      {"other key", Bearer(kOwner, "another-hs256-key-0123456789abcdef012345", "crm", now, absl::Hours(1))},
+      {"expired", Bearer(kOwner, kE2eKey, "crm", now - absl::Hours(2), absl::Hours(1))},
+      {"wrong audience", Bearer(kOwner, kE2eKey, "not-crm", now, absl::Hours(1))},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(GetCustomer(ContextWithToken(c.authorization).get(), created.name()).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED)
+        << c.what;
+  }
+}
+
+TEST_F(GatewayProcessTest, RateLimitsEachPrincipalWithRetryInfo) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartSuite({{"CRM_RATE_LIMIT_PER_SECOND", "5"}, {"CRM_RATE_LIMIT_BURST", "5"}}));
+  // Five quick calls pass the door (whatever the customers service then
+  // answers about a customer that does not exist), the sixth is refused.
+  for (int i = 0; i < 5; ++i) {
+    const grpc::Status s = GetCustomer(E2eContext(kOwner).get(), "customers/0");
+    EXPECT_NE(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << i;
+    EXPECT_NE(s.error_code(), grpc::StatusCode::UNAVAILABLE) << i << " " << s.error_message();
+  }
+  const grpc::Status refused = GetCustomer(E2eContext(kOwner).get(), "customers/0");
+  ASSERT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(refused.error_details()));
+  bool has_retry_info = false;
+  for (const auto& any : details.details()) {
+    google::rpc::RetryInfo info;
+    if (any.UnpackTo(&info)) {
+      has_retry_info = true;
+      EXPECT_GT(info.retry_delay().seconds() * 1'000'000'000LL + info.retry_delay().nanos(), 0);
+      EXPECT_LE(info.retry_delay().seconds(), 1);
+    }
+  }
+  EXPECT_TRUE(has_retry_info);
+  // Another principal has its own bucket.
+  EXPECT_NE(GetCustomer(E2eContext(kOther).get(), "customers/0").error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+// A backend that never answers: it records what it was sent and ends a
+// call only when gRPC cancels it (deadline or client gone).
+class SilentBackend final : public grpc::CallbackGenericService {
+ public:
+  struct Seen {
+    std::chrono::system_clock::time_point deadline;
+    std::string authorization, request_id;
+  };
+
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
+    class Reactor final : public grpc::ServerGenericBidiReactor {
+     public:
+      Reactor(SilentBackend& backend, grpc::GenericCallbackServerContext* ctx) : backend_(backend) {
+        auto md = [&](const char* key) {
+          auto it = ctx->client_metadata().find(key);
+          return it == ctx->client_metadata().end() ? std::string() : std::string(it->second.data(), it->second.size());
+        };
+        absl::MutexLock lock(&backend_.mu_);
+        if (!backend_.seen_.has_value()) backend_.seen_ = Seen{ctx->deadline(), md("authorization"), md("x-request-id")};
+      }
+      void OnCancel() override {
+        Finish(grpc::Status::CANCELLED);
+        absl::MutexLock lock(&backend_.mu_);
+        ++backend_.cancelled_;
+      }
+      void OnDone() override { delete this; }
+
+     private:
+      SilentBackend& backend_;
+    };
+    return new Reactor(*this, ctx);
+  }
+
+  absl::Mutex mu_;
+  std::optional<Seen> seen_ ABSL_GUARDED_BY(mu_);  // the first call
+  int cancelled_ ABSL_GUARDED_BY(mu_) = 0;
+
+  bool WaitFor(const std::function<bool()>& done) {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(&done, &std::function<bool()>::operator()), absl::Seconds(20));
+  }
+};
+
+TEST_F(GatewayProcessTest, ClientDeadlinePropagates) {
+  SilentBackend silent;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterCallbackGenericService(&silent);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  // The silent backend stands in for the scheduling service.
+  ASSERT_NO_FATAL_FAILURE(StartSuite({{"CRM_SCHEDULING_ADDRESS", absl::StrCat("127.0.0.1:", port)}}));
+
+  grpc::GenericStub generic(gateway_->channel());
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), response;
+  grpc::Status status;
+  absl::Notification done;
+  auto ctx = E2eContext(kOwner);
+  ctx->AddMetadata("x-request-id", "deadline-check");
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::milliseconds(300);
+  ctx->set_deadline(deadline);
+  generic.UnaryCall(ctx.get(), "/crm.scheduling.v1.SchedulingService/ListTasks", grpc::StubOptions(), &request,
+                    &response, [&](grpc::Status s) {
+                      status = s;
+                      done.Notify();
+                    });
+  // The call reached the backend with the client's deadline, token and
+  // request id; it ends DEADLINE_EXCEEDED for the client (no hang) and the
+  // backend's call is cancelled too.
+  ASSERT_TRUE(silent.WaitFor([&] { return silent.seen_.has_value(); }));
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_TRUE(silent.WaitFor([&] { return silent.cancelled_ >= 1; }));
+  {
+    absl::MutexLock lock(&silent.mu_);
+    ASSERT_TRUE(silent.seen_.has_value());
+    // On the wire a deadline is a timeout in whole units: allow rounding.
+    EXPECT_LE(silent.seen_->deadline, deadline + std::chrono::milliseconds(50));
+    EXPECT_GT(silent.seen_->deadline, deadline - std::chrono::seconds(1));
+    EXPECT_THAT(silent.seen_->authorization, ::testing::StartsWith("Bearer "));
+    EXPECT_EQ(silent.seen_->request_id, "deadline-check");
+  }
+
+  // A 1 ms deadline fails DEADLINE_EXCEEDED (here or at the gateway), never hangs.
+  auto quick = E2eContext(kOwner);
+  quick->set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(1)));
+  absl::Notification quick_done;
+  grpc::Status quick_status;
+  grpc::ByteBuffer quick_request(&empty, 1), quick_response;
+  generic.UnaryCall(quick.get(), "/crm.scheduling.v1.SchedulingService/ListTasks", grpc::StubOptions(),
+                    &quick_request, &quick_response, [&](grpc::Status s) {
+                      quick_status = s;
+                      quick_done.Notify();
+                    });
+  ASSERT_TRUE(quick_done.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_EQ(quick_status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  gateway_->Stop(SIGTERM);
+  server->Shutdown(std::chrono::system_clock::now());
+}
+
+TEST_F(GatewayProcessTest, CapsTheForwardedDeadline) {
+  ASSERT_NO_FATAL_FAILURE(StartSuite({{"CRM_MAX_CALL_DURATION", "1ms"}}));
+  // The client allows 20 s; the gateway gives the backend call 1 ms.
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(GetCustomer(E2eContext(kOwner).get(), "customers/0").error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+}  // namespace
+}  // namespace crm
