@@ -34,6 +34,8 @@ declare -rA DEFAULT_PORTS=(
   [complaints]=50053 [scheduling]=50054
 )
 readonly DEFAULT_GATEWAY_HTTP_PORT=8080
+# Services that own no database (nothing to provision, no --db_* flags).
+readonly -a DATABASE_LESS=(gateway)
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 
@@ -113,7 +115,10 @@ start_service() {
   local svc=$1 port pid db_user db_name password_file
   port=$(port_of "$svc")
 
-  if $EXTERNAL_DB; then
+  local -a db_env=()
+  if [[ " ${DATABASE_LESS[*]} " == *" $svc "* ]]; then
+    :
+  elif $EXTERNAL_DB; then
     db_user=${CRM_DB_USER:-crm_$svc}
     db_name=${CRM_DB_NAME:-crm_$svc}
     password_file=$(realpath -m -- "${CRM_DB_PASSWORD_FILE:-$SECRETS/db-$svc.password}")
@@ -123,6 +128,13 @@ start_service() {
     db_user=crm_$svc
     db_name=crm_$svc
     password_file=$SECRETS/db-$svc.password
+  fi
+  if [[ -n ${db_user:-} ]]; then
+    db_env=(
+      "CRM_DB_HOST=$DB_HOST" "CRM_DB_PORT=$DB_PORT"
+      "CRM_DB_USER=$db_user" "CRM_DB_NAME=$db_name"
+      "CRM_DB_PASSWORD_FILE=$password_file"        # the password itself never goes on a command line
+    )
   fi
 
   if pid=$(service_pid "$svc"); then
@@ -135,9 +147,7 @@ start_service() {
 
   local -a service_env=(
     "CRM_LISTEN_ADDRESS=127.0.0.1:$port"
-    "CRM_DB_HOST=$DB_HOST" "CRM_DB_PORT=$DB_PORT"
-    "CRM_DB_USER=$db_user" "CRM_DB_NAME=$db_name"
-    "CRM_DB_PASSWORD_FILE=$password_file"          # the password itself never goes on a command line
+    "${db_env[@]}"
     "CRM_JWT_HS256_KEY_FILE=$JWT_KEY_FILE"
     "CRM_PAGE_TOKEN_KEY_FILE=$PAGE_TOKEN_KEY_FILE"
     "CRM_JWT_ISSUER=crm-local" "CRM_JWT_AUDIENCE=crm"
