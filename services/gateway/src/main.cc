@@ -1,6 +1,7 @@
 // crm-gateway: wiring only. Configuration comes from flags or CRM_*
 // environment variables (see ../README.md and the top-level README).
 #include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/auth/token_verifier.h"
 #include "common/config/config.h"
@@ -8,14 +9,19 @@
 #include "common/server/service_config.h"
 #include "common/util/clock.h"
 #include "common/util/log.h"
+#include "crm/customers/v1/customers.pb.h"
 #include "services/gateway/src/backends.h"
 #include "services/gateway/src/door.h"
 #include "services/gateway/src/grpc_proxy.h"
+#include "services/gateway/src/http_front.h"
+#include "services/gateway/src/http_routes.h"
 
 ABSL_FLAG(std::string, customers_address, "127.0.0.1:50051", "host:port of the customers service");
 ABSL_FLAG(std::string, opportunities_address, "127.0.0.1:50052", "host:port of the opportunities service");
 ABSL_FLAG(std::string, complaints_address, "127.0.0.1:50053", "host:port of the complaints service");
 ABSL_FLAG(std::string, scheduling_address, "127.0.0.1:50054", "host:port of the scheduling service");
+ABSL_FLAG(std::string, http_listen_address, "",
+          "host:port of the HTTP/JSON front (routes from the google.api.http annotations); empty = no HTTP front");
 ABSL_FLAG(double, rate_limit_per_second, 200, "calls per second each principal (token subject) may make");
 ABSL_FLAG(double, rate_limit_burst, 400, "calls a principal may make at once after being idle");
 ABSL_FLAG(absl::Duration, max_call_duration, absl::Seconds(30),
@@ -75,8 +81,34 @@ int main(int argc, char** argv) {
   }
   crm::server::WritePortFile(config.port_file, *port);
 
+  // The HTTP/JSON front: the services whose RPCs carry HTTP annotations.
+  std::unique_ptr<crm::gateway::HttpRoutes> routes;
+  std::unique_ptr<crm::gateway::HttpFront> http;
+  if (const std::string http_address = absl::GetFlag(FLAGS_http_listen_address); !http_address.empty()) {
+    const size_t colon = http_address.rfind(':');
+    int http_port = -1;
+    if (colon == std::string::npos || !absl::SimpleAtoi(http_address.substr(colon + 1), &http_port) ||
+        http_port < 0 || http_port > 65535) {
+      crm::config::Die("--http_listen_address: expected host:port");
+    }
+    // Only the customers API is annotated so far.
+    auto compiled = crm::gateway::HttpRoutes::ForServices(
+        {crm::customers::v1::Customer::descriptor()->file()->FindServiceByName("CustomerService")});
+    if (!compiled.ok()) crm::config::Die(absl::StrCat("HTTP routes: ", compiled.status().message()));
+    routes = *std::move(compiled);
+    http = std::make_unique<crm::gateway::HttpFront>(*routes, backends, door,
+                                                     crm::gateway::HttpFrontOptions{max_call_duration});
+    auto bound = http->Start(http_address.substr(0, colon), http_port);
+    if (!bound.ok()) {
+      crm::log::Error("cannot start the HTTP front", {{"error", bound.status().ToString()}});
+      return 1;
+    }
+    crm::log::Info("HTTP front listening", {{"port", absl::StrCat(*bound)}});
+  }
+
   const int sig = crm::server::WaitForTerminationSignal();
   crm::log::Info("shutting down", {{"signal", absl::StrCat(sig)}});
+  if (http) http->Stop();
   server.Shutdown();
   return 0;
 }
