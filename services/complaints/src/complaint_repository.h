@@ -89,6 +89,8 @@ struct ComplianceRow {
   int64_t complaints = 0;
   int64_t first_response_decided = 0, first_response_met = 0;
   int64_t resolution_decided = 0, resolution_met = 0;
+  // Reached CLOSED (now CLOSED or REVISITED).
+  int64_t closed = 0;
   int64_t revisits = 0, satisfaction_sum = 0;
   int64_t vip_revisits = 0, vip_satisfied = 0;
 };

@@ -120,6 +120,7 @@ void Accumulate(const ComplianceRow& r, ComplianceRow& into) {
   into.first_response_met += r.first_response_met;
   into.resolution_decided += r.resolution_decided;
   into.resolution_met += r.resolution_met;
+  into.closed += r.closed;
   into.revisits += r.revisits;
   into.satisfaction_sum += r.satisfaction_sum;
   into.vip_revisits += r.vip_revisits;
@@ -137,6 +138,8 @@ pb::ComplianceFigures Figures(const ComplianceRow& r) {
   f.set_resolution_compliance(Ratio(r.resolution_met, r.resolution_decided));
   f.set_revisits(r.revisits);
   f.set_average_satisfaction(Ratio(r.satisfaction_sum, r.revisits));
+  f.set_closed(r.closed);
+  f.set_revisit_rate(Ratio(r.revisits, r.closed));
   return f;
 }
 

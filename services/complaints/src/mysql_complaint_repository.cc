@@ -596,6 +596,8 @@ absl::StatusOr<std::vector<ComplianceRow>> MysqlComplaintRepository::Compliance(
             "CAST(COALESCE(SUM(fr.outcome = 1), 0) AS SIGNED) AS fr_met, "
             "CAST(COALESCE(SUM(rs.outcome <> 0), 0) AS SIGNED) AS rs_decided, "
             "CAST(COALESCE(SUM(rs.outcome = 1), 0) AS SIGNED) AS rs_met, "
+            "CAST(COALESCE(SUM(c.status IN (", int{pb::CLOSED}, ",", int{pb::REVISITED},
+            ")), 0) AS SIGNED) AS closed, "
             "CAST(COUNT(c.satisfaction) AS SIGNED) AS revisits, "
             "CAST(COALESCE(SUM(c.satisfaction), 0) AS SIGNED) AS satisfaction_sum, "
             "CAST(COALESCE(SUM(c.vip AND c.satisfaction IS NOT NULL), 0) AS SIGNED) AS vip_revisits, "
@@ -616,6 +618,7 @@ absl::StatusOr<std::vector<ComplianceRow>> MysqlComplaintRepository::Compliance(
       r.first_response_met = rs->getInt64("fr_met");
       r.resolution_decided = rs->getInt64("rs_decided");
       r.resolution_met = rs->getInt64("rs_met");
+      r.closed = rs->getInt64("closed");
       r.revisits = rs->getInt64("revisits");
       r.satisfaction_sum = rs->getInt64("satisfaction_sum");
       r.vip_revisits = rs->getInt64("vip_revisits");

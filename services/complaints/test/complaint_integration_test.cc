@@ -857,6 +857,11 @@ TEST_F(ComplaintsIntegrationTest, ComplianceReportPerManagerAndVipSatisfaction) 
   server_->clock().Advance(absl::Hours(5));  // B: first response 4 h → `late` and q breach
   ASSERT_THAT(SweepDueClocks(server_->repository(), server_->clock().Now(), absl::Now() + absl::Seconds(30), 500),
               IsOk());
+  // q is closed but not (yet) revisited; `late` stays open.
+  ProposeAndAccept(q->name(), qian);
+  pb::CloseComplaintRequest close_q;
+  close_q.set_name(q->name());
+  ASSERT_THAT(Invoke(&Stub::CloseComplaint, close_q, qian), IsOk());
 
   pb::GetSlaComplianceReportRequest req;
   ToProto(period, req.mutable_start_time());
@@ -873,18 +878,27 @@ TEST_F(ComplaintsIntegrationTest, ComplianceReportPerManagerAndVipSatisfaction) 
   EXPECT_EQ(z.resolution_met(), 2);
   EXPECT_EQ(z.revisits(), 2);
   EXPECT_DOUBLE_EQ(z.average_satisfaction(), 4.0);
+  EXPECT_EQ(z.closed(), 2);  // REVISITED counts as closed; `late` (open) does not
+  EXPECT_DOUBLE_EQ(z.revisit_rate(), 1.0);
   EXPECT_EQ(team->total().complaints(), 4);
+  EXPECT_EQ(team->total().closed(), 3);
+  EXPECT_EQ(team->total().revisits(), 2);
+  EXPECT_DOUBLE_EQ(team->total().revisit_rate(), 2.0 / 3.0);
   EXPECT_EQ(team->vip_revisits(), 2);
   EXPECT_EQ(team->vip_satisfied(), 1);
   EXPECT_DOUBLE_EQ(team->vip_satisfaction_rate(), 0.5);
   EXPECT_FALSE(team->vip_target_met());
   ASSERT_EQ(team->teams_size(), 1);
   EXPECT_EQ(team->teams(0).team(), "north");
+  EXPECT_EQ(team->teams(0).figures().closed(), 3);
+  EXPECT_DOUBLE_EQ(team->teams(0).figures().revisit_rate(), 2.0 / 3.0);
   auto own = Invoke(&Stub::GetSlaComplianceReport, req, qian);
   ASSERT_THAT(own, IsOk());
   ASSERT_EQ(own->managers_size(), 1);
   EXPECT_EQ(own->managers(0).owner(), "mgr-qian");
   EXPECT_EQ(own->total().first_response_met(), 0);
+  EXPECT_EQ(own->total().closed(), 1);
+  EXPECT_DOUBLE_EQ(own->total().revisit_rate(), 0.0);
 }
 
 }  // namespace
