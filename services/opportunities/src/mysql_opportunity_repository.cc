@@ -484,16 +484,21 @@ absl::Status MysqlOpportunityRepository::List(absl::Time deadline, Collection c,
   });
 }
 
-absl::StatusOr<std::vector<PipelineRow>> MysqlOpportunityRepository::Pipeline(
-    absl::Time deadline, const std::string& owner, const std::string& team) {
-  const bool by_owner = !owner.empty();
-  const std::string sql = absl::StrCat(
+absl::StatusOr<std::vector<PipelineRow>> MysqlOpportunityRepository::Pipeline(absl::Time deadline,
+                                                                          const PipelineFilter& filter) {
+  std::string sql =
       "SELECT owner, currency, COUNT(*) AS n, CAST(SUM(amount_minor) AS SIGNED) AS amount, "
-      "CAST(SUM(amount_minor * win_probability) AS SIGNED) AS weighted FROM opportunities "
-      "WHERE state = ? AND ",
-      by_owner ? "owner = ?" : "team = ?", " GROUP BY owner, currency ORDER BY owner, currency");
+      "CAST(SUM(amount_minor * win_probability) AS SIGNED) AS weighted FROM opportunities WHERE state = ?";
+  std::vector<Param> params = {int64_t{pb::OPPORTUNITY_OPEN}};
+  for (const auto& [column, value] : {std::pair{"owner", &filter.owner}, std::pair{"team", &filter.team},
+                                      std::pair{"customer", &filter.customer}}) {
+    if (value->empty()) continue;
+    absl::StrAppend(&sql, " AND ", column, " = ?");
+    params.push_back(*value);
+  }
+  absl::StrAppend(&sql, " GROUP BY owner, currency ORDER BY owner, currency");
   return db::WithConnection(pool_, deadline, [&](sql::Connection& conn) -> absl::StatusOr<std::vector<PipelineRow>> {
-    auto rs = db::Query(conn, sql, int64_t{pb::OPPORTUNITY_OPEN}, by_owner ? owner : team);
+    auto rs = db::QueryDynamic(conn, sql, params);
     std::vector<PipelineRow> rows;
     while (rs->next()) {
       rows.push_back({rs->getString("owner"), rs->getString("currency"), rs->getInt64("n"),

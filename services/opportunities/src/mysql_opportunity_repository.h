@@ -27,8 +27,7 @@ class MysqlOpportunityRepository final : public OpportunityRepository {
   absl::Status List(absl::Time deadline, Collection collection, const ListFilter& filter,
                     int64_t after_id, int limit,
                     const std::function<google::protobuf::Message*()>& add) override;
-  absl::StatusOr<std::vector<PipelineRow>> Pipeline(absl::Time deadline, const std::string& owner,
-                                                    const std::string& team) override;
+  absl::StatusOr<std::vector<PipelineRow>> Pipeline(absl::Time deadline, const PipelineFilter& filter) override;
   absl::StatusOr<std::vector<pb::FieldChange>> ListChanges(absl::Time deadline,
                                                            const std::string& root,
                                                            int64_t after_id, int limit,

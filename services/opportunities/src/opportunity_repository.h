@@ -71,6 +71,13 @@ struct PipelineRow {
   int64_t weighted_centi_minor = 0;
 };
 
+// Which open opportunities a pipeline sums: every non-empty field must match.
+struct PipelineFilter {
+  std::string owner;
+  std::string team;
+  std::string customer;  // "customers/{id}"
+};
+
 class OpportunityRepository {
  public:
   virtual ~OpportunityRepository() = default;
@@ -98,10 +105,8 @@ class OpportunityRepository {
                             int64_t after_id, int limit,
                             const std::function<google::protobuf::Message*()>& add) = 0;
 
-  // Open opportunities of one owner, or of a team grouped by owner.
-  virtual absl::StatusOr<std::vector<PipelineRow>> Pipeline(absl::Time deadline,
-                                                            const std::string& owner,
-                                                            const std::string& team) = 0;
+  // Open opportunities matching `filter`, grouped by owner and currency.
+  virtual absl::StatusOr<std::vector<PipelineRow>> Pipeline(absl::Time deadline, const PipelineFilter& filter) = 0;
   // Audit rows of a need, product or opportunity (and its children).
   virtual absl::StatusOr<std::vector<pb::FieldChange>> ListChanges(absl::Time deadline,
                                                                    const std::string& root,

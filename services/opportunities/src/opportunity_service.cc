@@ -358,19 +358,23 @@ absl::StatusOr<pb::ListStageTemplatesResponse> OpportunityService::ListStageTemp
 absl::StatusOr<pb::WeightedPipeline> OpportunityService::GetWeightedPipeline(
     const Call& call, const pb::GetWeightedPipelineRequest& req) {
   const auth::Principal& p = call.principal;
-  if (req.owner().empty() == req.team().empty()) {
-    return InvalidField(req.owner().empty() ? "owner" : "team", "give exactly one of owner and team");
+  const int scopes = !req.owner().empty() + !req.team().empty() + !req.customer().empty();
+  if (scopes != 1) {
+    return InvalidField(req.owner().empty() ? (req.team().empty() ? "customer" : "team") : "owner",
+                        "give exactly one of owner, team and customer");
   }
-  std::string owner = req.owner(), team = req.team();
+  PipelineFilter filter{.owner = req.owner(), .team = req.team(), .customer = req.customer()};
   if (!IsAdmin(p)) {
     if (p.role == Role::kSupervisor) {
-      if (!team.empty() && team != p.team) return Forbidden("see another team's pipeline");
-      team = p.team;  // a manager's pipeline, within the supervisor's team
-    } else if (!team.empty() || owner != p.subject) {
+      if (!filter.team.empty() && filter.team != p.team) return Forbidden("see another team's pipeline");
+      filter.team = p.team;  // a manager's or customer's pipeline, within the supervisor's team
+    } else if (!filter.team.empty() || (!filter.owner.empty() && filter.owner != p.subject)) {
       return Forbidden("see another manager's or a team's pipeline");
+    } else {
+      filter.owner = p.subject;  // a customer's pipeline: only what the manager owns
     }
   }
-  ASSIGN_OR_RETURN(std::vector<PipelineRow> rows, repo_.Pipeline(call.deadline, owner, team));
+  ASSIGN_OR_RETURN(std::vector<PipelineRow> rows, repo_.Pipeline(call.deadline, filter));
   pb::WeightedPipeline resp;
   std::map<std::string, PipelineRow> totals;
   for (const PipelineRow& row : rows) {

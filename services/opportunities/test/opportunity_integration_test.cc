@@ -349,6 +349,26 @@ TEST_F(OpportunitiesIntegrationTest, StagesFollowTheTemplateAndFeedThePipeline) 
   EXPECT_EQ(result.totals(0).total_amount().units(), 300000);
   EXPECT_EQ(stub().GetWeightedPipeline(As(Role::kManager, "mgr-pipe", "pipe-team").get(), pipe, &result).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+
+  // One customer's pipeline (Customer 360): its owner sees both, another
+  // manager nothing, another team's supervisor nothing.
+  pipe.clear_team();
+  pipe.set_customer(customer);
+  ASSERT_TRUE(stub().GetWeightedPipeline(As(Role::kManager, "mgr-pipe", "pipe-team").get(), pipe, &result).ok());
+  ASSERT_EQ(result.totals_size(), 1);
+  EXPECT_EQ(result.totals(0).weighted_amount().units(), 50000);
+  ASSERT_TRUE(stub().GetWeightedPipeline(As(Role::kManager, "mgr-other", "pipe-team").get(), pipe, &result).ok());
+  EXPECT_EQ(result.totals_size(), 0);
+  ASSERT_TRUE(stub().GetWeightedPipeline(As(Role::kSupervisor, "sup-x", "other-team").get(), pipe, &result).ok());
+  EXPECT_EQ(result.totals_size(), 0);
+  // A supervisor naming a manager of another team sees nothing of theirs.
+  pipe.clear_customer();
+  pipe.set_owner("mgr-pipe");
+  ASSERT_TRUE(stub().GetWeightedPipeline(As(Role::kSupervisor, "sup-x", "other-team").get(), pipe, &result).ok());
+  EXPECT_EQ(result.totals_size(), 0);
+  pipe.set_team("pipe-team");
+  EXPECT_THAT(FromGrpcStatus(stub().GetWeightedPipeline(As(Role::kAdmin, "admin").get(), pipe, &result)),
+              HasFieldViolation("owner"));
 }
 
 // ---------------------------------------------------------------- proposals
