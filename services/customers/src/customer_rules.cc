@@ -353,6 +353,24 @@ int BasicDataMonths(pb::Tier tier, const FreshnessPolicy& policy) {
   }
 }
 
+std::vector<OverdueVerification> OverdueVerifications(const pb::Customer& c, const FreshnessPolicy& policy,
+                                                      absl::Time now) {
+  std::vector<OverdueVerification> out;
+  auto add = [&](pb::StaleCustomer::What what, absl::Time base, int months) {
+    const absl::Time due = AddMonths(base, months);
+    if (due < now) out.push_back({what, due});
+  };
+  if (const int months = BasicDataMonths(c.tier(), policy); months > 0) {
+    add(pb::StaleCustomer::BASIC_DATA, BasicDataVerifiedTime(c), months);
+  }
+  if (c.kind() == pb::ENTERPRISE) {
+    add(pb::StaleCustomer::DIRECTORY,
+        FromProto(c.has_directory_collected_time() ? c.directory_collected_time() : c.create_time()),
+        policy.directory_months);
+  }
+  return out;
+}
+
 double Completeness(const pb::Customer& c) {
   std::vector<bool> filled;
   filled.push_back(!c.display_name().empty());

@@ -120,6 +120,17 @@ absl::Time BasicDataVerifiedTime(const pb::Customer& c);
 // tiers without one (C, not ranked yet).
 int BasicDataMonths(pb::Tier tier, const FreshnessPolicy& policy);
 
+// One re-verification of a customer that is overdue (CUS-6).
+struct OverdueVerification {
+  pb::StaleCustomer::What what;
+  absl::Time due;
+};
+
+// What of `c` is overdue at `now`: its basic data (A and B tiers) and, for an
+// enterprise, its employee directory. Empty when `c` is fresh.
+std::vector<OverdueVerification> OverdueVerifications(const pb::Customer& c, const FreshnessPolicy& policy,
+                                                      absl::Time now);
+
 // ---- data quality (CUS-7) ----
 
 // Share of required fields that are filled, 0..1.

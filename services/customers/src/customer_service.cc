@@ -470,25 +470,14 @@ absl::StatusOr<pb::ListStaleCustomersResponse> CustomerService::ListStaleCustome
   const bool more = static_cast<int>(rows.size()) > page_size;
   if (more) rows.resize(page_size);
   for (const pb::Customer& c : rows) {
-    auto add = [&](pb::StaleCustomer::What what, absl::Time base, int months) {
-      const absl::Time due = AddMonths(base, months);
-      if (due >= now) return;
+    for (const OverdueVerification& o : OverdueVerifications(c, policy, now)) {
       pb::StaleCustomer* s = response.add_stale();
       s->set_customer(c.name());
       s->set_display_name(c.display_name());
       s->set_owner(c.owner());
       s->set_tier(c.tier());
-      s->set_what(what);
-      ToProto(due, s->mutable_due_time());
-    };
-    const absl::Time created = FromProto(c.create_time());
-    if (const int months = BasicDataMonths(c.tier(), policy); months > 0) {
-      add(pb::StaleCustomer::BASIC_DATA, BasicDataVerifiedTime(c), months);
-    }
-    if (c.kind() == pb::ENTERPRISE) {
-      add(pb::StaleCustomer::DIRECTORY,
-          c.has_directory_collected_time() ? FromProto(c.directory_collected_time()) : created,
-          policy.directory_months);
+      s->set_what(o.what);
+      ToProto(o.due, s->mutable_due_time());
     }
   }
   if (more) response.set_next_page_token(tokens_.Encode(query, LastSegment(rows.back().name())));
@@ -519,6 +508,7 @@ absl::StatusOr<pb::DataQualityReport> CustomerService::GetDataQualityReport(
     int64_t customers = 0;
     double completeness = 0;
     int64_t complete = 0;
+    int64_t stale = 0;
   };
   std::map<std::string, Totals> per_owner;
   int64_t after = 0;
@@ -535,6 +525,20 @@ absl::StatusOr<pb::DataQualityReport> CustomerService::GetDataQualityReport(
     if (static_cast<int>(page.size()) < kPage) break;
     after = CursorId(LastSegment(page.back().name()));
   }
+  // CUS-6: the customers ListStaleCustomers lists (its query, then its rule).
+  ASSIGN_OR_RETURN(FreshnessPolicy policy, repo_.GetFreshnessPolicy(call.deadline));
+  const absl::Time now = clock_.Now();
+  const StaleCutoffs cutoffs = StaleCutoffsAt(now, policy);
+  after = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<pb::Customer> page,
+                     repo_.ListStaleCustomers(call.deadline, filter, cutoffs, after, kPage));
+    for (const pb::Customer& c : page) {
+      if (!OverdueVerifications(c, policy, now).empty()) ++per_owner[c.owner()].stale;
+    }
+    if (static_cast<int>(page.size()) < kPage) break;
+    after = CursorId(LastSegment(page.back().name()));
+  }
   ASSIGN_OR_RETURN(auto accuracy, repo_.AccuracyByOwner(call.deadline, filter));
   pb::DataQualityReport report;
   for (const auto& [owner, t] : per_owner) {
@@ -543,6 +547,8 @@ absl::StatusOr<pb::DataQualityReport> CustomerService::GetDataQualityReport(
     m->set_customers(t.customers);
     m->set_average_completeness(t.customers > 0 ? t.completeness / t.customers : 0);
     m->set_complete_customers(t.complete);
+    m->set_stale_customers(t.stale);
+    m->set_freshness(t.customers > 0 ? 1.0 - static_cast<double>(t.stale) / static_cast<double>(t.customers) : 1.0);
     const AccuracyTotals a = accuracy.count(owner) ? accuracy.at(owner) : AccuracyTotals{};
     auto ratio = [](int64_t checked, int64_t corrected) {
       return checked > 0 ? 1.0 - static_cast<double>(corrected) / static_cast<double>(checked) : -1.0;

@@ -498,6 +498,12 @@ TEST_F(CustomersIntegrationTest, StaleCustomersAppearWhenTheirIntervalPasses) {
   ASSERT_THAT(resp.stale(), SizeIs(1));
   EXPECT_EQ(resp.stale(0).tier(), pb::A2);
   EXPECT_EQ(resp.stale(0).what(), pb::StaleCustomer::BASIC_DATA);
+  pb::GetDataQualityReportRequest quality;
+  pb::DataQualityReport report;
+  ASSERT_TRUE(stub().GetDataQualityReport(server_->As(Role::kManager, "mgr-li").get(), quality, &report).ok());
+  ASSERT_THAT(report.managers(), SizeIs(1));
+  EXPECT_EQ(report.managers(0).stale_customers(), 1);
+  EXPECT_DOUBLE_EQ(report.managers(0).freshness(), 0.9);
 
   // Re-verifying clears it.
   pb::VerifyCustomerRequest verify;
@@ -516,13 +522,13 @@ TEST_F(CustomersIntegrationTest, StaleCustomersAppearWhenTheirIntervalPasses) {
   for (const auto& s : resp.stale()) directories += s.what() == pb::StaleCustomer::DIRECTORY;
   EXPECT_EQ(directories, 10);
 
-  pb::GetDataQualityReportRequest quality;
-  pb::DataQualityReport report;
   ASSERT_TRUE(stub().GetDataQualityReport(server_->As(Role::kManager, "mgr-li").get(), quality, &report).ok());
   ASSERT_THAT(report.managers(), SizeIs(1));
   EXPECT_EQ(report.managers(0).customers(), 10);
   EXPECT_DOUBLE_EQ(report.managers(0).accuracy_ab(), 0.9);  // 1 of 10 fields corrected
   EXPECT_FALSE(report.managers(0).meets_accuracy_target());  // needs > 95 %
+  EXPECT_EQ(report.managers(0).stale_customers(), 10);  // a customer stale twice counts once
+  EXPECT_DOUBLE_EQ(report.managers(0).freshness(), 0.0);
 }
 
 TEST_F(CustomersIntegrationTest, ChurnSignalFlagsRiskAndNotifiesSupervisorForAB) {

@@ -314,6 +314,27 @@ TEST(FreshnessTest, BasicDataIntervalFollowsTheTierClass) {
   EXPECT_EQ(BasicDataMonths(pb::TIER_UNSPECIFIED, policy), 0);
 }
 
+TEST(FreshnessTest, OverdueVerificationsOfBasicDataAndDirectory) {
+  const absl::TimeZone cst = BusinessTimeZone();
+  pb::Customer c;
+  c.set_kind(pb::ENTERPRISE);
+  c.set_tier(pb::A1);
+  ToProto(absl::FromCivil(absl::CivilSecond(2027, 1, 10, 9, 0, 0), cst), c.mutable_create_time());
+  const FreshnessPolicy policy;
+  EXPECT_TRUE(OverdueVerifications(c, policy, absl::FromCivil(absl::CivilSecond(2027, 2, 10, 9, 0, 0), cst)).empty());
+  auto overdue = OverdueVerifications(c, policy, absl::FromCivil(absl::CivilSecond(2027, 2, 10, 9, 0, 1), cst));
+  ASSERT_EQ(overdue.size(), 1u);
+  EXPECT_EQ(overdue[0].what, pb::StaleCustomer::BASIC_DATA);
+  EXPECT_EQ(overdue[0].due, absl::FromCivil(absl::CivilSecond(2027, 2, 10, 9, 0, 0), cst));
+  overdue = OverdueVerifications(c, policy, absl::FromCivil(absl::CivilSecond(2027, 8, 1, 0, 0, 0), cst));
+  ASSERT_EQ(overdue.size(), 2u);
+  EXPECT_EQ(overdue[1].what, pb::StaleCustomer::DIRECTORY);
+  EXPECT_EQ(overdue[1].due, absl::FromCivil(absl::CivilSecond(2027, 7, 10, 9, 0, 0), cst));
+  c.set_tier(pb::C);  // no basic-data interval
+  c.set_kind(pb::INDIVIDUAL);
+  EXPECT_TRUE(OverdueVerifications(c, policy, absl::FromCivil(absl::CivilSecond(2030, 1, 1, 0, 0, 0), cst)).empty());
+}
+
 TEST(CustomerEventsTest, StaleRunsFromTheLastVerificationOrTheCreation) {
   const absl::TimeZone cst = BusinessTimeZone();
   pb::Customer c;
