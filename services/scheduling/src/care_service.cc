@@ -32,6 +32,19 @@ pb::CarePolicy ToProto(const CareRule& r, int64_t version) {
 
 }  // namespace
 
+std::vector<CareDueItem> CareDueAt(SchedulingTx& tx, const auth::AccessScope& scope, const std::string& owner,
+                                   absl::Time now) {
+  const std::vector<CareRule> rules = tx.CareRules();
+  std::vector<CareDueItem> out;
+  for (CareContact& c : tx.CareContacts(scope, owner)) {
+    const CareRule* rule = MatchCareRule(rules, {c.role, c.vip_level, TierClassOf(c.tier)});
+    if (rule == nullptr || rule->interval_days <= 0) continue;
+    const absl::Time due_time = c.last_care.value_or(c.since) + absl::Hours(24) * rule->interval_days;
+    out.push_back({std::move(c), *rule, due_time, due_time <= now});
+  }
+  return out;
+}
+
 absl::Status SchedulingService::SeedCarePolicies(absl::Time deadline) {
   return store_.Transact(
       deadline,
@@ -58,24 +71,19 @@ absl::StatusOr<pb::ListCareDueResponse> SchedulingService::ListCareDue(const Cal
   RETURN_IF_ERROR(store_.Transact(
       call.deadline,
       [&](SchedulingTx& tx) -> absl::Status {
-        const std::vector<CareRule> rules = tx.CareRules();
-        for (const CareContact& c : tx.CareContacts(auth::ScopeFor(call.principal), owner)) {
-          const CareRule* rule = MatchCareRule(rules, {c.role, c.vip_level, TierClassOf(c.tier)});
-          if (rule == nullptr || rule->interval_days <= 0) continue;
-          const absl::Time base = c.last_care.value_or(c.since);
-          const absl::Time due_time = base + absl::Hours(24) * rule->interval_days;
-          const bool overdue = due_time <= now;
-          if (req.overdue_only() ? !overdue : due_time > now + absl::Hours(24) * horizon) continue;
+        for (const CareDueItem& item : CareDueAt(tx, auth::ScopeFor(call.principal), owner, now)) {
+          if (req.overdue_only() ? !item.overdue : item.due_time > now + absl::Hours(24) * horizon) continue;
+          const CareContact& c = item.contact;
           pb::CareDue& d = due.emplace_back();
           d.set_contact(c.contact);
           d.set_customer(c.customer);
           d.set_contact_display_name(c.display_name);
           d.set_owner(c.owner);
-          d.set_interval_days(rule->interval_days);
-          d.set_policy(absl::StrCat("carePolicies/", rule->id));
+          d.set_interval_days(item.rule.interval_days);
+          d.set_policy(absl::StrCat("carePolicies/", item.rule.id));
           if (c.last_care) crm::ToProto(*c.last_care, d.mutable_last_care_time());
-          crm::ToProto(due_time, d.mutable_due_time());
-          d.set_overdue(overdue);
+          crm::ToProto(item.due_time, d.mutable_due_time());
+          d.set_overdue(item.overdue);
         }
         return absl::OkStatus();
       },

@@ -126,6 +126,20 @@ class SchedulingService {
   const ServiceSettings settings_;
 };
 
+// SCH-5: a contact under a care cadence and when its care falls due.
+struct CareDueItem {
+  CareContact contact;
+  CareRule rule;
+  absl::Time due_time;
+  bool overdue = false;  // due_time <= now
+};
+
+// The contacts in `scope` (and of `owner`, "" = all) that a care policy gives
+// a cadence, each with when care falls due and whether it is overdue at
+// `now`; ListCareDue lists from it and GetWorkSummary counts it.
+std::vector<CareDueItem> CareDueAt(SchedulingTx& tx, const auth::AccessScope& scope, const std::string& owner,
+                                   absl::Time now);
+
 // Inserts `task` as OPEN unless a task with `source_key` exists, and
 // publishes TaskCreated; the task with its name, or nullopt.
 std::optional<pb::Task> OpenTask(SchedulingTx& tx, pb::Task task, const std::string& source_key, absl::Time now);

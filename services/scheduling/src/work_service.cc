@@ -1,5 +1,6 @@
 // Work plans, the daily work log and summaries (SCH-10), expense claims
 // (SCH-11) and the monthly on-site report (SCH-8).
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/ascii.h"
@@ -409,6 +410,14 @@ absl::StatusOr<pb::WorkSummary> SchedulingService::GetWorkSummary(const Call& ca
         summary.set_care_records(w.care_records);
         summary.set_log_entries(w.log_entries);
         summary.set_log_minutes(w.log_minutes);
+        // Coverage (SCH-5): the care ListCareDue would list for this owner, as of now.
+        const std::vector<CareDueItem> care = CareDueAt(tx, scope, owner, now);
+        const int targets = static_cast<int>(care.size());
+        const int overdue = static_cast<int>(
+            std::count_if(care.begin(), care.end(), [](const CareDueItem& c) { return c.overdue; }));
+        summary.set_care_targets(targets);
+        summary.set_care_overdue(overdue);
+        summary.set_care_coverage(targets == 0 ? 1.0 : static_cast<double>(targets - overdue) / targets);
         return absl::OkStatus();
       },
       "GetWorkSummary"));

@@ -562,6 +562,17 @@ TEST_F(SchedulingIntegrationTest, CareCadenceAndSpecialDaysFollowCustomerEvents)
   EXPECT_EQ(due.care(0).contact(), gold.contact());
   EXPECT_EQ(due.care(0).interval_days(), 60);
   EXPECT_FALSE(due.care(0).overdue());
+  // Coverage in the work summary counts the same population (GW-4).
+  pb::GetWorkSummaryRequest summary_req;
+  summary_req.set_period(pb::MONTH);
+  summary_req.mutable_period_start()->set_year(2027);
+  summary_req.mutable_period_start()->set_month(1);
+  summary_req.mutable_period_start()->set_day(1);
+  pb::WorkSummary summary;
+  ASSERT_TRUE(stub_->GetWorkSummary(As(Role::kManager, "mgr-care").get(), summary_req, &summary).ok());
+  EXPECT_EQ(summary.care_targets(), 1);
+  EXPECT_EQ(summary.care_overdue(), 0);
+  EXPECT_DOUBLE_EQ(summary.care_coverage(), 1.0);
 
   // The customer becomes A: the key person is due monthly (SCH-5).
   customers::v1::TierChanged tier;
@@ -579,6 +590,19 @@ TEST_F(SchedulingIntegrationTest, CareCadenceAndSpecialDaysFollowCustomerEvents)
   ASSERT_TRUE(stub_->ListCareDue(As(Role::kManager, "mgr-care").get(), req, &due).ok());
   ASSERT_EQ(due.care_size(), 1);
   EXPECT_TRUE(due.care(0).overdue());
+  // Two under a cadence, one overdue: half covered; for mgr-care's supervisor too.
+  ASSERT_TRUE(stub_->GetWorkSummary(As(Role::kManager, "mgr-care").get(), summary_req, &summary).ok());
+  EXPECT_EQ(summary.care_targets(), 2);
+  EXPECT_EQ(summary.care_overdue(), 1);
+  EXPECT_DOUBLE_EQ(summary.care_coverage(), 0.5);
+  summary_req.set_owner("mgr-care");
+  ASSERT_TRUE(stub_->GetWorkSummary(As(Role::kSupervisor, "sup-east", "east").get(), summary_req, &summary).ok());
+  EXPECT_DOUBLE_EQ(summary.care_coverage(), 0.5);
+  // A supervisor of another team sees no targets.
+  ASSERT_TRUE(stub_->GetWorkSummary(As(Role::kSupervisor, "sup-west", "west").get(), summary_req, &summary).ok());
+  EXPECT_EQ(summary.care_targets(), 0);
+  EXPECT_DOUBLE_EQ(summary.care_coverage(), 1.0);
+  summary_req.clear_owner();
   pb::RecordCareRequest care;
   care.mutable_care()->set_contact(key.contact());
   care.mutable_care()->set_kind(pb::CARE_CALL);
@@ -592,6 +616,10 @@ TEST_F(SchedulingIntegrationTest, CareCadenceAndSpecialDaysFollowCustomerEvents)
   EXPECT_EQ(record.name(), again.name());
   ASSERT_TRUE(stub_->ListCareDue(As(Role::kManager, "mgr-care").get(), req, &due).ok());
   EXPECT_EQ(due.care_size(), 0);
+  ASSERT_TRUE(stub_->GetWorkSummary(As(Role::kManager, "mgr-care").get(), summary_req, &summary).ok());
+  EXPECT_EQ(summary.care_targets(), 2);
+  EXPECT_EQ(summary.care_overdue(), 0);
+  EXPECT_DOUBLE_EQ(summary.care_coverage(), 1.0);
   clock_->Set(kStart);
 
   // SCH-6: the birthday (Jan 4) and the configured festival (Jan 5) are
