@@ -8,8 +8,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "common/status/status.h"
+#include "crm/complaints/v1/complaints.pb.h"
 #include "crm/customers/v1/customers.pb.h"
+#include "crm/opportunities/v1/opportunities.pb.h"
+#include "crm/scheduling/v1/scheduling.pb.h"
 #include "google/api/annotations.pb.h"
 
 namespace crm::gateway {
@@ -276,6 +283,330 @@ TEST(HttpRoutesTest, OpenApiDescribesEveryRoute) {
             "ENTERPRISE");
   EXPECT_TRUE(schemas.contains("crm.type.v1.Money"));
   EXPECT_TRUE(schemas.contains("Error"));
+}
+
+// ---------------------------------------------------------------- all four services
+
+namespace cmp = crm::complaints::v1;
+namespace opp = crm::opportunities::v1;
+namespace sch = crm::scheduling::v1;
+
+// The services the gateway's HTTP front serves.
+std::vector<const gpb::ServiceDescriptor*> AllServices() {
+  return {pb::Customer::descriptor()->file()->FindServiceByName("CustomerService"),
+          opp::Opportunity::descriptor()->file()->FindServiceByName("OpportunityService"),
+          cmp::Complaint::descriptor()->file()->FindServiceByName("ComplaintService"),
+          sch::Visit::descriptor()->file()->FindServiceByName("SchedulingService")};
+}
+
+std::unique_ptr<HttpRoutes> AllRoutes() {
+  auto routes = HttpRoutes::ForServices(AllServices());
+  EXPECT_TRUE(routes.ok()) << routes.status();
+  return routes.ok() ? *std::move(routes) : nullptr;
+}
+
+// One HTTP binding of a method (the rule itself or an additional binding),
+// with a concrete path built from its template: every '*' becomes a distinct
+// id ("i1", "i2", ...), and the value each path variable must then receive.
+struct Binding {
+  const gpb::MethodDescriptor* method = nullptr;
+  std::string http_method;
+  std::string template_text;
+  std::string body;
+  std::string verb;
+  std::vector<std::string> shape;  // literal segments, "*" for wildcards
+  std::string sample_path;
+  std::vector<std::pair<std::string, std::string>> variables;  // field path → value
+};
+
+std::string HttpMethodOf(const google::api::HttpRule& rule, std::string* path) {
+  switch (rule.pattern_case()) {
+    case google::api::HttpRule::kGet: *path = rule.get(); return "GET";
+    case google::api::HttpRule::kPost: *path = rule.post(); return "POST";
+    case google::api::HttpRule::kPut: *path = rule.put(); return "PUT";
+    case google::api::HttpRule::kPatch: *path = rule.patch(); return "PATCH";
+    case google::api::HttpRule::kDelete: *path = rule.delete_(); return "DELETE";
+    default: return "";
+  }
+}
+
+std::vector<std::string> Split(const std::string& text, char separator) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    size_t stop = text.find(separator, start);
+    out.push_back(text.substr(start, stop == std::string::npos ? std::string::npos : stop - start));
+    if (stop == std::string::npos) return out;
+    start = stop + 1;
+  }
+}
+
+Binding MakeBinding(const gpb::MethodDescriptor* method, const google::api::HttpRule& rule) {
+  Binding b;
+  b.method = method;
+  b.http_method = HttpMethodOf(rule, &b.template_text);
+  b.body = rule.body();
+  std::string rest = b.template_text.substr(1);  // after the leading '/'
+  size_t colon = rest.rfind(':');
+  size_t close = rest.rfind('}');
+  size_t slash = rest.rfind('/');
+  if (colon != std::string::npos && (close == std::string::npos || colon > close) &&
+      (slash == std::string::npos || colon > slash)) {
+    b.verb = rest.substr(colon + 1);
+    rest = rest.substr(0, colon);
+  }
+  int next_id = 0;
+  std::vector<std::string> parts;
+  auto add_segments = [&](const std::string& pattern) {
+    std::vector<std::string> bound;
+    for (const std::string& seg : Split(pattern, '/')) {
+      b.shape.push_back(seg);
+      bound.push_back(seg == "*" ? "i" + std::to_string(++next_id) : seg);
+      parts.push_back(bound.back());
+    }
+    std::string value;
+    for (size_t i = 0; i < bound.size(); ++i) value += (i ? "/" : "") + bound[i];
+    return value;
+  };
+  while (!rest.empty()) {
+    size_t stop;
+    if (rest[0] == '{') {
+      stop = rest.find('}') + 1;
+      std::string inner = rest.substr(1, stop - 2);
+      size_t eq = inner.find('=');
+      std::string field = inner.substr(0, eq);
+      b.variables.emplace_back(field, add_segments(eq == std::string::npos ? "*" : inner.substr(eq + 1)));
+    } else {
+      stop = rest.find('/');
+      add_segments(rest.substr(0, stop));
+    }
+    rest = stop >= rest.size() ? "" : rest.substr(stop + 1);
+  }
+  for (const std::string& p : parts) b.sample_path += "/" + p;
+  if (!b.verb.empty()) b.sample_path += ":" + b.verb;
+  return b;
+}
+
+std::vector<Binding> AllBindings() {
+  std::vector<Binding> out;
+  for (const gpb::ServiceDescriptor* service : AllServices()) {
+    for (int i = 0; i < service->method_count(); ++i) {
+      const gpb::MethodDescriptor* method = service->method(i);
+      if (!method->options().HasExtension(google::api::http)) continue;
+      const google::api::HttpRule& rule = method->options().GetExtension(google::api::http);
+      out.push_back(MakeBinding(method, rule));
+      for (const auto& extra : rule.additional_bindings()) out.push_back(MakeBinding(method, extra));
+    }
+  }
+  return out;
+}
+
+// The field a dotted path variable names ("complaint.name"), or null.
+const gpb::FieldDescriptor* FieldAt(const gpb::Descriptor* message, const std::string& dotted) {
+  const gpb::FieldDescriptor* f = nullptr;
+  for (const std::string& part : Split(dotted, '.')) {
+    if (message == nullptr) return nullptr;
+    f = message->FindFieldByName(part);
+    if (f == nullptr) return nullptr;
+    message = f->message_type();
+  }
+  return f;
+}
+
+std::string StringAt(const gpb::Message& message, const std::string& dotted) {
+  const gpb::Message* m = &message;
+  std::vector<std::string> parts = Split(dotted, '.');
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const gpb::FieldDescriptor* f = m->GetDescriptor()->FindFieldByName(parts[i]);
+    if (f == nullptr) return "<no field " + parts[i] + ">";
+    if (i + 1 == parts.size()) return m->GetReflection()->GetString(*m, f);
+    m = &m->GetReflection()->GetMessage(*m, f);
+  }
+  return "";
+}
+
+std::string GrpcPath(const gpb::MethodDescriptor* method) {
+  return "/" + method->service()->full_name() + "/" + method->name();
+}
+
+TEST(HttpRoutesAllServicesTest, EveryUnaryRpcOfTheFourServicesHasARoute) {
+  auto routes = AllRoutes();
+  ASSERT_NE(routes, nullptr);
+  std::vector<std::string> unrouted;
+  size_t unary = 0;
+  for (const gpb::ServiceDescriptor* service : AllServices()) {
+    for (int i = 0; i < service->method_count(); ++i) {
+      const gpb::MethodDescriptor* method = service->method(i);
+      if (method->client_streaming() || method->server_streaming()) continue;
+      ++unary;
+      if (!method->options().HasExtension(google::api::http)) unrouted.push_back(method->full_name());
+    }
+  }
+  EXPECT_THAT(unrouted, ::testing::IsEmpty());
+  // Customers 25 (ImportMembers is client-streamed), opportunities 47 + the
+  // needs/{id}/changes binding of ListChanges, complaints 22, scheduling 33.
+  EXPECT_EQ(unary, 25u + 47u + 22u + 33u);
+  EXPECT_EQ(AllBindings().size(), unary + 1);
+  EXPECT_EQ(routes->size(), 25u + 48u + 22u + 33u);
+}
+
+TEST(HttpRoutesAllServicesTest, RulesFollowTheConventions) {
+  for (const Binding& b : AllBindings()) {
+    SCOPED_TRACE(b.method->full_name() + " " + b.http_method + " " + b.template_text);
+    EXPECT_EQ(b.template_text.rfind("/v1/", 0), 0u);
+    if (b.http_method == "GET" || b.http_method == "DELETE") {
+      EXPECT_EQ(b.body, "");
+    } else {
+      EXPECT_NE(b.body, "");
+    }
+    if (b.method->name().rfind("Update", 0) == 0) {
+      EXPECT_EQ(b.http_method, "PATCH");
+    }
+    if (b.method->name().rfind("List", 0) == 0) {
+      EXPECT_EQ(b.http_method, "GET");
+    }
+    for (const auto& [field, value] : b.variables) {
+      const gpb::FieldDescriptor* f = FieldAt(b.method->input_type(), field);
+      ASSERT_NE(f, nullptr) << field;
+      EXPECT_EQ(f->type(), gpb::FieldDescriptor::TYPE_STRING) << field;
+    }
+  }
+}
+
+TEST(HttpRoutesAllServicesTest, NoTwoRoutesOverlap) {
+  std::vector<Binding> bindings = AllBindings();
+  for (size_t i = 0; i < bindings.size(); ++i) {
+    for (size_t j = i + 1; j < bindings.size(); ++j) {
+      const Binding& a = bindings[i];
+      const Binding& b = bindings[j];
+      if (a.http_method != b.http_method || a.verb != b.verb || a.shape.size() != b.shape.size()) continue;
+      bool overlap = true;
+      for (size_t k = 0; overlap && k < a.shape.size(); ++k) {
+        overlap = a.shape[k] == b.shape[k] || a.shape[k] == "*" || b.shape[k] == "*";
+      }
+      EXPECT_FALSE(overlap) << a.method->full_name() << " " << a.template_text << " and "
+                            << b.method->full_name() << " " << b.template_text;
+    }
+  }
+}
+
+TEST(HttpRoutesAllServicesTest, EveryBindingResolvesToItsMethodWithItsVariables) {
+  auto routes = AllRoutes();
+  ASSERT_NE(routes, nullptr);
+  for (const Binding& b : AllBindings()) {
+    SCOPED_TRACE(b.http_method + " " + b.sample_path + " (" + b.template_text + ")");
+    auto call = routes->Route(b.http_method, b.sample_path, "", b.body.empty() ? "" : "{}");
+    ASSERT_TRUE(call.ok()) << call.status();
+    EXPECT_EQ(call->grpc_method, GrpcPath(b.method));
+    for (const auto& [field, value] : b.variables) {
+      EXPECT_EQ(StringAt(*call->request, field), value) << field;
+    }
+  }
+}
+
+TEST(HttpRoutesAllServicesTest, SpotMatches) {
+  auto routes = AllRoutes();
+  ASSERT_NE(routes, nullptr);
+
+  auto get = routes->Route("GET", "/v1/complaints/42", "", "");
+  ASSERT_TRUE(get.ok()) << get.status();
+  EXPECT_EQ(get->grpc_method, "/crm.complaints.v1.ComplaintService/GetComplaint");
+  EXPECT_EQ(As<cmp::GetComplaintRequest>(*get).name(), "complaints/42");
+
+  auto respond = routes->Route("POST", "/v1/complaints/42:respond", "",
+                               R"({"response": "called back", "etag": "e1"})");
+  ASSERT_TRUE(respond.ok()) << respond.status();
+  EXPECT_EQ(respond->grpc_method, "/crm.complaints.v1.ComplaintService/RespondToComplaint");
+  EXPECT_EQ(As<cmp::RespondToComplaintRequest>(*respond).name(), "complaints/42");
+  EXPECT_EQ(As<cmp::RespondToComplaintRequest>(*respond).response(), "called back");
+
+  auto complete = routes->Route("POST", "/v1/complaints/42/transfers/7:complete", "", R"({"reply": "done"})");
+  ASSERT_TRUE(complete.ok()) << complete.status();
+  EXPECT_EQ(complete->grpc_method, "/crm.complaints.v1.ComplaintService/CompleteTransfer");
+  EXPECT_EQ(As<cmp::CompleteTransferRequest>(*complete).name(), "complaints/42/transfers/7");
+
+  auto report = routes->Route("GET", "/v1/customers/9/faultAnalysisReport",
+                              "startTime=2026-01-01T00:00:00Z", "");
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->grpc_method, "/crm.complaints.v1.ComplaintService/GetFaultAnalysisReport");
+  EXPECT_EQ(As<cmp::GetFaultAnalysisReportRequest>(*report).customer(), "customers/9");
+  EXPECT_EQ(As<cmp::GetFaultAnalysisReportRequest>(*report).start_time().seconds(), 1767225600);
+
+  // The customers routes still resolve in the combined table.
+  auto customer = routes->Route("GET", "/v1/customers/9", "", "");
+  ASSERT_TRUE(customer.ok()) << customer.status();
+  EXPECT_EQ(customer->grpc_method, "/crm.customers.v1.CustomerService/GetCustomer");
+
+  // ListChanges: one binding per parent kind.
+  auto need_changes = routes->Route("GET", "/v1/needs/3/changes", "pageSize=5", "");
+  ASSERT_TRUE(need_changes.ok()) << need_changes.status();
+  EXPECT_EQ(need_changes->grpc_method, "/crm.opportunities.v1.OpportunityService/ListChanges");
+  EXPECT_EQ(As<opp::ListChangesRequest>(*need_changes).parent(), "needs/3");
+  EXPECT_EQ(As<opp::ListChangesRequest>(*need_changes).page_size(), 5);
+  auto opp_changes = routes->Route("GET", "/v1/opportunities/3/changes", "", "");
+  ASSERT_TRUE(opp_changes.ok()) << opp_changes.status();
+  EXPECT_EQ(As<opp::ListChangesRequest>(*opp_changes).parent(), "opportunities/3");
+
+  auto approve = routes->Route("POST", "/v1/opportunities/1/proposals/2:approve", "",
+                               R"({"reason": "benefit 2x cost"})");
+  ASSERT_TRUE(approve.ok()) << approve.status();
+  EXPECT_EQ(approve->grpc_method, "/crm.opportunities.v1.OpportunityService/ApproveProposal");
+  EXPECT_EQ(As<opp::ApproveProposalRequest>(*approve).name(), "opportunities/1/proposals/2");
+  EXPECT_EQ(As<opp::ApproveProposalRequest>(*approve).reason(), "benefit 2x cost");
+
+  auto loan = routes->Route("PATCH", "/v1/opportunities/1/loanApplications/5", "updateMask=termMonths",
+                            R"({"termMonths": 36})");
+  ASSERT_TRUE(loan.ok()) << loan.status();
+  EXPECT_EQ(loan->grpc_method, "/crm.opportunities.v1.OpportunityService/UpdateLoanApplication");
+  const auto& loan_request = As<opp::UpdateLoanApplicationRequest>(*loan);
+  EXPECT_EQ(loan_request.loan_application().name(), "opportunities/1/loanApplications/5");
+  EXPECT_EQ(loan_request.loan_application().term_months(), 36);
+  ASSERT_EQ(loan_request.update_mask().paths_size(), 1);
+  EXPECT_EQ(loan_request.update_mask().paths(0), "term_months");
+
+  auto cancel = routes->Route("POST", "/v1/visits/5:cancel", "", R"({"reason": "customer ill"})");
+  ASSERT_TRUE(cancel.ok()) << cancel.status();
+  EXPECT_EQ(cancel->grpc_method, "/crm.scheduling.v1.SchedulingService/CancelVisit");
+  EXPECT_EQ(As<sch::CancelVisitRequest>(*cancel).name(), "visits/5");
+
+  // A custom verb on a collection, next to the collection's own routes.
+  auto urgent = routes->Route("POST", "/v1/tasks:createUrgent", "",
+                              R"({"customer": "customers/1", "kind": "URGENT_GOODS", "title": "seal"})");
+  ASSERT_TRUE(urgent.ok()) << urgent.status();
+  EXPECT_EQ(urgent->grpc_method, "/crm.scheduling.v1.SchedulingService/CreateUrgentTask");
+  EXPECT_EQ(As<sch::CreateUrgentTaskRequest>(*urgent).kind(), sch::URGENT_GOODS);
+  auto task = routes->Route("GET", "/v1/tasks/8", "", "");
+  ASSERT_TRUE(task.ok()) << task.status();
+  EXPECT_EQ(task->grpc_method, "/crm.scheduling.v1.SchedulingService/GetTask");
+
+  auto line = routes->Route("POST", "/v1/expenseClaims/3:addLine", "",
+                            R"({"line": {"category": "TRANSPORT", "receipt": "INV-1"}, "etag": "e"})");
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->grpc_method, "/crm.scheduling.v1.SchedulingService/AddExpenseLine");
+  EXPECT_EQ(As<sch::AddExpenseLineRequest>(*line).claim(), "expenseClaims/3");
+  EXPECT_EQ(As<sch::AddExpenseLineRequest>(*line).line().receipt(), "INV-1");
+
+  auto calendar = routes->Route("GET", "/v1/calendar:export", "owner=m1", "");
+  ASSERT_TRUE(calendar.ok()) << calendar.status();
+  EXPECT_EQ(calendar->grpc_method, "/crm.scheduling.v1.SchedulingService/ExportCalendar");
+
+  // An unknown custom verb is not a route.
+  EXPECT_EQ(routes->Route("POST", "/v1/complaints/42:nosuchverb", "", "{}").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(HttpRoutesAllServicesTest, OpenApiHasOneOperationPerRoute) {
+  auto routes = AllRoutes();
+  ASSERT_NE(routes, nullptr);
+  gpb::Struct doc = ParseJson(routes->RenderOpenApi());
+  size_t operations = 0;
+  for (const auto& [path, item] : doc.fields().at("paths").struct_value().fields()) {
+    operations += item.struct_value().fields_size();
+  }
+  EXPECT_EQ(operations, routes->size());
+  const auto& paths = doc.fields().at("paths").struct_value().fields();
+  EXPECT_TRUE(paths.contains("/v1/complaints/{complaint}"));
+  EXPECT_TRUE(paths.contains("/v1/visits/{visit}:cancel"));
 }
 
 }  // namespace
