@@ -32,6 +32,13 @@ bool IsSupervisorOf(const Principal& p, const std::string& team) {
   return p.role == Role::kAdmin || (p.role == Role::kSupervisor && !p.team.empty() && p.team == team);
 }
 
+absl::StatusOr<AccessScope> TeamReportScope(const Principal& p, const std::string& team) {
+  if (p.role != Role::kService && !IsSupervisorOf(p, team)) {
+    return absl::PermissionDeniedError("only the team's supervisor may see the team's report");
+  }
+  return AccessScope{.kind = AccessScope::Kind::kTeam, .subject = "", .team = team};
+}
+
 ScopeCondition ScopeWhere(const AccessScope& scope, const std::string& prefix) {
   switch (scope.kind) {
     case AccessScope::Kind::kAll:

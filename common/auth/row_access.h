@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "common/auth/principal.h"
 
 namespace crm::auth {
@@ -22,6 +23,9 @@ AccessScope ScopeFor(const Principal& p);
 bool InScope(const AccessScope& scope, const std::string& owner, const std::string& team);
 // ADMIN, or the SUPERVISOR of `team` (approvals, decisions, escalations).
 bool IsSupervisorOf(const Principal& p, const std::string& team);
+// The scope of a whole team's report (GW-4 team dashboards): the team's
+// supervisor, ADMIN and SERVICE only; PERMISSION_DENIED for anyone else.
+absl::StatusOr<AccessScope> TeamReportScope(const Principal& p, const std::string& team);
 
 // InScope as a SQL condition over columns `<prefix>owner` and `<prefix>team`
 // ("TRUE" for kAll), with its parameters in order.

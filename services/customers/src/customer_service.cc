@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
+#include "common/auth/row_access.h"
 #include "common/util/aip.h"
 #include "common/db/idempotency.h"
 #include "common/status/status_macros.h"
@@ -58,14 +59,14 @@ Actor CustomerService::ActorFor(const Call& call, std::string method) const {
 absl::StatusOr<pb::Customer> CustomerService::LoadVisible(const Call& call, int64_t id) {
   auto customer = repo_.GetCustomer(call.deadline, id);
   if (!customer.ok()) return customer.status();
-  if (!InScope(ScopeFor(call.principal), *customer)) {
+  if (!InScope(customers::ScopeFor(call.principal), *customer)) {
     return absl::NotFoundError(absl::StrCat("customers/", id, " not found"));
   }
   return customer;
 }
 
 CustomerGuard CustomerService::VisibleGuard(const Call& call, int64_t id) const {
-  const AccessScope scope = ScopeFor(call.principal);
+  const AccessScope scope = customers::ScopeFor(call.principal);
   return [scope, id](const pb::Customer& c) -> absl::Status {
     if (!InScope(scope, c)) return absl::NotFoundError(absl::StrCat("customers/", id, " not found"));
     return absl::OkStatus();
@@ -171,7 +172,7 @@ absl::StatusOr<pb::ListCustomersResponse> CustomerService::ListCustomers(
                                                       ",", req.show_archived()),
                                          req.industry(), req.name_contains()});
   ASSIGN_OR_RETURN(std::string cursor, tokens_.Decode(query, req.page_token()));
-  CustomerFilter filter{ScopeFor(call.principal), req.owner(), req.tier(), req.status(), req.kind(),
+  CustomerFilter filter{customers::ScopeFor(call.principal), req.owner(), req.tier(), req.status(), req.kind(),
                         req.industry(), req.name_contains(), req.show_archived()};
   ASSIGN_OR_RETURN(std::vector<pb::Customer> rows,
                    repo_.ListCustomers(call.deadline, filter, CursorId(cursor), page_size + 1));
@@ -440,7 +441,7 @@ absl::StatusOr<pb::ListTierChangesResponse> CustomerService::ListTierChanges(
   if (customer_id) RETURN_IF_ERROR(LoadVisible(call, *customer_id).status());
   int64_t last_id = 0;
   ASSIGN_OR_RETURN(std::vector<pb::TierChange> rows,
-                   repo_.ListTierChanges(call.deadline, ScopeFor(call.principal), customer_id,
+                   repo_.ListTierChanges(call.deadline, customers::ScopeFor(call.principal), customer_id,
                                          CursorId(cursor), page_size, &last_id));
   pb::ListTierChangesResponse response;
   if (static_cast<int>(rows.size()) == page_size) {
@@ -461,7 +462,7 @@ absl::StatusOr<pb::ListStaleCustomersResponse> CustomerService::ListStaleCustome
   const absl::Time now = clock_.Now();
   const StaleCutoffs cutoffs = StaleCutoffsAt(now, policy);
   CustomerFilter filter;
-  filter.scope = ScopeFor(call.principal);
+  filter.scope = customers::ScopeFor(call.principal);
   filter.owner = req.owner();
   ASSIGN_OR_RETURN(std::vector<pb::Customer> rows,
                    repo_.ListStaleCustomers(call.deadline, filter, cutoffs, CursorId(cursor),
@@ -502,8 +503,13 @@ absl::StatusOr<int64_t> CustomerService::AnnounceStaleCustomers(absl::Time deadl
 absl::StatusOr<pb::DataQualityReport> CustomerService::GetDataQualityReport(
     const Call& call, const pb::GetDataQualityReportRequest& req) {
   CustomerFilter filter;
-  filter.scope = ScopeFor(call.principal);
+  filter.scope = customers::ScopeFor(call.principal);
   filter.owner = req.owner();
+  if (!req.team().empty()) {  // a team's rows (GW-4 team dashboards)
+    if (!req.owner().empty()) return InvalidField("team", "give owner or team, not both");
+    ASSIGN_OR_RETURN(const auth::AccessScope team, auth::TeamReportScope(call.principal, req.team()));
+    filter.scope = AccessScope{.kind = AccessScope::Kind::kTeam, .subject = "", .team = team.team};
+  }
   struct Totals {
     int64_t customers = 0;
     double completeness = 0;
@@ -668,7 +674,7 @@ absl::StatusOr<pb::ListCompetitiveReportsResponse> CustomerService::ListCompetit
       Fingerprint({"ListCompetitiveReports", call.principal.subject, req.period(), req.author()});
   ASSIGN_OR_RETURN(std::string cursor, tokens_.Decode(query, req.page_token()));
   ASSIGN_OR_RETURN(std::vector<pb::CompetitiveReport> rows,
-                   repo_.ListCompetitiveReports(call.deadline, ScopeFor(call.principal), req.period(),
+                   repo_.ListCompetitiveReports(call.deadline, customers::ScopeFor(call.principal), req.period(),
                                                 req.author(), CursorId(cursor), page_size + 1));
   pb::ListCompetitiveReportsResponse response;
   response.set_next_page_token(

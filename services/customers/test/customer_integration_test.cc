@@ -528,6 +528,24 @@ TEST_F(CustomersIntegrationTest, StaleCustomersAppearWhenTheirIntervalPasses) {
   EXPECT_DOUBLE_EQ(report.managers(0).accuracy_ab(), 0.9);  // 1 of 10 fields corrected
   EXPECT_FALSE(report.managers(0).meets_accuracy_target());  // needs > 95 %
   EXPECT_EQ(report.managers(0).stale_customers(), 10);  // a customer stale twice counts once
+
+  // A team's rows (GW-4 team dashboards): its supervisor only.
+  pb::GetDataQualityReportRequest team_quality;
+  team_quality.set_team("east");
+  ASSERT_TRUE(
+      stub().GetDataQualityReport(server_->As(Role::kSupervisor, "sup-east", "east").get(), team_quality, &report).ok());
+  int64_t li_customers = 0;
+  for (const auto& m : report.managers()) li_customers += m.owner() == "mgr-li" ? m.customers() : 0;
+  EXPECT_EQ(li_customers, 10);
+  EXPECT_EQ(stub()
+                .GetDataQualityReport(server_->As(Role::kSupervisor, "sup-west", "west").get(), team_quality, &report)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stub().GetDataQualityReport(server_->As(Role::kManager, "mgr-li").get(), team_quality, &report).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  team_quality.set_team("west");  // ADMIN: any team, and only that team's rows
+  ASSERT_TRUE(stub().GetDataQualityReport(server_->As(Role::kAdmin, "admin").get(), team_quality, &report).ok());
+  for (const auto& m : report.managers()) EXPECT_NE(m.owner(), "mgr-li");
   EXPECT_DOUBLE_EQ(report.managers(0).freshness(), 0.0);
 }
 

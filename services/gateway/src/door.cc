@@ -1,11 +1,26 @@
 #include "services/gateway/src/door.h"
 
+#include <algorithm>
+
+#include "absl/random/random.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/status.h"
+#include "common/util/log.h"
 
 namespace crm::gateway {
+
+std::string RequestIdOrNew(absl::string_view from_client) {
+  const bool usable = !from_client.empty() && from_client.size() <= 128 &&
+                      std::all_of(from_client.begin(), from_client.end(), [](char c) { return c > ' ' && c < 127; });
+  if (usable) return std::string(from_client);
+  thread_local absl::BitGen gen;
+  char bytes[16];
+  for (char& b : bytes) b = static_cast<char>(absl::Uniform<unsigned>(gen, 0, 256));
+  return absl::BytesToHexString(absl::string_view(bytes, sizeof(bytes)));
+}
 
 absl::StatusOr<absl::string_view> BearerToken(absl::string_view value) {
   constexpr absl::string_view kScheme = "bearer";
@@ -33,8 +48,14 @@ absl::StatusOr<auth::Principal> Door::Admit(absl::string_view authorization_head
   return principal;
 }
 
-void Door::Record(absl::string_view front, absl::string_view method, absl::StatusCode code, absl::Duration latency) {
-  metrics_.Record(front, method, code, latency);
+void Door::Record(const AccessRecord& access) {
+  metrics_.Record(access.front, access.method, access.code, access.latency);
+  log::Info("access", {{"front", access.front},
+                       {"method", access.method},
+                       {"subject", access.subject},
+                       {"code", absl::StatusCodeToString(access.code)},
+                       {"latency_ms", absl::StrCat(absl::ToDoubleMilliseconds(access.latency))},
+                       {"request_id", access.request_id}});
 }
 
 }  // namespace crm::gateway

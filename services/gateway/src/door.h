@@ -18,6 +18,16 @@
 
 namespace crm::gateway {
 
+// One finished request, as every front reports it.
+struct AccessRecord {
+  absl::string_view front;   // "grpc" or "http"
+  absl::string_view method;  // the gRPC method path, or a fixed label ("unrouted", "unknown")
+  absl::string_view subject;  // empty when the caller was not admitted
+  absl::string_view request_id;
+  absl::StatusCode code = absl::StatusCode::kUnknown;
+  absl::Duration latency;
+};
+
 struct DoorOptions {
   double rate_limit_per_second = 200;
   double rate_limit_burst = 400;
@@ -34,8 +44,8 @@ class Door {
   // with a RetryInfo delay when the principal is over its rate.
   absl::StatusOr<auth::Principal> Admit(absl::string_view authorization_header_value, absl::string_view method);
 
-  // One finished request, for the metrics.
-  void Record(absl::string_view front, absl::string_view method, absl::StatusCode code, absl::Duration latency);
+  // One finished request: its metrics and one access log line.
+  void Record(const AccessRecord& access);
   std::string RenderPrometheus() const { return metrics_.RenderPrometheus(); }
 
  private:
@@ -43,6 +53,14 @@ class Door {
   RateLimiter limiter_;
   Metrics metrics_;
 };
+
+// The request id every front reads from the client (gRPC metadata, or the
+// X-Request-Id header), sends to the backends and returns.
+inline constexpr char kRequestIdKey[] = "x-request-id";
+
+// The client's request id when it is usable (1..128 visible ASCII
+// characters), otherwise a new random one.
+std::string RequestIdOrNew(absl::string_view from_client);
 
 // The token of "Bearer <token>" (scheme case-insensitive, RFC 6750 §2.1);
 // UNAUTHENTICATED otherwise.

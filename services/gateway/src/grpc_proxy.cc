@@ -5,25 +5,14 @@
 #include <algorithm>
 #include <memory>
 
-#include "absl/random/random.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/grpc_status.h"
-#include "common/util/log.h"
 
 namespace crm::gateway {
 namespace {
 
 absl::string_view View(const grpc::string_ref& s) { return absl::string_view(s.data(), s.size()); }
 
-// The single value of metadata `key`; empty when absent or repeated (a
-// repeated authorization is refused by the door as missing).
-absl::string_view SingleMetadata(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
-                                 absl::string_view key) {
-  auto [first, last] = metadata.equal_range(grpc::string_ref(key.data(), key.size()));
-  if (first == last || std::next(first) != last) return {};
-  return View(first->second);
-}
 
 // One proxied unary call. Lives until gRPC calls OnDone, which comes only
 // after Finish; Finish is called exactly once (on a refusal, or when the
@@ -33,8 +22,8 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
   ProxyCall(grpc::GenericCallbackServerContext* context, const Backends& backends, Door& door,
             const ProxyOptions& options)
       : context_(context), backends_(backends), door_(door), options_(options), started_(absl::Now()) {
-    request_id_ = RequestIdOrNew(SingleMetadata(context_->client_metadata(), GrpcProxy::kRequestIdKey));
-    context_->AddInitialMetadata(GrpcProxy::kRequestIdKey, request_id_);
+    request_id_ = RequestIdOrNew(SingleMetadata(context_->client_metadata(), kRequestIdKey));
+    context_->AddInitialMetadata(kRequestIdKey, request_id_);
     backend_ = backends_.BackendForMethod(context_->method());
     if (backend_ == nullptr) {
       Answer(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
@@ -81,7 +70,7 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
     const auto cap = std::chrono::system_clock::now() + absl::ToChronoNanoseconds(options_.max_call_duration);
     backend_context_.set_deadline(std::min(context_->deadline(), cap));
     backend_context_.AddMetadata("authorization", std::string(authorization));
-    backend_context_.AddMetadata(GrpcProxy::kRequestIdKey, request_id_);
+    backend_context_.AddMetadata(kRequestIdKey, request_id_);
     grpc::GenericStub stub(backend_->channel);
     stub.UnaryCall(&backend_context_, context_->method(), grpc::StubOptions(), &request_, &response_,
                    [this](grpc::Status status) {
@@ -102,15 +91,13 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
 
   void OnDone() override {
     const absl::Duration latency = absl::Now() - started_;
-    const auto code = static_cast<absl::StatusCode>(code_);
     // Unknown methods share one metrics label (callers choose the names).
-    door_.Record(GrpcProxy::kFront, backend_ == nullptr ? "unknown" : context_->method(), code, latency);
-    log::Info("access", {{"front", GrpcProxy::kFront},
-                         {"method", context_->method()},
-                         {"subject", subject_},
-                         {"code", absl::StatusCodeToString(code)},
-                         {"latency_ms", absl::StrCat(absl::ToDoubleMilliseconds(latency))},
-                         {"request_id", request_id_}});
+    door_.Record({.front = GrpcProxy::kFront,
+                  .method = backend_ == nullptr ? absl::string_view("unknown") : absl::string_view(context_->method()),
+                  .subject = subject_,
+                  .request_id = request_id_,
+                  .code = static_cast<absl::StatusCode>(code_),
+                  .latency = latency});
     delete this;
   }
 
@@ -136,18 +123,16 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
 
 }  // namespace
 
+absl::string_view SingleMetadata(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+                                 absl::string_view key) {
+  auto [first, last] = metadata.equal_range(grpc::string_ref(key.data(), key.size()));
+  if (first == last || std::next(first) != last) return {};
+  return View(first->second);
+}
+
 grpc::ServerGenericBidiReactor* GrpcProxy::CreateReactor(grpc::GenericCallbackServerContext* context) {
   return new ProxyCall(context, backends_, door_, options_);
 }
 
-std::string RequestIdOrNew(absl::string_view from_client) {
-  const bool usable = !from_client.empty() && from_client.size() <= 128 &&
-                      std::all_of(from_client.begin(), from_client.end(), [](char c) { return c > ' ' && c < 127; });
-  if (usable) return std::string(from_client);
-  thread_local absl::BitGen gen;
-  char bytes[16];
-  for (char& b : bytes) b = static_cast<char>(absl::Uniform<unsigned>(gen, 0, 256));
-  return absl::BytesToHexString(absl::string_view(bytes, sizeof(bytes)));
-}
 
 }  // namespace crm::gateway

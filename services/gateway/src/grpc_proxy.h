@@ -9,6 +9,7 @@
 
 #include <grpcpp/generic/async_generic_service.h>
 
+#include <map>
 #include <string>
 
 #include "absl/time/time.h"
@@ -25,7 +26,6 @@ struct ProxyOptions {
 class GrpcProxy final : public grpc::CallbackGenericService {
  public:
   static constexpr char kFront[] = "grpc";
-  static constexpr char kRequestIdKey[] = "x-request-id";
 
   // `backends` and `door` must outlive the proxy.
   GrpcProxy(const Backends& backends, Door& door, ProxyOptions options)
@@ -39,8 +39,9 @@ class GrpcProxy final : public grpc::CallbackGenericService {
   const ProxyOptions options_;
 };
 
-// The client's request id when it is usable (1..128 visible ASCII
-// characters), otherwise a new random one.
-std::string RequestIdOrNew(absl::string_view from_client);
+// The single value of metadata `key`; empty when absent or repeated (a
+// repeated authorization is refused by the door as missing).
+absl::string_view SingleMetadata(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+                                 absl::string_view key);
 
 }  // namespace crm::gateway

@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/status/grpc_status.h"
 
 namespace crm::gateway {
 
@@ -47,14 +49,26 @@ grpc::Status CallUnary(grpc::Channel& channel, grpc::ClientContext& context, con
 
 }  // namespace
 
-HttpFront::HttpFront(const HttpRoutes& routes, const Backends& backends, Door& door, HttpFrontOptions options)
-    : routes_(routes), backends_(backends), door_(door), options_(options), openapi_(routes.RenderOpenApi()) {}
+HttpFront::HttpFront(const HttpRoutes& routes, const Backends& backends, Door& door, const Views& views,
+                     HttpFrontOptions options)
+    : routes_(routes),
+      backends_(backends),
+      door_(door),
+      views_(views),
+      options_(options),
+      openapi_(routes.RenderOpenApi()) {}
 
 HttpFront::~HttpFront() { Stop(); }
 
 JsonReply HttpFront::Handle(absl::string_view http_method, absl::string_view target, absl::string_view body,
-                            absl::string_view authorization) {
+                            absl::string_view authorization, absl::string_view request_id) {
   const absl::Time start = absl::Now();
+  std::string subject;
+  auto finish = [&](absl::string_view method, const grpc::Status& status, JsonReply reply) {
+    door_.Record({.front = "http", .method = method, .subject = subject, .request_id = request_id,
+                  .code = static_cast<absl::StatusCode>(status.error_code()), .latency = absl::Now() - start});
+    return reply;
+  };
   size_t question = target.find('?');
   absl::string_view path = target.substr(0, question);
   absl::string_view query = question == absl::string_view::npos ? absl::string_view() : target.substr(question + 1);
@@ -62,47 +76,49 @@ JsonReply HttpFront::Handle(absl::string_view http_method, absl::string_view tar
                             std::string_view(path.data(), path.size()),
                             std::string_view(query.data(), query.size()),
                             std::string_view(body.data(), body.size()));
-  if (!call.ok()) {
-    door_.Record("http", "unrouted", call.status().code(), absl::Now() - start);
-    return ErrorReply(call.status());
-  }
+  if (!call.ok()) return finish("unrouted", ToGrpcStatus(call.status()), ErrorReply(call.status()));
   auto principal = door_.Admit(authorization, call->grpc_method);
   if (!principal.ok()) {
-    door_.Record("http", call->grpc_method, principal.status().code(), absl::Now() - start);
-    return ErrorReply(principal.status());
+    return finish(call->grpc_method, ToGrpcStatus(principal.status()), ErrorReply(principal.status()));
   }
-  std::shared_ptr<grpc::Channel> channel = backends_.ChannelForMethod(call->grpc_method);
-  if (channel == nullptr) {
-    door_.Record("http", call->grpc_method, absl::StatusCode::kUnimplemented, absl::Now() - start);
-    return ErrorReply(grpc::Status(grpc::UNIMPLEMENTED, "no backend serves this method"));
-  }
-  grpc::ClientContext context;
-  context.AddMetadata("authorization", std::string(authorization));
-  context.set_deadline(std::chrono::system_clock::now() +
-                       absl::ToChronoMilliseconds(options_.max_call_duration));
-  std::string response_bytes;
-  grpc::Status status =
-      CallUnary(*channel, context, call->grpc_method, call->request->SerializeAsString(), response_bytes);
-  JsonReply reply;
-  if (status.ok()) {
-    std::unique_ptr<gpb::Message> response(
-        gpb::MessageFactory::generated_factory()->GetPrototype(call->method->output_type())->New());
-    if (response->ParseFromString(response_bytes)) {
-      reply = {200, MessageToJson(*response)};
-    } else {
+  subject = principal->subject;
+  const Outbound outbound{.authorization = std::string(authorization),
+                          .request_id = std::string(request_id),
+                          .subject = subject,
+                          .deadline = std::chrono::system_clock::now() +
+                                      absl::ToChronoMilliseconds(options_.max_call_duration)};
+  std::unique_ptr<gpb::Message> response(
+      gpb::MessageFactory::generated_factory()->GetPrototype(call->method->output_type())->New());
+  grpc::Status status;
+  if (Views::Serves(*call->method)) {
+    absl::Notification answered;
+    views_.Dispatch(*call->method, outbound, *call->request, response.get(), [&](const grpc::Status& s) {
+      status = s;
+      answered.Notify();
+    });
+    answered.WaitForNotification();
+  } else if (std::shared_ptr<grpc::Channel> channel = backends_.ChannelForMethod(call->grpc_method)) {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", outbound.authorization);
+    context.AddMetadata(kRequestIdKey, outbound.request_id);
+    context.set_deadline(outbound.deadline);
+    std::string response_bytes;
+    status = CallUnary(*channel, context, call->grpc_method, call->request->SerializeAsString(), response_bytes);
+    if (status.ok() && !response->ParseFromString(response_bytes)) {
       status = grpc::Status(grpc::INTERNAL, "unreadable reply from the backend");
     }
+  } else {
+    status = grpc::Status(grpc::UNIMPLEMENTED, "no backend serves this method");
   }
-  if (!status.ok()) reply = ErrorReply(status);
-  door_.Record("http", call->grpc_method, static_cast<absl::StatusCode>(status.error_code()),
-               absl::Now() - start);
-  return reply;
+  return finish(call->grpc_method, status, status.ok() ? JsonReply{200, MessageToJson(*response)} : ErrorReply(status));
 }
 
 absl::StatusOr<int> HttpFront::Start(const std::string& host, int port) {
   server_ = std::make_unique<httplib::Server>();
   auto api = [this](const httplib::Request& req, httplib::Response& res) {
-    JsonReply reply = Handle(req.method, req.target, req.body, req.get_header_value("Authorization"));
+    const std::string request_id = RequestIdOrNew(req.get_header_value("X-Request-Id"));
+    JsonReply reply = Handle(req.method, req.target, req.body, req.get_header_value("Authorization"), request_id);
+    res.set_header("X-Request-Id", request_id);
     res.status = reply.http_status;
     res.set_content(reply.body, kJson);
   };

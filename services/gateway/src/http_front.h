@@ -2,7 +2,8 @@
 // The gateway's HTTP/JSON front (cpp-httplib): every route of HttpRoutes is
 // checked at the door (bearer token, rate limit, metrics), sent to the
 // owning backend as the RPC it declares (Authorization forwarded, deadline
-// capped) and answered in JSON. Also GET /openapi.json, /metrics
+// capped, X-Request-Id taken or made, forwarded and returned) and answered
+// in JSON, with one access log line. Also GET /openapi.json, /metrics
 // (Prometheus text) and /healthz.
 
 #include <memory>
@@ -15,6 +16,7 @@
 #include "services/gateway/src/backends.h"
 #include "services/gateway/src/door.h"
 #include "services/gateway/src/http_routes.h"
+#include "services/gateway/src/views.h"
 
 namespace httplib {
 class Server;
@@ -29,8 +31,11 @@ struct HttpFrontOptions {
 
 class HttpFront {
  public:
-  // `routes`, `backends` and `door` must outlive the front.
-  HttpFront(const HttpRoutes& routes, const Backends& backends, Door& door, HttpFrontOptions options);
+  // `routes`, `backends`, `door` and `views` must outlive the front.
+  // Routes of crm.gateway.v1.GatewayService are answered by `views` in
+  // process (no second hop, no second pass through the door).
+  HttpFront(const HttpRoutes& routes, const Backends& backends, Door& door, const Views& views,
+            HttpFrontOptions options);
   ~HttpFront();
   HttpFront(const HttpFront&) = delete;
   HttpFront& operator=(const HttpFront&) = delete;
@@ -42,13 +47,15 @@ class HttpFront {
   void Stop();
 
   // One API request (a route of HttpRoutes): what Start's server answers.
+  // `request_id` is the one the reply carries (X-Request-Id).
   JsonReply Handle(absl::string_view http_method, absl::string_view target, absl::string_view body,
-                   absl::string_view authorization);
+                   absl::string_view authorization, absl::string_view request_id);
 
  private:
   const HttpRoutes& routes_;
   const Backends& backends_;
   Door& door_;
+  const Views& views_;
   const HttpFrontOptions options_;
   const std::string openapi_;
   std::unique_ptr<httplib::Server> server_;

@@ -9,12 +9,19 @@
 #include "common/server/service_config.h"
 #include "common/util/clock.h"
 #include "common/util/log.h"
+#include "common/calendar/calendar_flags.h"
+#include "crm/complaints/v1/complaints.pb.h"
 #include "crm/customers/v1/customers.pb.h"
+#include "crm/gateway/v1/gateway.pb.h"
+#include "crm/opportunities/v1/opportunities.pb.h"
+#include "crm/scheduling/v1/scheduling.pb.h"
 #include "services/gateway/src/backends.h"
 #include "services/gateway/src/door.h"
+#include "services/gateway/src/gateway_service.h"
 #include "services/gateway/src/grpc_proxy.h"
 #include "services/gateway/src/http_front.h"
 #include "services/gateway/src/http_routes.h"
+#include "services/gateway/src/views.h"
 
 ABSL_FLAG(std::string, customers_address, "127.0.0.1:50051", "host:port of the customers service");
 ABSL_FLAG(std::string, opportunities_address, "127.0.0.1:50052", "host:port of the opportunities service");
@@ -69,10 +76,12 @@ int main(int argc, char** argv) {
     crm::config::Die("--max_call_duration: more than 0 and at most 10m");
   }
   crm::gateway::GrpcProxy proxy(backends, door, {.max_call_duration = max_call_duration});
+  const crm::gateway::Views views(backends, clock, {.zone = crm::calendar::CalendarFromFlagsOrDie().zone()});
+  crm::gateway::GatewayService gateway_service(views, door, max_call_duration);
 
   // No readiness probe: the gateway serves while it runs; the backends'
-  // health is the suite's, reported separately.
-  crm::server::GrpcServer server(config.server, {}, {}, nullptr);
+  // health is the suite's (GatewayService.GetSuiteHealth).
+  crm::server::GrpcServer server(config.server, {&gateway_service}, {"crm.gateway.v1.GatewayService"}, nullptr);
   server.SetGenericService(&proxy);
   auto port = server.Start();
   if (!port.ok()) {
@@ -91,12 +100,17 @@ int main(int argc, char** argv) {
         http_port < 0 || http_port > 65535) {
       crm::config::Die("--http_listen_address: expected host:port");
     }
-    // Only the customers API is annotated so far.
-    auto compiled = crm::gateway::HttpRoutes::ForServices(
-        {crm::customers::v1::Customer::descriptor()->file()->FindServiceByName("CustomerService")});
+    // Every public service of the suite, and the gateway's own views.
+    auto compiled = crm::gateway::HttpRoutes::ForServices({
+        crm::customers::v1::Customer::descriptor()->file()->FindServiceByName("CustomerService"),
+        crm::opportunities::v1::Opportunity::descriptor()->file()->FindServiceByName("OpportunityService"),
+        crm::complaints::v1::Complaint::descriptor()->file()->FindServiceByName("ComplaintService"),
+        crm::scheduling::v1::Visit::descriptor()->file()->FindServiceByName("SchedulingService"),
+        crm::gateway::v1::Customer360::descriptor()->file()->FindServiceByName("GatewayService"),
+    });
     if (!compiled.ok()) crm::config::Die(absl::StrCat("HTTP routes: ", compiled.status().message()));
     routes = *std::move(compiled);
-    http = std::make_unique<crm::gateway::HttpFront>(*routes, backends, door,
+    http = std::make_unique<crm::gateway::HttpFront>(*routes, backends, door, views,
                                                      crm::gateway::HttpFrontOptions{max_call_duration});
     auto bound = http->Start(http_address.substr(0, colon), http_port);
     if (!bound.ok()) {

@@ -46,7 +46,8 @@ class HttpFrontTest : public ::testing::Test {
     auto routes = HttpRoutes::ForServices({pb::Customer::descriptor()->file()->FindServiceByName("CustomerService")});
     ASSERT_TRUE(routes.ok()) << routes.status();
     routes_ = *std::move(routes);
-    front_ = std::make_unique<HttpFront>(*routes_, *backends_, *door_, HttpFrontOptions{});
+    views_ = std::make_unique<Views>(*backends_, server_->clock(), ViewsOptions{});
+    front_ = std::make_unique<HttpFront>(*routes_, *backends_, *door_, *views_, HttpFrontOptions{});
     auto port = front_->Start("127.0.0.1", 0);
     ASSERT_TRUE(port.ok()) << port.status();
     port_ = *port;
@@ -65,6 +66,7 @@ class HttpFrontTest : public ::testing::Test {
   std::unique_ptr<Door> door_;
   std::unique_ptr<Backends> backends_;
   std::unique_ptr<HttpRoutes> routes_;
+  std::unique_ptr<Views> views_;
   std::unique_ptr<HttpFront> front_;
   std::unique_ptr<httplib::Client> client_;
   int port_ = 0;

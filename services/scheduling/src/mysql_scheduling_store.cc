@@ -532,15 +532,22 @@ WorkCounts MysqlSchedulingTx::CountWork(const auth::AccessScope& scope, const st
                                         absl::Time start, absl::Time end, const std::string& log_from,
                                         const std::string& log_to, absl::Time now) {
   // Every count is restricted to the caller's scope: a supervisor asking
-  // about someone outside the team gets zeros.
+  // about someone outside the team gets zeros. An empty owner counts
+  // everyone in the scope (a team's summary).
+  const std::string by_owner = owner.empty() ? "TRUE" : "owner = ?";
+  const auto with_owner = [&](std::vector<Param> params) {
+    if (!owner.empty()) params.insert(params.begin(), owner);
+    return params;
+  };
   const auto query = [&](std::string sql, std::vector<Param> params) {
     AddScope(scope, "", sql, params);
     return db::QueryDynamic(conn_, sql, params);
   };
   WorkCounts w;
   {
-    std::string sql = "SELECT status, COUNT(*) AS n FROM visits WHERE owner = ? AND start_time >= ? AND start_time < ?";
-    std::vector<Param> params{owner, start, end};
+    std::string sql = absl::StrCat("SELECT status, COUNT(*) AS n FROM visits WHERE ", by_owner,
+                                   " AND start_time >= ? AND start_time < ?");
+    std::vector<Param> params = with_owner({start, end});
     AddScope(scope, "", sql, params);
     auto rs = db::QueryDynamic(conn_, sql + " GROUP BY status", params);
     while (rs->next()) {
@@ -561,26 +568,31 @@ WorkCounts MysqlSchedulingTx::CountWork(const auth::AccessScope& scope, const st
     }
   }
   {
-    auto rs = query("SELECT COALESCE(SUM(state = ? AND done_time >= ? AND done_time < ?), 0) AS done, "
-                    "COALESCE(SUM(state = ? AND due_time >= ? AND due_time < ? AND due_time < ?), 0) AS overdue "
-                    "FROM tasks WHERE owner = ?",
-                    {int64_t{pb::TASK_DONE}, start, end, int64_t{pb::TASK_OPEN}, start, end, now, owner});
+    std::vector<Param> params{int64_t{pb::TASK_DONE}, start, end, int64_t{pb::TASK_OPEN}, start, end, now};
+    if (!owner.empty()) params.push_back(owner);
+    auto rs = query(absl::StrCat("SELECT COALESCE(SUM(state = ? AND done_time >= ? AND done_time < ?), 0) AS done, "
+                                 "COALESCE(SUM(state = ? AND due_time >= ? AND due_time < ? AND due_time < ?), 0) "
+                                 "AS overdue FROM tasks WHERE ",
+                                 by_owner),
+                    std::move(params));
     if (rs->next()) {
       w.tasks_done = rs->getInt("done");
       w.tasks_overdue = rs->getInt("overdue");
     }
   }
   {
-    auto rs = query("SELECT COUNT(*) AS n FROM care_records WHERE owner = ? AND create_time >= ? AND create_time < ?",
-                    {owner, start, end});
+    auto rs = query(absl::StrCat("SELECT COUNT(*) AS n FROM care_records WHERE ", by_owner,
+                                 " AND create_time >= ? AND create_time < ?"),
+                    with_owner({start, end}));
     if (rs->next()) w.care_records = rs->getInt("n");
   }
   {
     // Work log keys are the entry's local date "YYYY-MM-DD"; minutes are
     // kept in the status column so they can be summed.
-    auto rs = query("SELECT COUNT(*) AS n, COALESCE(SUM(status), 0) AS minutes FROM work_log_entries "
-                    "WHERE owner = ? AND doc_key >= ? AND doc_key < ?",
-                    {owner, log_from, log_to});
+    auto rs = query(absl::StrCat("SELECT COUNT(*) AS n, COALESCE(SUM(status), 0) AS minutes FROM work_log_entries "
+                                 "WHERE ",
+                                 by_owner, " AND doc_key >= ? AND doc_key < ?"),
+                    with_owner({log_from, log_to}));
     if (rs->next()) {
       w.log_entries = rs->getInt("n");
       w.log_minutes = rs->getInt("minutes");

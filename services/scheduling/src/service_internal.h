@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/calendar/proto_date.h"
 #include "common/db/idempotency.h"
 #include "common/status/status.h"
 #include "common/util/page_token.h"
@@ -39,22 +40,8 @@ inline int64_t IdOf(const std::string& name) {
   return id;
 }
 
-// crm.type.v1.Date ↔ civil day; INVALID_ARGUMENT naming `field` for an
-// impossible date (absl would normalise 2026-02-30 to March 2).
-inline absl::StatusOr<absl::CivilDay> DayOf(const type::v1::Date& d, const std::string& field) {
-  const absl::CivilDay day(d.year(), d.month(), d.day());
-  if (d.year() < 1900 || d.year() > 9999 || day.month() != d.month() || day.day() != d.day() ||
-      day.year() != d.year()) {
-    return InvalidField(field, "not a valid date");
-  }
-  return day;
-}
-
-inline void SetDate(absl::CivilDay day, type::v1::Date* out) {
-  out->set_year(static_cast<int32_t>(day.year()));
-  out->set_month(day.month());
-  out->set_day(day.day());
-}
+using calendar::DayOf;
+using calendar::SetDate;
 
 inline std::string DayKey(absl::CivilDay day) {
   return absl::StrFormat("%04d-%02d-%02d", day.year(), day.month(), day.day());

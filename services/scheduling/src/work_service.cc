@@ -382,23 +382,34 @@ absl::StatusOr<pb::ListWorkLogEntriesResponse> SchedulingService::ListWorkLogEnt
 
 absl::StatusOr<pb::WorkSummary> SchedulingService::GetWorkSummary(const Call& call,
                                                                  const pb::GetWorkSummaryRequest& req) {
-  ASSIGN_OR_RETURN(std::string owner, ActingFor(call, req.owner(), "owner"));
+  // A manager's summary, or a whole team's (GW-4 team dashboards): the
+  // scope narrows to the team, which a supervisor may ask only for their own.
+  std::string owner;
+  auth::AccessScope scope = auth::ScopeFor(call.principal);
+  if (!req.team().empty()) {
+    if (!req.owner().empty()) return InvalidField("team", "give owner or team, not both");
+    ASSIGN_OR_RETURN(scope, auth::TeamReportScope(call.principal, req.team()));
+  } else {
+    ASSIGN_OR_RETURN(owner, ActingFor(call, req.owner(), "owner"));
+  }
   ASSIGN_OR_RETURN(absl::CivilDay start, internal::DayOf(req.period_start(), "period_start"));
   ASSIGN_OR_RETURN(auto range, PeriodRange(req.period(), start, "period_start"));
   const absl::TimeZone& tz = calendar_.zone();
   const absl::Time now = clock_.Now();
   pb::WorkSummary summary;
   summary.set_owner(owner);
+  summary.set_team(req.team());
   internal::SetDate(range.first, summary.mutable_start_date());
   internal::SetDate(range.second - 1, summary.mutable_end_date());
   RETURN_IF_ERROR(store_.Transact(
       call.deadline,
       [&](SchedulingTx& tx) -> absl::Status {
-        const auth::AccessScope scope = auth::ScopeFor(call.principal);
-        DocFilter plans{.scope = scope, .owner = owner,
-                        .key_from = PlanKey(req.period(), range.first), .key_to = PlanKey(req.period(), range.first)};
-        for (const auto& [meta, body] : tx.ListDocs(DocTable::kWorkPlans, plans, 0, 1)) {
-          summary.set_plan(absl::StrCat("workPlans/", meta.id));
+        if (!owner.empty()) {  // a team has no plan of its own
+          DocFilter plans{.scope = scope, .owner = owner,
+                          .key_from = PlanKey(req.period(), range.first), .key_to = PlanKey(req.period(), range.first)};
+          for (const auto& [meta, body] : tx.ListDocs(DocTable::kWorkPlans, plans, 0, 1)) {
+            summary.set_plan(absl::StrCat("workPlans/", meta.id));
+          }
         }
         const WorkCounts w = tx.CountWork(scope, owner, absl::FromCivil(range.first, tz), absl::FromCivil(range.second, tz),
                                           DayKey(range.first), DayKey(range.second), now);

@@ -908,6 +908,24 @@ TEST_F(SchedulingIntegrationTest, WorkPlansLogAndSummary) {
   ASSERT_TRUE(stub_->GetWorkSummary(As(Role::kSupervisor, "sup-west", "west").get(), summary_req, &summary).ok());
   EXPECT_EQ(summary.log_entries(), 0);
   EXPECT_TRUE(summary.plan().empty());
+
+  // The team's summary (GW-4 team dashboards) counts mgr-log's entries for
+  // its own supervisor; another team's supervisor and managers are refused.
+  summary_req.clear_owner();
+  summary_req.set_team("east");
+  ASSERT_TRUE(stub_->GetWorkSummary(As(Role::kSupervisor, "sup-east", "east").get(), summary_req, &summary).ok());
+  EXPECT_EQ(summary.team(), "east");
+  EXPECT_TRUE(summary.owner().empty());
+  EXPECT_GE(summary.log_entries(), 2);
+  EXPECT_GE(summary.log_minutes(), 150);
+  EXPECT_TRUE(summary.plan().empty());
+  EXPECT_THAT(Status(stub_->GetWorkSummary(As(Role::kSupervisor, "sup-west", "west").get(), summary_req, &summary)),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(Status(stub_->GetWorkSummary(As(Role::kManager, "mgr-log").get(), summary_req, &summary)),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  summary_req.set_owner("mgr-log");
+  EXPECT_THAT(Status(stub_->GetWorkSummary(As(Role::kAdmin, "admin").get(), summary_req, &summary)),
+              HasFieldViolation("team"));
 }
 
 TEST_F(SchedulingIntegrationTest, ExpenseClaimsTotalAndGoThroughTheSupervisor) {
