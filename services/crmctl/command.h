@@ -21,8 +21,7 @@ namespace crm::crmctl {
 enum ExitCode : int { kExitOk = 0, kExitFailed = 1, kExitUsage = 2 };
 
 struct GlobalOptions {
-  // Empty: the command's service where deploy/local/run.sh starts it
-  // (CommandSpec::default_address).
+  // Empty: kDefaultAddress, the gateway.
   std::string address;
   std::string token;  // bearer token; empty sends no authorization
   absl::Duration timeout = absl::Seconds(10);
@@ -65,10 +64,11 @@ struct CommandSpec {
   int (*run)(Invocation&);
   // Boolean flags given alone ("--open-only"); see Args::Parse.
   std::vector<std::string_view> switches = {};
-  // Where the command's service listens when --address is not given; set
-  // by the dispatcher from the table the command comes from.
-  std::string_view default_address = {};
 };
+
+// Where deploy/local/run.sh starts the gateway, which serves every command
+// (it forwards each service's RPCs by method name).
+inline constexpr std::string_view kDefaultAddress = "127.0.0.1:50050";
 
 // The command tables, one per file.
 std::vector<CommandSpec> TokenCommands();
@@ -76,5 +76,6 @@ std::vector<CommandSpec> HealthCommands();
 std::vector<CommandSpec> CustomerCommands();
 std::vector<CommandSpec> ComplaintCommands();
 std::vector<CommandSpec> SchedulingCommands();
+std::vector<CommandSpec> GatewayCommands();
 
 }  // namespace crm::crmctl

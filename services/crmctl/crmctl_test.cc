@@ -184,6 +184,20 @@ TEST(RunCommandTest, UsageErrorsExitTwo) {
                                   "[--page-token PAGE_TOKEN] [--open-only] [--at-risk-only]"));
 }
 
+TEST(RunCommandTest, GatewayViewUsageErrorsExitTwo) {
+  GlobalOptions options;
+  options.address = "127.0.0.1:1";
+  EXPECT_EQ(RunCrmctl(options, {"customer360"}).exit_code, kExitUsage);
+  EXPECT_EQ(RunCrmctl(options, {"customer360", "customers/1", "--horizon-days", "91"}).exit_code, kExitUsage);
+  EXPECT_EQ(RunCrmctl(options, {"dashboard", "--period", "FORTNIGHT"}).exit_code, kExitUsage);
+  Result bad_start = RunCrmctl(options, {"dashboard", "--start", "2026-11-1"});
+  EXPECT_EQ(bad_start.exit_code, kExitUsage);
+  EXPECT_THAT(bad_start.err, HasSubstr("--start must be a date"));
+  // Nothing listens there: the call itself fails (exit 1), after parsing.
+  EXPECT_EQ(RunCrmctl(options, {"suite", "health"}).exit_code, kExitFailed);
+  EXPECT_THAT(RunCrmctl(options, {"help"}).out, HasSubstr("dashboard [--owner OWNER] [--team TEAM]"));
+}
+
 TEST(RunCommandTest, ComplaintUsageErrorsExitTwo) {
   GlobalOptions options;
   options.address = "127.0.0.1:1";

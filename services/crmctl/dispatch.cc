@@ -8,29 +8,12 @@
 namespace crm::crmctl {
 namespace {
 
-// Each command table with the address of its service under
-// deploy/local/run.sh, used when --address is not given.
-struct CommandTable {
-  std::vector<CommandSpec> (*commands)();
-  std::string_view default_address;
-};
-constexpr std::string_view kCustomersAddress = "127.0.0.1:50051";
-constexpr CommandTable kTables[] = {
-    {&TokenCommands, kCustomersAddress},
-    {&HealthCommands, kCustomersAddress},
-    {&CustomerCommands, kCustomersAddress},
-    {&ComplaintCommands, "127.0.0.1:50053"},
-    {&SchedulingCommands, "127.0.0.1:50054"},
-};
-
 const std::vector<CommandSpec>& AllCommands() {
   static const std::vector<CommandSpec>* const kCommands = [] {
     auto* all = new std::vector<CommandSpec>;
-    for (const CommandTable& table : kTables) {
-      for (CommandSpec& spec : table.commands()) {
-        spec.default_address = table.default_address;
-        all->push_back(std::move(spec));
-      }
+    for (auto* table : {&TokenCommands, &HealthCommands, &CustomerCommands, &ComplaintCommands, &SchedulingCommands,
+                        &GatewayCommands}) {
+      for (CommandSpec& spec : table()) all->push_back(std::move(spec));
     }
     return all;
   }();
@@ -123,7 +106,7 @@ int RunCommand(const GlobalOptions& options, const std::vector<std::string>& arg
     return kExitUsage;
   }
   GlobalOptions resolved = options;
-  if (resolved.address.empty()) resolved.address = std::string(spec->default_address);
+  if (resolved.address.empty()) resolved.address = std::string(kDefaultAddress);
   Invocation invocation(resolved, *std::move(parsed), out, err);
   return spec->run(invocation);
 }

@@ -12,9 +12,8 @@
 namespace crm::crmctl {
 
 // `args` are the words after the global flags, e.g. {"customers", "get",
-// "customers/1"}. An empty options.address means the command's service at
-// its deploy/local/run.sh address (customers 50051, complaints 50053,
-// scheduling 50054 on 127.0.0.1). Returns the process exit code.
+// "customers/1"}. An empty options.address means kDefaultAddress (the
+// gateway under deploy/local/run.sh). Returns the process exit code.
 int RunCommand(const GlobalOptions& options, const std::vector<std::string>& args,
                std::ostream& out, std::ostream& err);
 

@@ -16,8 +16,8 @@
 #include "services/crmctl/dispatch.h"
 
 ABSL_FLAG(std::string, address, "",
-          "host:port of the service (default: where deploy/local/run.sh starts the command's service: "
-          "127.0.0.1:50051 customers, :50053 complaints, :50054 scheduling)");
+          "host:port of the gateway or of a service (default: the gateway where deploy/local/run.sh "
+          "starts it, 127.0.0.1:50050)");
 ABSL_FLAG(std::string, token, "", "bearer token (default: $CRM_TOKEN)");
 ABSL_FLAG(int, timeout, 10, "deadline of each call, in seconds");
 ABSL_FLAG(bool, insecure, true, "plain TCP; --insecure=false uses TLS with the system roots");
