@@ -211,8 +211,10 @@ cat <<EOF
 Mint a token (valid for the local services):
   TOKEN=\$(build/services/crmctl/crmctl token --key-file .local/secrets/jwt-hs256.key \\
       --issuer crm-local --audience crm --subject mgr-li --role MANAGER --team east)
-Call a service:
-  build/services/crmctl/crmctl --address 127.0.0.1:$(port_of customers) --token "\$TOKEN" health
+Call the suite through the gateway (gRPC 127.0.0.1:$(port_of gateway), HTTP/JSON 127.0.0.1:${CRM_GATEWAY_HTTP_PORT:-$DEFAULT_GATEWAY_HTTP_PORT}):
+  build/services/crmctl/crmctl --address 127.0.0.1:$(port_of gateway) --token "\$TOKEN" suite health
+  build/services/crmctl/crmctl --address 127.0.0.1:$(port_of gateway) --token "\$TOKEN" customer360 customers/1
+  curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:${CRM_GATEWAY_HTTP_PORT:-$DEFAULT_GATEWAY_HTTP_PORT}/v1/customers/1
 Stop everything:
   deploy/local/stop.sh
 EOF
