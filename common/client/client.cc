@@ -20,7 +20,10 @@ std::string Seconds(absl::Duration d) { return absl::StrFormat("%.3fs", absl::To
 
 std::string RetryServiceConfig(const ChannelOptions& options) {
   // "name": [{}] is the default method config: every service and method.
-  return absl::StrCat(R"({"methodConfig":[{"name":[{}],"retryPolicy":{"maxAttempts":)",
+  // Round robin over every address the target resolves to (several
+  // replicas: "dns:///customers-headless:50051", or "ipv4:a:1,b:2"), so
+  // calls spread and a replica that goes away is simply skipped.
+  return absl::StrCat(R"({"loadBalancingConfig":[{"round_robin":{}}],"methodConfig":[{"name":[{}],"retryPolicy":{"maxAttempts":)",
                       std::clamp(options.max_attempts, 2, 5), R"(,"initialBackoff":")",
                       Seconds(options.initial_backoff), R"(","maxBackoff":")",
                       Seconds(options.max_backoff), R"(","backoffMultiplier":)",

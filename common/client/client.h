@@ -32,7 +32,8 @@ struct ChannelOptions {
   int max_message_bytes = 8 * 1024 * 1024;
 };
 
-// The gRPC service config (JSON) with the retry policy: every method,
+// The gRPC service config (JSON): round-robin load balancing over the
+// target's addresses, and the retry policy: every method,
 // retryableStatusCodes = [UNAVAILABLE] only.
 std::string RetryServiceConfig(const ChannelOptions& options);
 

@@ -20,6 +20,7 @@ TEST(RetryServiceConfigTest, RetriesOnlyUnavailable) {
   const std::string config = RetryServiceConfig({});
   EXPECT_THAT(config, HasSubstr(R"("retryableStatusCodes":["UNAVAILABLE"])"));
   EXPECT_THAT(config, HasSubstr(R"("maxAttempts":3)"));
+  EXPECT_THAT(config, HasSubstr(R"("loadBalancingConfig":[{"round_robin":{}}])"));
   EXPECT_THAT(config, HasSubstr(R"("initialBackoff":"0.100s")"));
   ChannelOptions many;
   many.max_attempts = 50;
@@ -124,6 +125,41 @@ TEST_F(ClientCallTest, NeverRetriesOtherCodes) {
   echo_.fail_code = grpc::StatusCode::ABORTED;
   EXPECT_EQ(Call(Caller{absl::Now() + absl::Seconds(5), "t"}).error_code(), grpc::StatusCode::ABORTED);
   EXPECT_EQ(echo_.calls.load(), 1);
+}
+
+TEST(ClientReplicasTest, SpreadsCallsAndSkipsAReplicaThatStops) {
+  ScriptedEcho echo[2];
+  std::unique_ptr<grpc::Server> servers[2];
+  std::string addresses;
+  for (int i = 0; i < 2; ++i) {
+    int port = 0;
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&echo[i]);
+    servers[i] = builder.BuildAndStart();
+    ASSERT_NE(servers[i], nullptr);
+    absl::StrAppend(&addresses, i == 0 ? "ipv4:" : ",", "127.0.0.1:", port);
+  }
+  ChannelOptions options;
+  options.initial_backoff = absl::Milliseconds(10);
+  auto stub = bench::v1::Echo::NewStub(MakeChannel(addresses, options));
+  auto call = [&] {
+    auto ctx = NewContext(Caller{absl::Now() + absl::Seconds(5), "t"});
+    bench::v1::EchoRequest req;
+    bench::v1::EchoResponse resp;
+    return stub->Echo(ctx.get(), req, &resp);
+  };
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(call().ok());
+  // Round robin: both replicas served (pick_first would send all to one).
+  EXPECT_GT(echo[0].calls.load(), 0);
+  EXPECT_GT(echo[1].calls.load(), 0);
+
+  // One replica stops (a rolling upgrade): every later call still succeeds.
+  servers[0]->Shutdown();
+  const int before = echo[1].calls.load();
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(call().ok()) << i;
+  EXPECT_EQ(echo[1].calls.load(), before + 20);
+  servers[1]->Shutdown();
 }
 
 TEST(ClientDownPeerTest, DownPeerIsAClearUnavailable) {

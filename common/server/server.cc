@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "common/util/log.h"
 
 namespace crm::server {
@@ -92,8 +93,10 @@ void GrpcServer::Shutdown() {
   if (server_ == nullptr) return;
   if (!stop_probe_.HasBeenNotified()) stop_probe_.Notify();
   if (probe_thread_.joinable()) probe_thread_.join();
-  // Tell load balancers first, then drain.
+  // Tell load balancers first, give them time to notice, then drain.
   server_->GetHealthCheckService()->Shutdown();
+  log::Info("health", {{"status", "NOT_SERVING"}, {"reason", "shutting down"}});
+  if (options_.shutdown_drain > absl::ZeroDuration()) absl::SleepFor(options_.shutdown_drain);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_grace));
   server_->Wait();
   server_.reset();

@@ -33,6 +33,8 @@ struct ServerOptions {
   int max_pollers = 0;  // 0 = max_threads / 4
   int max_message_bytes = 8 * 1024 * 1024;
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // Between NOT_SERVING and the end of accepting calls (see Shutdown).
+  absl::Duration shutdown_drain = absl::ZeroDuration();
   absl::Duration health_probe_interval = absl::Seconds(1);
 };
 
@@ -54,8 +56,10 @@ class GrpcServer {
 
   // Binds and starts serving; returns the bound port (listen on port 0 in tests).
   absl::StatusOr<int> Start();
-  // Stops accepting calls, lets running calls finish until the grace
-  // deadline, then cancels the rest.
+  // Reports NOT_SERVING at once, keeps serving for `shutdown_drain` (so
+  // load balancers polling health stop sending new calls first), then stops
+  // accepting calls, lets running calls finish until the grace deadline,
+  // and cancels the rest.
   void Shutdown();
 
  private:

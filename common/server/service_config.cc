@@ -17,6 +17,10 @@ ABSL_FLAG(int, max_threads, 0,
           "gRPC server thread cap; calls beyond it get RESOURCE_EXHAUSTED (0 = 4 x db_pool_size + 8)");
 ABSL_FLAG(int, max_message_bytes, 8 << 20, "largest request or response message");
 ABSL_FLAG(int, shutdown_grace_seconds, 10, "time running calls get to finish on SIGTERM");
+ABSL_FLAG(int, shutdown_drain_seconds, 0,
+          "on SIGTERM, report NOT_SERVING and keep serving this long before stopping (load balancers "
+          "that poll health take the replica out first; Kubernetes: or a preStop delay)");
+ABSL_FLAG(bool, migrate_only, false, "apply the schema migrations, then exit (a deployment's migration job)");
 ABSL_FLAG(int, health_probe_ms, 1000, "how often the database is pinged for health");
 ABSL_FLAG(int, event_retention_hours, 24 * 7,
           "outbox events older than this are pruned; consumers must not fall further behind");
@@ -67,6 +71,11 @@ ServiceConfig LoadServiceConfig(DatabaseUse database) {
   c.server.max_threads = absl::GetFlag(FLAGS_max_threads);
   c.server.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   c.server.shutdown_grace = absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds));
+  c.server.shutdown_drain = absl::Seconds(absl::GetFlag(FLAGS_shutdown_drain_seconds));
+  if (c.server.shutdown_drain < absl::ZeroDuration() || c.server.shutdown_drain > absl::Minutes(5)) {
+    config::Die("--shutdown_drain_seconds: 0 to 300");
+  }
+  c.migrate_only = absl::GetFlag(FLAGS_migrate_only);
   c.server.health_probe_interval = absl::Milliseconds(absl::GetFlag(FLAGS_health_probe_ms));
   c.port_file = absl::GetFlag(FLAGS_port_file);
   const int retention_hours = absl::GetFlag(FLAGS_event_retention_hours);

@@ -21,6 +21,8 @@ struct ServiceConfig {
   // Outbox events older than this are pruned (common/events); a consumer
   // further behind than this must resynchronise.
   absl::Duration event_retention = absl::Hours(24 * 7);
+  // Apply the migrations and exit 0 (a deployment's one-time job).
+  bool migrate_only = false;
 };
 
 enum class DatabaseUse { kRequired, kNone };

@@ -68,6 +68,43 @@ TEST_F(CustomersProcessTest, ServesAndStopsCleanlyOnSigterm) {
   EXPECT_NE(service_->Log().find("\"msg\":\"stopped\""), std::string::npos);
 }
 
+TEST_F(CustomersProcessTest, SigtermReportsNotServingThenDrainsBeforeStopping) {
+  service_->env()["CRM_SHUTDOWN_DRAIN_SECONDS"] = "5";
+  ASSERT_NO_FATAL_FAILURE(StartService());
+  ASSERT_EQ(Health(), grpc::health::v1::HealthCheckResponse::SERVING);
+  service_->Signal(SIGTERM);
+  // Health flips at once (bounded wait for the signal to be handled) ...
+  const absl::Time until = absl::Now() + absl::Seconds(4);
+  while (Health() == grpc::health::v1::HealthCheckResponse::SERVING && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(Health(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  // ... while calls are still served during the drain.
+  pb::CreateCustomerRequest req;
+  req.mutable_customer()->set_kind(pb::INDIVIDUAL);
+  req.mutable_customer()->set_display_name("停机排空期间写入");
+  pb::Customer created;
+  const grpc::Status s = stub_->CreateCustomer(E2eContext(kManager).get(), req, &created);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  auto status = service_->Stop(SIGTERM);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
+}
+
+TEST_F(CustomersProcessTest, MigrateOnlyAppliesTheSchemaAndExits) {
+  service_->env()["CRM_MIGRATE_ONLY"] = "true";
+  auto status = service_->RunToExit();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 0) << service_->Log();
+  EXPECT_NE(service_->Log().find("migrations applied; exiting"), std::string::npos);
+  EXPECT_EQ(service_->Log().find("\"msg\":\"listening\""), std::string::npos);
+  // The service then starts on the migrated schema and serves.
+  service_->env().erase("CRM_MIGRATE_ONLY");
+  ASSERT_NO_FATAL_FAILURE(StartService());
+  EXPECT_EQ(Health(), grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
 TEST_F(CustomersProcessTest, CommittedDataSurvivesACrash) {
   ASSERT_NO_FATAL_FAILURE(StartService());
   pb::CreateCustomerRequest req;

@@ -70,6 +70,10 @@ absl::Status ServiceProcess::Start() {
   return absl::OkStatus();
 }
 
+void ServiceProcess::Signal(int signal) const {
+  if (child_ != nullptr) child_->Signal(signal);
+}
+
 std::optional<int> ServiceProcess::Stop(int signal, absl::Duration timeout) {
   if (child_ == nullptr) return std::nullopt;
   child_->Signal(signal);

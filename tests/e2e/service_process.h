@@ -36,6 +36,8 @@ class ServiceProcess {
   absl::Status Start();
   // SIGTERM (graceful) or SIGKILL (crash) and wait; the raw wait status.
   std::optional<int> Stop(int signal, absl::Duration timeout = absl::Seconds(30));
+  // Sends `signal` without waiting (Stop waits).
+  void Signal(int signal) const;
   // Starts the binary and waits for it to exit (for start-up failures).
   std::optional<int> RunToExit(absl::Duration timeout = absl::Seconds(30));
 

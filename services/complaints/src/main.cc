@@ -81,6 +81,10 @@ int main(int argc, char** argv) {
     crm::log::Error("migrations failed", {{"error", migrated.ToString()}});
     return 1;
   }
+  if (config.migrate_only) {
+    crm::log::Info("migrations applied; exiting (--migrate_only)");
+    return 0;
+  }
 
   auto customers = crm::complaints::NewGrpcCustomerStandings(crm::client::MakeChannel(customers_address));
   crm::PageTokenCodec page_tokens(config.page_token_key);

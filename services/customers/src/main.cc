@@ -49,6 +49,10 @@ int main(int argc, char** argv) {
     crm::log::Error("migrations failed", {{"error", migrated.ToString()}});
     return 1;
   }
+  if (config.migrate_only) {
+    crm::log::Info("migrations applied; exiting (--migrate_only)");
+    return 0;
+  }
 
   crm::customers::MysqlCustomerRepository repository(pool);
   crm::PageTokenCodec page_tokens(config.page_token_key);

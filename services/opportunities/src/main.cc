@@ -77,6 +77,10 @@ int main(int argc, char** argv) {
     crm::log::Error("migrations failed", {{"error", migrated.ToString()}});
     return 1;
   }
+  if (config.migrate_only) {
+    crm::log::Info("migrations applied; exiting (--migrate_only)");
+    return 0;
+  }
 
   auto customers_channel = crm::client::MakeChannel(customers_address);
   auto customers = crm::opportunities::NewGrpcCustomerDirectory(customers_channel);

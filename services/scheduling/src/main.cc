@@ -104,6 +104,10 @@ int main(int argc, char** argv) {
     crm::log::Error("migrations failed", {{"error", migrated.ToString()}});
     return 1;
   }
+  if (config.migrate_only) {
+    crm::log::Info("migrations applied; exiting (--migrate_only)");
+    return 0;
+  }
 
   std::vector<std::unique_ptr<crm::events::Consumer>> consumers;
   if (absl::GetFlag(FLAGS_follow_events)) {
