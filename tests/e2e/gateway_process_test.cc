@@ -10,8 +10,13 @@
 #include <grpcpp/grpcpp.h>
 
 #include <signal.h>
+#include <sys/wait.h>
 
+#include <atomic>
 #include <chrono>
+#include <iostream>
+#include <thread>
+#include <vector>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -336,6 +341,73 @@ TEST_F(GatewayProcessTest, CapsTheForwardedDeadline) {
   const absl::Time start = absl::Now();
   EXPECT_EQ(GetCustomer(E2eContext(kOwner).get(), "customers/0").error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+// Issue 7: two replicas of the customers service behind the gateway (one
+// database), steady load through the gateway, and one replica stopped
+// mid-load the way a rolling upgrade stops it (SIGTERM: NOT_SERVING, a
+// short drain, then running calls finish). No call fails: the gateway's
+// channel balances round-robin over both addresses and moves to the other
+// replica; a call cut off while the replica closes is retried (UNAVAILABLE
+// only, which was never applied).
+TEST_F(GatewayProcessTest, StoppingOneOfTwoReplicasUnderLoadFailsNoCall) {
+  customers_ = Create("customers", CRM_CUSTOMERS_BINARY);
+  ASSERT_NE(customers_, nullptr);
+  customers_->env()["CRM_SHUTDOWN_DRAIN_SECONDS"] = "1";
+  ASSERT_TRUE(customers_->Start().ok()) << customers_->Log();
+  std::unique_ptr<ServiceProcess> second = Create("customers-2", CRM_CUSTOMERS_BINARY);
+  ASSERT_NE(second, nullptr);
+  second->ShareDatabaseWith(*customers_);
+  ASSERT_TRUE(second->Start().ok()) << second->Log();
+  gateway_ = Create("gateway", CRM_GATEWAY_BINARY);
+  ASSERT_NE(gateway_, nullptr);
+  gateway_->env()["CRM_CUSTOMERS_ADDRESS"] = absl::StrCat("ipv4:", customers_->address(), ",", second->address());
+  gateway_->env()["CRM_RATE_LIMIT_PER_SECOND"] = "100000";
+  gateway_->env()["CRM_RATE_LIMIT_BURST"] = "100000";
+  ASSERT_TRUE(gateway_->Start().ok()) << gateway_->Log();
+  customers_stub_ = cpb::CustomerService::NewStub(gateway_->channel());
+  const cpb::Customer created = CreateCustomer(kOwner, "两副本客户");
+  ASSERT_FALSE(created.name().empty());
+
+  constexpr int kCallers = 8;
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, ok_after_stop{0};
+  std::atomic<bool> replica_gone{false};
+  absl::Mutex mu;
+  std::vector<std::string> failures;
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i) {
+    callers.emplace_back([&] {
+      while (!stop.load()) {
+        const grpc::Status s = GetCustomer(E2eContext(kOwner).get(), created.name());
+        if (s.ok()) {
+          ok++;
+          if (replica_gone.load()) ok_after_stop++;
+        } else {
+          absl::MutexLock lock(&mu);
+          failures.push_back(absl::StrCat(s.error_code(), " ", s.error_message()));
+        }
+      }
+    });
+  }
+  // Let load reach both replicas, stop the first, keep the load on a while.
+  const absl::Time until = absl::Now() + absl::Seconds(20);
+  while (ok.load() < 200 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(10));
+  const int before = ok.load();
+  auto exited = customers_->Stop(SIGTERM);
+  replica_gone = true;
+  while (ok_after_stop.load() < 200 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(10));
+  stop = true;
+  for (std::thread& t : callers) t.join();
+
+  ASSERT_TRUE(exited.has_value());
+  EXPECT_EQ(WEXITSTATUS(*exited), 0);
+  EXPECT_GE(before, 200);
+  EXPECT_GE(ok_after_stop.load(), 200) << "the remaining replica served the load";
+  absl::MutexLock lock(&mu);
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failed calls, first: " << failures.front();
+  std::cout << "two replicas, one stopped under load: " << ok.load() << " calls ok (" << ok_after_stop.load()
+            << " after the stop), " << failures.size() << " failed\n";
 }
 
 }  // namespace
