@@ -16,8 +16,8 @@ PACKAGES=(
   libjwt-dev libssl-dev
   # HTTP server and client of the gateway's HTTP/JSON front
   libcpp-httplib-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev python3-icalendar
+  # tests and benchmarks (curl: an e2e test reads one HTTP route with it)
+  libgtest-dev libgmock-dev libbenchmark-dev python3-icalendar curl
   # process helpers used by the scripts
   procps iproute2
 )
