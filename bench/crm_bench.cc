@@ -26,7 +26,8 @@
 #include "common/auth/token_minter.h"
 
 ABSL_FLAG(std::string, scenarios, "all",
-          "comma-separated: idle_rss, echo, get_customer, direct_select, direct_select_each, direct_insert, "
+          "comma-separated: idle_rss, echo, get_customer, gateway_get_customer, gateway_http_get_customer, "
+          "customer_360, direct_select, direct_select_each, direct_insert, "
           "create_customer, create_opportunity, record_complaint, book_visit_32_managers, book_visit_1_manager, "
           "plan_day_30, event_feed, import_members, recompute_tiers, breach_sweep, conflict_check_1m, "
           "rss_after_load; "
@@ -63,6 +64,13 @@ ABSL_FLAG(int, seed_visits, 1000000, "visits conflict_check_1m seeds");
 ABSL_FLAG(int, seed_managers, 1000, "managers the seeded visits are spread over (the same number each)");
 ABSL_FLAG(int, conflict_check_calls, 1000,
           "timed BookVisit calls conflict_check_1m makes for seeded managers, and as many for empty ones");
+ABSL_FLAG(std::string, gateway_address, "",
+          "host:port of crm-gateway's gRPC front (gateway_get_customer, customer_360)");
+ABSL_FLAG(std::string, gateway_http_address, "",
+          "host:port of crm-gateway's HTTP/JSON front (gateway_http_get_customer)");
+ABSL_FLAG(int, gateway_pid, 0, "pid of crm-gateway (CPU per call)");
+ABSL_FLAG(int, customers_360, 100,
+          "enterprises customer_360 creates and picks from (each with contacts, an opportunity, a complaint, a visit)");
 ABSL_FLAG(std::string, events_db_name, "", "event_feed: the consumer's own database (cursor, bench_effects)");
 ABSL_FLAG(std::string, events_db_user, "", "event_feed: its user (same host and port as --db_host/--db_port)");
 ABSL_FLAG(std::string, events_db_password_file, "", "event_feed: file with that user's password");
@@ -90,7 +98,8 @@ namespace {
 const std::vector<std::string>& AllScenarios() {
   // Each baseline runs next to the scenario it is compared with.
   static const std::vector<std::string> kAll = {
-      "idle_rss",      "echo",            "get_customer",    "direct_select",  "direct_select_each",
+      "idle_rss",      "echo",            "get_customer",    "gateway_get_customer", "gateway_http_get_customer",
+      "customer_360",  "direct_select",  "direct_select_each",
       "direct_insert", "create_customer", "create_opportunity", "record_complaint", "book_visit_32_managers",
       "book_visit_1_manager", "plan_day_30", "event_feed", "import_members", "recompute_tiers", "breach_sweep",
       "conflict_check_1m", "rss_after_load"};
@@ -156,6 +165,10 @@ int main(int argc, char** argv) {
   config.seed_visits = absl::GetFlag(FLAGS_seed_visits);
   config.seed_managers = absl::GetFlag(FLAGS_seed_managers);
   config.conflict_check_calls = absl::GetFlag(FLAGS_conflict_check_calls);
+  config.gateway_address = absl::GetFlag(FLAGS_gateway_address);
+  config.gateway_http_address = absl::GetFlag(FLAGS_gateway_http_address);
+  config.gateway_pid = absl::GetFlag(FLAGS_gateway_pid);
+  config.customers_360 = absl::GetFlag(FLAGS_customers_360);
   config.service_pid = absl::GetFlag(FLAGS_service_pid);
   config.echo_pid = absl::GetFlag(FLAGS_echo_pid);
   config.mariadb_pid = absl::GetFlag(FLAGS_mariadb_pid);
@@ -183,6 +196,7 @@ int main(int argc, char** argv) {
   if (config.seed_managers < 1 || config.seed_visits < 2 * config.seed_managers || config.conflict_check_calls < 1) {
     Usage("--seed_managers and --conflict_check_calls must be positive, --seed_visits at least 2 per manager");
   }
+  if (config.customers_360 < 1 || config.customers_360 > 500) Usage("--customers_360: 1 to 500");
   if (config.customer_set < 1 || config.opportunity_customers < 1 || config.members < 1 || config.members_per_message < 1 ||
       config.enterprises < 1 || config.echo_payload_bytes < 0 || config.sweep_complaints < 100) {
     Usage("--customer_set, --opportunity_customers, --members, --members_per_message and --enterprises must be "
@@ -237,6 +251,9 @@ int main(int argc, char** argv) {
     if (name == "idle_rss") batch = {bench.IdleRss()};
     if (name == "echo") batch = {bench.Echo()};
     if (name == "get_customer") batch = {bench.GetCustomer()};
+    if (name == "gateway_get_customer") batch = {bench.GatewayGetCustomer()};
+    if (name == "gateway_http_get_customer") batch = {bench.GatewayHttpGetCustomer()};
+    if (name == "customer_360") batch = {bench.Customer360()};
     if (name == "direct_select") batch = {bench.DirectSelect()};
     if (name == "direct_select_each") batch = {bench.DirectSelectEach()};
     if (name == "direct_insert") batch = {bench.DirectInsert()};

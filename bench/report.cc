@@ -91,8 +91,9 @@ Verdict PrintReport(const BenchConfig& config, const std::vector<ScenarioResult>
     for (const auto& [label, seconds] : l.cpu.seconds) {
       watched += seconds;
       if (label == "server") server = per_call(seconds);
-      // A second service in the call path (create_opportunity: crm-customers).
-      if (label == "server2") server = absl::StrCat(server, " + ", per_call(seconds));
+      // Further services in the call path (create_opportunity: crm-customers;
+      // customer_360: every service behind the gateway), in watch order.
+      if (label != "server" && label.rfind("server", 0) == 0) server = absl::StrCat(server, " + ", per_call(seconds));
       if (label == "MariaDB") mariadb = per_call(seconds);
       if (label == "crm_bench") client = per_call(seconds);
     }
@@ -176,12 +177,15 @@ Verdict PrintReport(const BenchConfig& config, const std::vector<ScenarioResult>
   const ScenarioResult* select = Find(results, "direct_select");
   const ScenarioResult* create = Find(results, "create_customer");
   const ScenarioResult* insert = Find(results, "direct_insert");
-  auto ratio = [&](const ScenarioResult* a, const ScenarioResult* b, double goal) -> std::optional<Measurement> {
+  // `digits` after the point: 3 where 2 could round a miss up to the goal.
+  auto ratio = [&](const ScenarioResult* a, const ScenarioResult* b, double goal,
+                   int digits = 2) -> std::optional<Measurement> {
     const LoadResult* la = CleanLoad(a);
     const LoadResult* lb = CleanLoad(b);
     if (la == nullptr || lb == nullptr || lb->qps <= 0) return std::nullopt;
     const double value = la->qps / lb->qps;
-    return Measurement{absl::StrFormat("%.2f (%.0f / %.0f QPS)", value, la->qps, lb->qps), VerdictText(value >= goal, {a, b})};
+    return Measurement{absl::StrFormat("%.*f (%.0f / %.0f QPS)", digits, value, la->qps, lb->qps),
+                       VerdictText(value >= goal, {a, b})};
   };
   add("GetCustomer QPS ÷ echo QPS", "≥ 0.5", {"get_customer", "echo"}, [&] { return ratio(get, echo, 0.5); });
   add("GetCustomer p99", "≤ 5 ms", {"get_customer"}, [&]() -> std::optional<Measurement> {
@@ -189,6 +193,38 @@ Verdict PrintReport(const BenchConfig& config, const std::vector<ScenarioResult>
     if (l == nullptr || l->ok_calls == 0) return std::nullopt;
     return Measurement{absl::StrCat(Ms(l->latency.p99), " ms"), VerdictText(l->latency.p99 <= absl::Milliseconds(5), {get})};
   });
+  // The gateway (issue 6): the same GetCustomer through its gRPC front,
+  // then over its HTTP/JSON front.
+  const ScenarioResult* via_gateway = Find(results, "gateway_get_customer");
+  const ScenarioResult* via_http = Find(results, "gateway_http_get_customer");
+  add("GetCustomer through the gateway (gRPC) QPS ÷ direct GetCustomer QPS", "≥ 0.6",
+      {"gateway_get_customer"}, [&] { return ratio(via_gateway, get, 0.6, 3); });
+  // Latency of `a` against `b`: the difference at p50 and at p99.
+  auto added_latency = [&](const ScenarioResult* a, const ScenarioResult* b, absl::Duration LatencySummary::*p,
+                           const char* b_label) -> std::optional<Measurement> {
+    const LoadResult* la = CleanLoad(a);
+    const LoadResult* lb = CleanLoad(b);
+    if (la == nullptr || lb == nullptr || la->ok_calls == 0 || lb->ok_calls == 0) return std::nullopt;
+    const absl::Duration x = la->latency.*p;
+    const absl::Duration y = lb->latency.*p;
+    return Measurement{absl::StrFormat("%+.2f ms (%s against %s ms %s; %.2f ×)", absl::ToDoubleMilliseconds(x - y),
+                                       Ms(x), Ms(y), b_label, absl::FDivDuration(x, y)),
+                       "info"};
+  };
+  add("gateway overhead on GetCustomer: added p50", "– (no target)", {"gateway_get_customer"},
+      [&] { return added_latency(via_gateway, get, &LatencySummary::p50, "direct"); });
+  add("gateway overhead on GetCustomer: added p99", "– (no target)", {"gateway_get_customer"},
+      [&] { return added_latency(via_gateway, get, &LatencySummary::p99, "direct"); });
+  add("GetCustomer over the gateway's HTTP/JSON front QPS ÷ through its gRPC front QPS", "– (no target)",
+      {"gateway_http_get_customer"}, [&]() -> std::optional<Measurement> {
+        std::optional<Measurement> m = ratio(via_http, via_gateway, 0);
+        if (m.has_value()) m->verdict = "info";
+        return m;
+      });
+  add("GetCustomer over HTTP/JSON: p50 against the gateway's gRPC front", "– (no target)",
+      {"gateway_http_get_customer"}, [&] { return added_latency(via_http, via_gateway, &LatencySummary::p50, "gRPC"); });
+  add("GetCustomer over HTTP/JSON: p99 against the gateway's gRPC front", "– (no target)",
+      {"gateway_http_get_customer"}, [&] { return added_latency(via_http, via_gateway, &LatencySummary::p99, "gRPC"); });
   add("CreateCustomer QPS ÷ direct_insert QPS", "≥ 0.5", {"create_customer", "direct_insert"}, [&] { return ratio(create, insert, 0.5); });
   // Calls through a second service: their QPS next to GetCustomer's and
   // their p99 (with its ratio to GetCustomer's when get_customer ran), for
@@ -213,6 +249,7 @@ Verdict PrintReport(const BenchConfig& config, const std::vector<ScenarioResult>
       return Measurement{std::move(value), "info"};
     });
   };
+  info_vs_get_customer("GetCustomer360 through the gateway (7 calls to 4 services)", "customer_360");
   info_vs_get_customer("CreateOpportunity", "create_opportunity");
   info_vs_get_customer("RecordComplaint", "record_complaint");
   info_vs_get_customer("BookVisit, one manager per caller", "book_visit_32_managers");

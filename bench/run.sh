@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs the whole benchmark on this machine in one go: builds crm_bench,
-# echo_server, crm-customers, crm-opportunities, crm-complaints and
-# crm-scheduling (under the shared build lock), starts a private MariaDB in a
-# temporary folder, the customers, opportunities, complaints and scheduling
-# services and the echo server on free loopback ports, runs every scenario (bench/README.md) and prints the
-# Markdown report. Everything it started is stopped on exit.
+# echo_server, crm-customers, crm-opportunities, crm-complaints,
+# crm-scheduling and crm-gateway (under the shared build lock), starts a
+# private MariaDB in a temporary folder, the customers, opportunities,
+# complaints and scheduling services, the gateway in front of them (gRPC and
+# HTTP/JSON) and the echo server on free loopback ports, runs every scenario
+# (bench/README.md) and prints the Markdown report. Everything it started is
+# stopped on exit.
 #
 #   bench/run.sh [crm_bench flags...]     e.g. --measure_seconds=20 --callers=64
 #
@@ -28,6 +30,7 @@ readonly SERVICE_BIN=$BUILD_DIR/services/customers/crm-customers
 readonly OPPORTUNITIES_BIN=$BUILD_DIR/services/opportunities/crm-opportunities
 readonly COMPLAINTS_BIN=$BUILD_DIR/services/complaints/crm-complaints
 readonly SCHEDULING_BIN=$BUILD_DIR/services/scheduling/crm-scheduling
+readonly GATEWAY_BIN=$BUILD_DIR/services/gateway/crm-gateway
 readonly ECHO_BIN=$BUILD_DIR/bench/echo_server
 readonly BENCH_BIN=$BUILD_DIR/bench/crm_bench
 readonly START_TIMEOUT_S=90
@@ -43,9 +46,10 @@ if [[ ${CRM_SKIP_BUILD:-0} != 1 ]]; then
   fi
   # stdout carries only the report.
   flock "$BUILD_LOCK" cmake --build "$BUILD_DIR" --target crm_bench echo_server crm-customers crm-opportunities \
-    crm-complaints crm-scheduling -j2 >&2
+    crm-complaints crm-scheduling crm-gateway -j2 >&2
 fi
-for program in "$SERVICE_BIN" "$OPPORTUNITIES_BIN" "$COMPLAINTS_BIN" "$SCHEDULING_BIN" "$ECHO_BIN" "$BENCH_BIN"; do
+for program in "$SERVICE_BIN" "$OPPORTUNITIES_BIN" "$COMPLAINTS_BIN" "$SCHEDULING_BIN" "$GATEWAY_BIN" "$ECHO_BIN" \
+  "$BENCH_BIN"; do
   [[ -x $program ]] || die "missing ${program#"$REPO"/}: build it first"
 done
 
@@ -53,7 +57,8 @@ done
 # Short path: mariadbd's socket path must stay under 108 bytes.
 TMP=$(mktemp -d /tmp/crm-bench.XXXXXX)
 readonly TMP
-service_pid="" opportunities_pid="" complaints_pid="" scheduling_pid="" echo_pid="" bench_pid="" db_started=false
+service_pid="" opportunities_pid="" complaints_pid="" scheduling_pid="" gateway_pid="" echo_pid="" bench_pid=""
+db_started=false
 
 stop_pid() {
   local pid=$1 name=$2
@@ -73,6 +78,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   stop_pid "$bench_pid" crm_bench
+  stop_pid "$gateway_pid" crm-gateway
   stop_pid "$scheduling_pid" crm-scheduling
   stop_pid "$complaints_pid" crm-complaints
   stop_pid "$opportunities_pid" crm-opportunities
@@ -199,7 +205,39 @@ SCHEDULING_PORT=$(wait_port "$TMP/scheduling.port" "$scheduling_pid" crm-schedul
 readonly SCHEDULING_PORT
 ECHO_PORT=$(wait_port "$TMP/echo.port" "$echo_pid" echo_server "$TMP/echo.log")
 readonly ECHO_PORT
-say "crm-customers pid $service_pid on 127.0.0.1:$SERVICE_PORT, crm-opportunities pid $opportunities_pid on 127.0.0.1:$OPPORTUNITIES_PORT, crm-complaints pid $complaints_pid on 127.0.0.1:$COMPLAINTS_PORT, crm-scheduling pid $scheduling_pid on 127.0.0.1:$SCHEDULING_PORT, echo_server pid $echo_pid on 127.0.0.1:$ECHO_PORT, MariaDB on 127.0.0.1:$DB_PORT"
+# crm-gateway, once the four services listen: database-less, the same token
+# settings, its gRPC front on a free port (port file) and its HTTP/JSON front
+# on another (port 0: the kernel picks a free one; the gateway logs it). Its
+# per-principal rate limit (200/s by default) would cap the bench's one
+# ADMIN principal, so it is lifted; everything else is the default.
+env CRM_LISTEN_ADDRESS=127.0.0.1:0 CRM_PORT_FILE="$TMP/gateway.port" CRM_HTTP_LISTEN_ADDRESS=127.0.0.1:0 \
+  CRM_JWT_HS256_KEY_FILE="$TMP/secrets/jwt-hs256.key" CRM_PAGE_TOKEN_KEY_FILE="$TMP/secrets/page-token.key" \
+  CRM_JWT_ISSUER=crm-local CRM_JWT_AUDIENCE=crm \
+  CRM_CUSTOMERS_ADDRESS="127.0.0.1:$SERVICE_PORT" CRM_OPPORTUNITIES_ADDRESS="127.0.0.1:$OPPORTUNITIES_PORT" \
+  CRM_COMPLAINTS_ADDRESS="127.0.0.1:$COMPLAINTS_PORT" CRM_SCHEDULING_ADDRESS="127.0.0.1:$SCHEDULING_PORT" \
+  CRM_RATE_LIMIT_PER_SECOND=1000000 CRM_RATE_LIMIT_BURST=10000000 \
+  ${CRM_BENCH_MAX_THREADS:+CRM_MAX_THREADS=$CRM_BENCH_MAX_THREADS} \
+  "$GATEWAY_BIN" </dev/null >"$TMP/gateway.log" 2>&1 &
+gateway_pid=$!
+GATEWAY_PORT=$(wait_port "$TMP/gateway.port" "$gateway_pid" crm-gateway "$TMP/gateway.log")
+readonly GATEWAY_PORT
+# The HTTP front starts right after the gRPC one: its port from the log line
+# {"msg":"HTTP front listening","port":"N"}.
+gateway_http_port() {
+  sed -n 's/.*"msg":"HTTP front listening".*"port":"\([0-9]*\)".*/\1/p' "$TMP/gateway.log" | head -n 1
+}
+deadline=$((SECONDS + START_TIMEOUT_S))
+until [[ -n $(gateway_http_port) ]]; do
+  if ! kill -0 "$gateway_pid" 2>/dev/null; then
+    tail -n 30 "$TMP/gateway.log" >&2 || true
+    die "crm-gateway exited during start-up"
+  fi
+  (( SECONDS < deadline )) || { tail -n 30 "$TMP/gateway.log" >&2 || true; die "crm-gateway's HTTP front not listening after ${START_TIMEOUT_S}s"; }
+  sleep 0.1
+done
+GATEWAY_HTTP_PORT=$(gateway_http_port)
+readonly GATEWAY_HTTP_PORT
+say "crm-customers pid $service_pid on 127.0.0.1:$SERVICE_PORT, crm-opportunities pid $opportunities_pid on 127.0.0.1:$OPPORTUNITIES_PORT, crm-complaints pid $complaints_pid on 127.0.0.1:$COMPLAINTS_PORT, crm-scheduling pid $scheduling_pid on 127.0.0.1:$SCHEDULING_PORT, crm-gateway pid $gateway_pid on 127.0.0.1:$GATEWAY_PORT (HTTP 127.0.0.1:$GATEWAY_HTTP_PORT), echo_server pid $echo_pid on 127.0.0.1:$ECHO_PORT, MariaDB on 127.0.0.1:$DB_PORT"
 
 # ---- run ----
 {
@@ -226,6 +264,8 @@ say "crm-customers pid $service_pid on 127.0.0.1:$SERVICE_PORT, crm-opportunitie
   --scheduling_address="127.0.0.1:$SCHEDULING_PORT" --scheduling_pid="$scheduling_pid" \
   --scheduling_db_name=crm_scheduling --scheduling_db_user=crm_scheduling \
   --scheduling_db_password_file="$SCHEDULING_DB_PASSWORD_FILE" \
+  --gateway_address="127.0.0.1:$GATEWAY_PORT" --gateway_http_address="127.0.0.1:$GATEWAY_HTTP_PORT" \
+  --gateway_pid="$gateway_pid" \
   "$@" >>"$TMP/report.md" &
 bench_pid=$!
 rc=0
@@ -242,7 +282,8 @@ kill -0 "$service_pid" 2>/dev/null || say "crm-customers died during the run (lo
 kill -0 "$opportunities_pid" 2>/dev/null || say "crm-opportunities died during the run (log: $TMP/opportunities.log)"
 kill -0 "$complaints_pid" 2>/dev/null || say "crm-complaints died during the run (log: $TMP/complaints.log)"
 kill -0 "$scheduling_pid" 2>/dev/null || say "crm-scheduling died during the run (log: $TMP/scheduling.log)"
-for name in customers opportunities complaints scheduling; do
+kill -0 "$gateway_pid" 2>/dev/null || say "crm-gateway died during the run (log: $TMP/gateway.log)"
+for name in customers opportunities complaints scheduling gateway; do
   problems=$(grep -cE '"level":"(warning|error)"' "$TMP/$name.log" || true)
   if (( problems > 0 )); then
     say "crm-$name logged $problems warnings/errors; the last ones:"

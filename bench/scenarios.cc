@@ -10,6 +10,7 @@
 #include <cppconn/resultset_metadata.h>
 #include <cppconn/statement.h>
 
+#include <httplib.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +22,8 @@
 #include <thread>
 
 #include "absl/strings/escaping.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -38,6 +41,7 @@
 #include "crm/complaints/v1/complaints.grpc.pb.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
 #include "crm/events/v1/events.grpc.pb.h"
+#include "crm/gateway/v1/gateway.grpc.pb.h"
 #include "crm/opportunities/v1/opportunities.grpc.pb.h"
 #include "crm/scheduling/v1/scheduling.grpc.pb.h"
 #include "services/complaints/src/breach_job.h"
@@ -157,6 +161,7 @@ Bench::Bench(BenchConfig config, sql::Driver* driver)
     if (!config_.scheduling_address.empty()) {
       scheduling_channels_.push_back(MakeChannel(config_.scheduling_address, i));
     }
+    if (!config_.gateway_address.empty()) gateway_channels_.push_back(MakeChannel(config_.gateway_address, i));
   }
 }
 
@@ -166,6 +171,16 @@ LoadOptions Bench::WithCpuWatch(int server_pid, int server2_pid) const {
   LoadOptions options = config_.load;
   if (server_pid > 0) options.watch.push_back({"server", server_pid});
   if (server2_pid > 0) options.watch.push_back({"server2", server2_pid});
+  if (config_.mariadb_pid > 0) options.watch.push_back({"MariaDB", config_.mariadb_pid});
+  options.watch.push_back({"crm_bench", static_cast<int>(getpid())});
+  return options;
+}
+
+LoadOptions Bench::WithCpuWatchAll(const std::vector<int>& server_pids) const {
+  LoadOptions options = config_.load;
+  for (size_t i = 0; i < server_pids.size(); ++i) {
+    if (server_pids[i] > 0) options.watch.push_back({i == 0 ? "server" : absl::StrCat("server", i + 1), server_pids[i]});
+  }
   if (config_.mariadb_pid > 0) options.watch.push_back({"MariaDB", config_.mariadb_pid});
   options.watch.push_back({"crm_bench", static_cast<int>(getpid())});
   return options;
@@ -370,8 +385,14 @@ ScenarioResult Bench::GetCustomer() {
   }
   r.note = absl::StrFormat("set-up: %d CreateCustomer in %.1f s", config_.customer_set,
                            absl::ToDoubleSeconds(Since(setup_start)));
-  auto result = RunClosedLoop(WithCpuWatch(config_.service_pid), [&](int caller) -> absl::StatusOr<Call> {
-    std::shared_ptr<pb::CustomerService::Stub> stub = pb::CustomerService::NewStub(CustomersChannel(caller));
+  r.SetLoad(RunClosedLoop(WithCpuWatch(config_.service_pid), GetCustomerCallers(&customers_channels_)));
+  return r;
+}
+
+CallerFactory Bench::GetCustomerCallers(const std::vector<std::shared_ptr<grpc::Channel>>* channels) {
+  return [this, channels](int caller) -> absl::StatusOr<Call> {
+    std::shared_ptr<pb::CustomerService::Stub> stub =
+        pb::CustomerService::NewStub((*channels)[static_cast<size_t>(caller) % channels->size()]);
     return Call([this, stub](std::mt19937_64& rng) -> std::string {
       const int64_t id = customer_ids_[std::uniform_int_distribution<size_t>(0, customer_ids_.size() - 1)(rng)];
       grpc::ClientContext context;
@@ -382,9 +403,7 @@ ScenarioResult Bench::GetCustomer() {
       grpc::Status s = stub->GetCustomer(&context, request, &customer);
       return s.ok() ? std::string() : CodeName(s.error_code());
     });
-  });
-  r.SetLoad(result);
-  return r;
+  };
 }
 
 // ---------------------------------------------------------------- direct select
@@ -1710,6 +1729,372 @@ ScenarioResult Bench::PlanDay30() {
                            setup_note, absl::StrJoin(seen, ", "), last_plan.stops_size(), fixed,
                            last_plan.unscheduled_size(), last_plan.total_travel_km(),
                            last_plan.total_travel_minutes());
+  return r;
+}
+
+// ---------------------------------------------------------------- gateway
+
+namespace {
+
+namespace gw = crm::gateway::v1;
+namespace opb = crm::opportunities::v1;
+
+constexpr char k360Manager[] = "bench-360";
+constexpr int kContactsPer360Customer = 3;
+
+// "host:port" → (host, port).
+absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) || port <= 0 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("expected host:port, got '", address, "'"));
+  }
+  return std::make_pair(address.substr(0, colon), port);
+}
+
+// What differs between two messages, for the report ("" when equal).
+std::string Difference(const google::protobuf::Message& a, const google::protobuf::Message& b) {
+  google::protobuf::util::MessageDifferencer differencer;
+  std::string report;
+  differencer.ReportDifferencesToString(&report);
+  if (differencer.Compare(a, b)) return "";
+  return report.size() > 300 ? absl::StrCat(report.substr(0, 300), "…") : report;
+}
+
+}  // namespace
+
+absl::StatusOr<pb::Customer> Bench::DirectGetCustomer(int64_t id) {
+  auto stub = pb::CustomerService::NewStub(CustomersChannel(0));
+  grpc::ClientContext context;
+  Authorize(context, config_.deadline);
+  pb::GetCustomerRequest request;
+  request.set_name(absl::StrCat("customers/", id));
+  pb::Customer customer;
+  if (grpc::Status s = stub->GetCustomer(&context, request, &customer); !s.ok()) {
+    return ToAbsl(s, "GetCustomer (direct)");
+  }
+  return customer;
+}
+
+ScenarioResult Bench::GatewayGetCustomer() {
+  ScenarioResult r("gateway_get_customer",
+                   absl::StrCat("GetCustomer through crm-gateway's gRPC front (forwarded by method name to "
+                                "crm-customers), random picks over ",
+                                config_.customer_set, " enterprises"));
+  if (gateway_channels_.empty()) {
+    r.status = absl::FailedPreconditionError("needs --gateway_address");
+    return r;
+  }
+  const auto setup_start = Stopwatch::now();
+  const bool created = customer_ids_.empty();
+  if (absl::Status s = EnsureCustomerSet(); !s.ok()) {
+    r.status = s;
+    return r;
+  }
+  r.note = created ? absl::StrFormat("set-up: %d CreateCustomer in %.1f s", config_.customer_set,
+                                     absl::ToDoubleSeconds(Since(setup_start)))
+                   : "set-up: get_customer's enterprises";
+  // Before the load: the gateway answers what crm-customers answers.
+  const int64_t probe = customer_ids_.front();
+  absl::StatusOr<pb::Customer> direct = DirectGetCustomer(probe);
+  if (!direct.ok()) {
+    r.status = direct.status();
+    return r;
+  }
+  {
+    auto stub = pb::CustomerService::NewStub(gateway_channels_.front());
+    grpc::ClientContext context;
+    Authorize(context, config_.deadline);
+    pb::GetCustomerRequest request;
+    request.set_name(absl::StrCat("customers/", probe));
+    pb::Customer via_gateway;
+    if (grpc::Status s = stub->GetCustomer(&context, request, &via_gateway); !s.ok()) {
+      r.status = ToAbsl(s, "GetCustomer through the gateway");
+      return r;
+    }
+    const std::string diff = Difference(*direct, via_gateway);
+    absl::StrAppend(&r.note, "; checked: customers/", probe, diff.empty() ? " is the same message through the gateway"
+                                                                           : absl::StrCat(" DIFFERS through the gateway: ", diff));
+  }
+  r.SetLoad(RunClosedLoop(WithCpuWatch(config_.gateway_pid, config_.service_pid), GetCustomerCallers(&gateway_channels_)));
+  return r;
+}
+
+ScenarioResult Bench::GatewayHttpGetCustomer() {
+  ScenarioResult r("gateway_http_get_customer",
+                   absl::StrCat("GetCustomer over crm-gateway's HTTP/JSON front (GET /v1/customers/{id}, bearer "
+                                "token, one keep-alive cpp-httplib connection per caller), random picks over ",
+                                config_.customer_set, " enterprises"));
+  if (config_.gateway_http_address.empty()) {
+    r.status = absl::FailedPreconditionError("needs --gateway_http_address");
+    return r;
+  }
+  absl::StatusOr<std::pair<std::string, int>> address = SplitHostPort(config_.gateway_http_address);
+  if (!address.ok()) {
+    r.status = address.status();
+    return r;
+  }
+  const auto setup_start = Stopwatch::now();
+  const bool created = customer_ids_.empty();
+  if (absl::Status s = EnsureCustomerSet(); !s.ok()) {
+    r.status = s;
+    return r;
+  }
+  r.note = created ? absl::StrFormat("set-up: %d CreateCustomer in %.1f s", config_.customer_set,
+                                     absl::ToDoubleSeconds(Since(setup_start)))
+                   : "set-up: get_customer's enterprises";
+  const auto [host, port] = *address;
+  const time_t timeout_s = static_cast<time_t>(absl::ToInt64Seconds(config_.deadline));
+  const time_t timeout_us = static_cast<time_t>(absl::ToInt64Microseconds(config_.deadline) % 1'000'000);
+  const httplib::Headers headers = {{"Authorization", absl::StrCat("Bearer ", config_.bearer_token)}};
+  // Every TCP connection the callers' clients open (the first of each, and
+  // every reconnection after the server closed one).
+  auto connections = std::make_shared<std::atomic<int64_t>>(0);
+  auto make_client = [&, connections] {
+    auto client = std::make_shared<httplib::Client>(host, port);
+    client->set_keep_alive(true);
+    client->set_connection_timeout(timeout_s, timeout_us);
+    client->set_read_timeout(timeout_s, timeout_us);
+    client->set_write_timeout(timeout_s, timeout_us);
+    client->set_socket_options([connections](socket_t) { connections->fetch_add(1); });
+    return client;
+  };
+  // Before the load: the JSON parses to the message crm-customers answers.
+  const int64_t probe = customer_ids_.front();
+  absl::StatusOr<pb::Customer> direct = DirectGetCustomer(probe);
+  if (!direct.ok()) {
+    r.status = direct.status();
+    return r;
+  }
+  {
+    auto client = make_client();
+    httplib::Result res = client->Get(absl::StrCat("/v1/customers/", probe), headers);
+    if (!res) {
+      r.status = absl::UnavailableError(absl::StrCat("HTTP GET /v1/customers/", probe, ": ", httplib::to_string(res.error())));
+      return r;
+    }
+    if (res->status != 200) {
+      r.status = absl::UnavailableError(absl::StrCat("HTTP GET /v1/customers/", probe, ": status ", res->status, ": ",
+                                                     res->body.substr(0, 300)));
+      return r;
+    }
+    pb::Customer via_http;
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = false;
+    if (auto parsed = google::protobuf::util::JsonStringToMessage(res->body, &via_http, options); !parsed.ok()) {
+      absl::StrAppend(&r.note, "; checked: the JSON of customers/", probe, " does NOT parse as a Customer: ",
+                      std::string(parsed.message()));
+    } else {
+      const std::string diff = Difference(*direct, via_http);
+      absl::StrAppend(&r.note, "; checked: customers/", probe,
+                      diff.empty() ? " in JSON parses to the same message as the direct GetCustomer"
+                                   : absl::StrCat(" in JSON DIFFERS from the direct GetCustomer: ", diff));
+    }
+    absl::StrAppend(&r.note, absl::StrFormat(" (%d bytes of JSON)", res->body.size()));
+  }
+  const int64_t connections_before = connections->load();
+  std::atomic<int64_t> calls{0};  // warm-up included, like the connections
+  // Per call: status 200 and the customer's name in the body (the JSON is
+  // not parsed in the loop: the time is the gateway's, not the client's).
+  auto result = RunClosedLoop(WithCpuWatch(config_.gateway_pid, config_.service_pid),
+                              [&](int) -> absl::StatusOr<Call> {
+    std::shared_ptr<httplib::Client> client = make_client();
+    return Call([this, client, &headers, &calls](std::mt19937_64& rng) -> std::string {
+      calls.fetch_add(1, std::memory_order_relaxed);
+      const int64_t id = customer_ids_[std::uniform_int_distribution<size_t>(0, customer_ids_.size() - 1)(rng)];
+      httplib::Result res = client->Get(absl::StrCat("/v1/customers/", id), headers);
+      if (!res) return absl::StrCat("HTTP client: ", httplib::to_string(res.error()));
+      if (res->status != 200) return absl::StrCat("HTTP ", res->status);
+      if (res->body.find(absl::StrCat("\"name\":\"customers/", id, "\"")) == std::string::npos) {
+        return "HTTP 200 with another customer";
+      }
+      return std::string();
+    });
+  });
+  r.SetLoad(result);
+  const int64_t opened = connections->load() - connections_before;
+  r.counts["HTTP connections"] = opened;
+  absl::StrAppend(&r.note, absl::StrFormat("; %d callers opened %d TCP connections for %d calls (warm-up "
+                                           "included): %.1f calls per connection",
+                                           config_.load.callers, opened, calls.load(),
+                                           static_cast<double>(calls.load()) /
+                                               static_cast<double>(std::max<int64_t>(1, opened))));
+  return r;
+}
+
+ScenarioResult Bench::Customer360() {
+  const int n = config_.customers_360;
+  ScenarioResult r("customer_360",
+                   absl::StrFormat("GatewayService.GetCustomer360 through crm-gateway's gRPC front as MANAGER %s, "
+                                   "random picks over %d of their enterprises (each: %d contacts, 1 open opportunity, "
+                                   "1 open complaint, 1 upcoming visit); the gateway makes 7 calls per view",
+                                   k360Manager, n, kContactsPer360Customer));
+  if (gateway_channels_.empty() || opportunities_channels_.empty() || complaints_channels_.empty() ||
+      scheduling_channels_.empty() || !config_.manager_token_for) {
+    r.status = absl::FailedPreconditionError(
+        "needs --gateway_address, --opportunities_address, --complaints_address, --scheduling_address and "
+        "--jwt_hs256_key_file");
+    return r;
+  }
+  const std::string token = config_.manager_token_for(k360Manager);
+  const auto setup_start = Stopwatch::now();
+  absl::StatusOr<std::vector<std::string>> customers = CreateEnterprisesAs(n, k360Manager, token, MoveToFuzhou);
+  if (!customers.ok()) {
+    r.status = customers.status();
+    return r;
+  }
+  // Set-up, not measured: each customer's contacts, opportunity, complaint
+  // and visit (one 3-hourly slot each, so the manager's visits never
+  // conflict), 8 customers at a time, retrying a full server thread pool
+  // (the request ids make retries safe).
+  const absl::Time base = BookingBase();
+  std::mutex mu;
+  absl::Status first_error = absl::OkStatus();
+  std::atomic<int> next{0};
+  auto fill = [&] {
+    auto customer_stub = pb::CustomerService::NewStub(CustomersChannel(0));
+    auto opportunity_stub = opb::OpportunityService::NewStub(opportunities_channels_.front());
+    auto complaint_stub = cmp::ComplaintService::NewStub(complaints_channels_.front());
+    auto scheduling_stub = sch::SchedulingService::NewStub(SchedulingChannel(0));
+    std::mt19937_64 rng(std::random_device{}());
+    auto call = [&](auto& stub, auto rpc, const auto& request, auto& response, const char* what) -> absl::Status {
+      grpc::Status s;
+      for (int attempt = 1; attempt <= 10; ++attempt) {
+        grpc::ClientContext context;
+        AuthorizeAs(context, config_.deadline, token);
+        s = ((*stub).*rpc)(&context, request, &response);
+        if (s.ok() || (s.error_code() != grpc::RESOURCE_EXHAUSTED && s.error_code() != grpc::UNAVAILABLE)) break;
+        absl::SleepFor(absl::Milliseconds(10 * attempt));
+      }
+      return ToAbsl(s, what);
+    };
+    for (int i = next.fetch_add(1); i < n; i = next.fetch_add(1)) {
+      const std::string& customer = (*customers)[static_cast<size_t>(i)];
+      absl::Status status = absl::OkStatus();
+      static constexpr pb::ContactRole kRoles[kContactsPer360Customer] = {pb::KEY_PERSON, pb::CONTACT, pb::VIP};
+      static constexpr const char* kTitles[kContactsPer360Customer] = {"总经理", "信息中心主任", "董事长"};
+      for (int c = 0; c < kContactsPer360Customer && status.ok(); ++c) {
+        const uint64_t serial = NextSerial();
+        pb::CreateContactRequest request;
+        request.set_parent(customer);
+        request.set_request_id(absl::StrCat("bench-contact-", serial));
+        pb::Contact& contact = *request.mutable_contact();
+        contact.set_display_name(PersonName(rng, 0));
+        contact.set_role(kRoles[c]);
+        if (kRoles[c] == pb::VIP) contact.set_vip_level(pb::GOLD);
+        contact.set_phone(MobilePhone(serial % 100'000'000));
+        contact.set_title(kTitles[c]);
+        pb::Contact created;
+        status = call(customer_stub, &pb::CustomerService::Stub::CreateContact, request, created, "CreateContact");
+      }
+      if (status.ok()) {
+        opb::CreateOpportunityRequest request;
+        opb::Opportunity& o = *request.mutable_opportunity();
+        o.set_customer(customer);
+        o.set_type(opb::INFO_SOLUTION);
+        o.set_title("5G 专网 + 云专线");
+        o.mutable_amount()->set_currency_code("CNY");
+        o.mutable_amount()->set_units(LogUniform(rng, 10'000, 5'000'000));
+        request.set_request_id(absl::StrCat("bench-opp-", NextSerial()));
+        opb::Opportunity created;
+        status = call(opportunity_stub, &opb::OpportunityService::Stub::CreateOpportunity, request, created,
+                      "CreateOpportunity");
+      }
+      if (status.ok()) {
+        cmp::RecordComplaintRequest request;
+        cmp::Complaint& c = *request.mutable_complaint();
+        c.set_customer(customer);
+        c.set_kind(cmp::COMPLAINT);
+        c.set_channel(cmp::PHONE);
+        c.set_category(cmp::SERVICE);
+        c.set_statement(kStatements[static_cast<size_t>(i) % std::size(kStatements)]);
+        request.set_request_id(absl::StrCat("bench-cmp-", NextSerial()));
+        cmp::Complaint created;
+        status = call(complaint_stub, &cmp::ComplaintService::Stub::RecordComplaint, request, created,
+                      "RecordComplaint");
+      }
+      if (status.ok()) {
+        const sch::BookVisitRequest request = VisitRequest(customer, base + i * kSlotPitch, "", NextSerial());
+        sch::Visit created;
+        status = call(scheduling_stub, &sch::SchedulingService::Stub::BookVisit, request, created, "BookVisit");
+      }
+      if (!status.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (first_error.ok()) first_error = absl::Status(status.code(), absl::StrCat(customer, ": ", status.message()));
+        return;
+      }
+    }
+  };
+  {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < std::min(n, 8); ++t) threads.emplace_back(fill);
+    for (std::thread& t : threads) t.join();
+  }
+  if (!first_error.ok()) {
+    r.status = first_error;
+    return r;
+  }
+  // Every visit lies within the view's horizon.
+  const int horizon_days =
+      std::min(90, static_cast<int>(absl::ToInt64Hours(base - absl::Now() + n * kSlotPitch) / 24) + 2);
+  r.note = absl::StrFormat("set-up: %d CreateCustomer, %d CreateContact, %d CreateOpportunity, %d RecordComplaint, "
+                           "%d BookVisit as MANAGER %s in %.1f s; horizon_days %d",
+                           n, n * kContactsPer360Customer, n, n, n, k360Manager,
+                           absl::ToDoubleSeconds(Since(setup_start)), horizon_days);
+  // What one view holds: checked once here, and its row count on every call.
+  auto request_for = [&](const std::string& customer) {
+    gw::GetCustomer360Request request;
+    request.set_name(customer);
+    request.set_horizon_days(horizon_days);
+    return request;
+  };
+  constexpr int kExpectedRows = kContactsPer360Customer + 3;  // + opportunity, complaint, visit
+  auto rows = [](const gw::Customer360& v) {
+    return v.contacts_size() + v.open_opportunities_size() + v.open_complaints_size() + v.upcoming_visits_size();
+  };
+  {
+    auto stub = gw::GatewayService::NewStub(gateway_channels_.front());
+    gw::Customer360 view;
+    const std::string error =
+        CallWithToken(*stub, &gw::GatewayService::Stub::GetCustomer360, request_for(customers->front()), token, view);
+    if (!error.empty()) {
+      r.status = absl::UnavailableError(absl::StrCat("GetCustomer360 of ", customers->front(), ": ", error));
+      return r;
+    }
+    std::vector<std::string> missing;
+    for (const gw::UnavailablePart& p : view.unavailable()) missing.push_back(absl::StrCat(p.part(), " ", p.code()));
+    absl::StrAppend(&r.note,
+                    absl::StrFormat("; checked %s: customer %s, %d contacts, %d open opportunities, %d pipeline "
+                                    "lines, %d open complaints, %d upcoming visits, %d due tasks, unavailable: %s; "
+                                    "%d bytes",
+                                    customers->front(), view.customer().name() == customers->front() ? "ok" : "MISSING",
+                                    view.contacts_size(), view.open_opportunities_size(), view.pipeline_size(),
+                                    view.open_complaints_size(), view.upcoming_visits_size(), view.due_tasks_size(),
+                                    missing.empty() ? "none" : absl::StrJoin(missing, ", "), view.ByteSizeLong()));
+  }
+  // A view with a part missing or short counts as a failure, not a success.
+  auto result = RunClosedLoop(
+      WithCpuWatchAll({config_.gateway_pid, config_.service_pid, config_.opportunities_pid, config_.complaints_pid,
+                       config_.scheduling_pid}),
+      [&](int caller) -> absl::StatusOr<Call> {
+        std::shared_ptr<gw::GatewayService::Stub> stub =
+            gw::GatewayService::NewStub(gateway_channels_[static_cast<size_t>(caller) % gateway_channels_.size()]);
+        return Call([&, stub](std::mt19937_64& rng) -> std::string {
+          const std::string& customer =
+              (*customers)[std::uniform_int_distribution<size_t>(0, customers->size() - 1)(rng)];
+          gw::Customer360 view;
+          std::string error =
+              CallWithToken(*stub, &gw::GatewayService::Stub::GetCustomer360, request_for(customer), token, view);
+          if (!error.empty()) return error;
+          if (view.unavailable_size() > 0) {
+            return absl::StrCat("OK, ", view.unavailable(0).part(), " unavailable (", view.unavailable(0).code(), ")");
+          }
+          if (view.customer().name() != customer || rows(view) != kExpectedRows) return "OK, incomplete view";
+          return std::string();
+        });
+      });
+  r.SetLoad(result);
   return r;
 }
 

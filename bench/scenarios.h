@@ -69,6 +69,12 @@ struct BenchConfig {
   std::string service_token;
   db::DbConfig events_db;
   db::DbConfig db;
+  // gateway_get_customer, gateway_http_get_customer, customer_360: crm-gateway's
+  // gRPC front and its HTTP/JSON front (host:port).
+  std::string gateway_address;
+  std::string gateway_http_address;
+  int gateway_pid = 0;         // crm-gateway: CPU per call
+  int customers_360 = 100;     // customers customer_360 picks from (each with contacts, an opportunity, ...)
   int service_pid = 0;         // crm-customers: idle_rss, and CPU per call
   int echo_pid = 0;            // echo_server: CPU per call
   int mariadb_pid = 0;         // mariadbd: CPU per call
@@ -124,6 +130,15 @@ class Bench {
   ScenarioResult IdleRss();
   ScenarioResult Echo();
   ScenarioResult GetCustomer();
+  // GetCustomer through crm-gateway: its gRPC front (forwarded by method
+  // name) and its HTTP/JSON front (GET /v1/customers/{id}, one keep-alive
+  // connection per caller), on the same customers and callers as GetCustomer.
+  ScenarioResult GatewayGetCustomer();
+  ScenarioResult GatewayHttpGetCustomer();
+  // GatewayService.GetCustomer360 through the gateway's gRPC front as a
+  // MANAGER, over customers_360 of their customers, each with three
+  // contacts, an open opportunity, an open complaint and an upcoming visit.
+  ScenarioResult Customer360();
   ScenarioResult DirectSelect();
   // Diagnostic: DirectSelect the way the service's repository queries
   // (prepare, execute, read every column by name, close on every call).
@@ -171,6 +186,12 @@ class Bench {
   // config_.load plus the processes whose CPU time is reported: the server
   // called, the service it calls in turn (server2), MariaDB and crm_bench.
   LoadOptions WithCpuWatch(int server_pid, int server2_pid = 0) const;
+  // The same with any number of servers: "server", "server2", "server3", ...
+  LoadOptions WithCpuWatchAll(const std::vector<int>& server_pids) const;
+  // Callers of GetCustomer (ADMIN, random picks over customer_ids_) on `channels`.
+  CallerFactory GetCustomerCallers(const std::vector<std::shared_ptr<grpc::Channel>>* channels);
+  // GetCustomer of customers/{id} straight from crm-customers (checks).
+  absl::StatusOr<customers::v1::Customer> DirectGetCustomer(int64_t id);
   // `count` enterprises owned by `owner`, created through the customers
   // service as `token`'s principal (8 in parallel); `adjust` changes each
   // sample before it is sent.
@@ -216,6 +237,7 @@ class Bench {
   std::vector<std::shared_ptr<grpc::Channel>> opportunities_channels_;
   std::vector<std::shared_ptr<grpc::Channel>> complaints_channels_;
   std::vector<std::shared_ptr<grpc::Channel>> scheduling_channels_;
+  std::vector<std::shared_ptr<grpc::Channel>> gateway_channels_;
   std::vector<int64_t> customer_ids_;
   std::vector<std::string> manager_customers_;  // "customers/{id}" owned by manager_subject
   // Serials make credit codes, names and request ids unique; the base is
