@@ -158,6 +158,16 @@ TEST(HttpRoutesTest, BadJsonIsInvalidArgumentWithTheField) {
 
   auto unknown = routes->Route("POST", "/v1/customers/1:archive", "", R"({"colour": "red"})");
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+
+  // Protobuf's parse error quotes the input cut at a byte count, here in
+  // the middle of a Chinese character: the violation still reaches the
+  // client (an invalid UTF-8 description would be dropped on the way out).
+  auto split = routes->Route("POST", "/v1/customers", "", R"({}{"displayName":"鉴权客户"})");
+  ASSERT_EQ(split.status().code(), absl::StatusCode::kInvalidArgument);
+  const gpb::Struct reply = ParseJson(ErrorReply(split.status()).body);
+  const auto& details = reply.fields().at("details").list_value();
+  ASSERT_EQ(details.values_size(), 1);
+  EXPECT_EQ(details.values(0).struct_value().fields().at("fieldViolations").list_value().values_size(), 1);
 }
 
 TEST(HttpRoutesTest, EmptyBodyIsAnEmptyMessage) {
