@@ -44,6 +44,12 @@ absl::StatusOr<int> GrpcServer::Start() {
   builder.AddListeningPort(options_.listen_address, grpc::InsecureServerCredentials(), &port);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   builder.SetMaxSendMessageSize(options_.max_message_bytes);
+  if (options_.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                               static_cast<int>(absl::ToInt64Milliseconds(options_.max_connection_age)));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               static_cast<int>(absl::ToInt64Milliseconds(options_.max_connection_age_grace)));
+  }
   const int max_threads = options_.max_threads > 0 ? options_.max_threads : ThreadCapForPool(8);
   const int max_pollers = options_.max_pollers > 0 ? options_.max_pollers : std::max(2, max_threads / 4);
   grpc::ResourceQuota quota("crm-server");
@@ -65,6 +71,7 @@ absl::StatusOr<int> GrpcServer::Start() {
     server_->GetHealthCheckService()->SetServingStatus(name, false);
   }
   server_->GetHealthCheckService()->SetServingStatus(false);
+  server_->GetHealthCheckService()->SetServingStatus(kLivenessServiceName, true);
   last_serving_ = false;
   if (readiness_) {
     SetServing(readiness_().ok());
@@ -80,6 +87,9 @@ void GrpcServer::SetServing(bool serving) {
   if (serving == last_serving_) return;
   last_serving_ = serving;
   server_->GetHealthCheckService()->SetServingStatus(serving);
+  // The call above set every name, liveness included; a probe (a Check, not
+  // a Watch) sees liveness NOT_SERVING only between these two lines.
+  server_->GetHealthCheckService()->SetServingStatus(kLivenessServiceName, true);
   log::Info("health", {{"status", serving ? "SERVING" : "NOT_SERVING"}});
 }
 

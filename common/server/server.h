@@ -36,7 +36,17 @@ struct ServerOptions {
   // Between NOT_SERVING and the end of accepting calls (see Shutdown).
   absl::Duration shutdown_drain = absl::ZeroDuration();
   absl::Duration health_probe_interval = absl::Seconds(1);
+  // Connections are closed (GOAWAY, then `max_connection_age_grace` for
+  // calls in flight) after this age, so clients re-resolve DNS and spread
+  // onto replicas added by a scale-up. Zero = never.
+  absl::Duration max_connection_age = absl::ZeroDuration();
+  absl::Duration max_connection_age_grace = absl::Seconds(10);
 };
+
+// Health service name that is SERVING for as long as the process runs,
+// whatever the database does: the liveness probe asks for it, so a database
+// outage makes replicas unready but never restarts them.
+inline constexpr char kLivenessServiceName[] = "crm.liveness";
 
 // The thread cap that goes with a pool of `pool_size` DB connections.
 int ThreadCapForPool(int pool_size);

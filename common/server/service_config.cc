@@ -20,6 +20,9 @@ ABSL_FLAG(int, shutdown_grace_seconds, 10, "time running calls get to finish on 
 ABSL_FLAG(int, shutdown_drain_seconds, 0,
           "on SIGTERM, report NOT_SERVING and keep serving this long before stopping (load balancers "
           "that poll health take the replica out first; Kubernetes: or a preStop delay)");
+ABSL_FLAG(int, max_connection_age_seconds, 0,
+          "close client connections after this age so clients re-resolve and reach new replicas "
+          "(0 = never; calls in flight get --shutdown_grace_seconds)");
 ABSL_FLAG(bool, migrate_only, false, "apply the schema migrations, then exit (a deployment's migration job)");
 ABSL_FLAG(int, health_probe_ms, 1000, "how often the database is pinged for health");
 ABSL_FLAG(int, event_retention_hours, 24 * 7,
@@ -75,6 +78,11 @@ ServiceConfig LoadServiceConfig(DatabaseUse database) {
   if (c.server.shutdown_drain < absl::ZeroDuration() || c.server.shutdown_drain > absl::Minutes(5)) {
     config::Die("--shutdown_drain_seconds: 0 to 300");
   }
+  c.server.max_connection_age = absl::Seconds(absl::GetFlag(FLAGS_max_connection_age_seconds));
+  if (c.server.max_connection_age < absl::ZeroDuration()) {
+    config::Die("--max_connection_age_seconds: 0 (never) or positive");
+  }
+  c.server.max_connection_age_grace = c.server.shutdown_grace;
   c.migrate_only = absl::GetFlag(FLAGS_migrate_only);
   c.server.health_probe_interval = absl::Milliseconds(absl::GetFlag(FLAGS_health_probe_ms));
   c.port_file = absl::GetFlag(FLAGS_port_file);

@@ -173,6 +173,9 @@ def main():
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
             p = ctr.get(probe, {})
             c.check(p.get("grpc", {}).get("port") == cports.get("grpc"), f"{name}: {probe} must be a gRPC probe on the grpc port")
+        # Liveness must not follow the database (common/server kLivenessServiceName).
+        c.check(ctr.get("livenessProbe", {}).get("grpc", {}).get("service") == "crm.liveness",
+                f"{name}: livenessProbe must ask for the crm.liveness health name")
         check_security(name, spec, ctr)
         c.check(spec.get("topologySpreadConstraints") and all(
             selects(t["labelSelector"]["matchLabels"], labels) for t in spec["topologySpreadConstraints"]),

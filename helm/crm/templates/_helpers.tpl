@@ -110,6 +110,7 @@ the ConfigMap exists). The chart's own keys win over values' env.
       "CRM_LOG_LEVEL" $root.Values.logLevel
       "CRM_SHUTDOWN_GRACE_SECONDS" (toString $root.Values.shutdown.graceSeconds)
       "CRM_SHUTDOWN_DRAIN_SECONDS" (toString $root.Values.shutdown.drainSeconds)
+      "CRM_MAX_CONNECTION_AGE_SECONDS" (toString $root.Values.peers.maxConnectionAgeSeconds)
       "CRM_JWT_ISSUER" $root.Values.auth.issuer
       "CRM_JWT_AUDIENCE" $root.Values.auth.audience
       "CRM_PAGE_TOKEN_KEY_FILE" (printf "%s/page-token-key" $dir) }}
