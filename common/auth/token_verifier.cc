@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/struct.pb.h"
@@ -113,12 +114,26 @@ absl::StatusOr<std::unique_ptr<TokenVerifier>> TokenVerifier::Create(AuthConfig 
     return absl::InvalidArgumentError(
         "exactly one of hs256_key and rs256_public_key_pem must be set");
   }
-  if (has_hmac && config.hs256_key.size() < kMinHmacKeyBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("hs256_key must be at least ", kMinHmacKeyBytes, " bytes"));
+  // One algorithm for every key: pinning it is what stops a token from
+  // choosing how it is checked.
+  std::vector<std::string> keys = {has_hmac ? config.hs256_key : config.rs256_public_key_pem};
+  keys.insert(keys.end(), config.rollover_keys.begin(), config.rollover_keys.end());
+  if (keys.size() > kMaxKeys) {
+    return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxKeys, " verification keys"));
   }
-  if (has_rsa) {
-    if (absl::Status s = CheckRsaPublicKey(config.rs256_public_key_pem); !s.ok()) return s;
+  for (const std::string& key : keys) {
+    if (has_hmac && key.size() < kMinHmacKeyBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("hs256_key must be at least ", kMinHmacKeyBytes, " bytes"));
+    }
+    // A PEM file given as an HMAC secret is a mix-up, and a dangerous one
+    // when it is a public key: anyone holding it could sign tokens.
+    if (has_hmac && absl::StrContains(key, "-----BEGIN ")) {
+      return absl::InvalidArgumentError("hs256_key is a PEM document, not an HMAC secret");
+    }
+    if (has_rsa) {
+      if (absl::Status s = CheckRsaPublicKey(key); !s.ok()) return s;
+    }
   }
   if (config.issuer.empty()) return absl::InvalidArgumentError("issuer must be set");
   if (config.audience.empty()) return absl::InvalidArgumentError("audience must be set");
@@ -133,11 +148,13 @@ absl::StatusOr<std::unique_ptr<TokenVerifier>> TokenVerifier::Create(AuthConfig 
   jwt_free(warm_up);
 
   const Algorithm algorithm = has_hmac ? Algorithm::kHs256 : Algorithm::kRs256;
-  return std::unique_ptr<TokenVerifier>(new TokenVerifier(std::move(config), algorithm, clock));
+  return std::unique_ptr<TokenVerifier>(
+      new TokenVerifier(std::move(config), algorithm, std::move(keys), clock));
 }
 
-TokenVerifier::TokenVerifier(AuthConfig config, Algorithm algorithm, const crm::Clock& clock)
-    : config_(std::move(config)), algorithm_(algorithm), clock_(clock) {}
+TokenVerifier::TokenVerifier(AuthConfig config, Algorithm algorithm, std::vector<std::string> keys,
+                             const crm::Clock& clock)
+    : config_(std::move(config)), algorithm_(algorithm), keys_(std::move(keys)), clock_(clock) {}
 
 absl::StatusOr<Principal> TokenVerifier::Verify(std::string_view token) const {
   const std::string key(token);
@@ -198,14 +215,17 @@ absl::StatusOr<TokenVerifier::VerifiedToken> TokenVerifier::VerifySignatureAndCl
   // RFC 7515 §4.1.11: extensions we do not understand must be refused.
   if (Field(*header, "crit") != nullptr) return Unauthenticated("unsupported token header");
 
-  const std::string& key =
-      algorithm_ == Algorithm::kHs256 ? config_.hs256_key : config_.rs256_public_key_pem;
   const std::string token_z(token);  // libjwt wants a NUL-terminated string
-  jwt_t* raw = nullptr;
-  const int rc = jwt_decode(&raw, token_z.c_str(), reinterpret_cast<const unsigned char*>(key.data()),
-                            static_cast<int>(key.size()));
-  JwtPtr jwt(raw);
-  if (rc != 0 || !jwt) return Unauthenticated("invalid token signature");
+  JwtPtr jwt;
+  for (const std::string& key : keys_) {
+    jwt_t* raw = nullptr;
+    const int rc = jwt_decode(&raw, token_z.c_str(), reinterpret_cast<const unsigned char*>(key.data()),
+                              static_cast<int>(key.size()));
+    jwt.reset(raw);
+    if (rc == 0 && jwt) break;
+    jwt.reset();
+  }
+  if (!jwt) return Unauthenticated("invalid token signature");
   // Our JSON parser and libjwt's must agree on the algorithm (they could
   // differ on a header with a duplicated "alg").
   const char* verified_alg = jwt_alg_str(jwt_get_alg(jwt.get()));

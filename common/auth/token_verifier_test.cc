@@ -265,6 +265,17 @@ TEST_F(TokenVerifierTest, Rs256TokenIsRefusedByHs256Verifier) {
               StatusIs(kUnauthenticated, HasSubstr("algorithm")));
 }
 
+TEST_F(TokenVerifierTest, OtherHmacAlgorithmsAreRefused) {
+  // Same key, other HMAC hashes: the signature alone would not catch these
+  // if the library followed the header.
+  for (const char* header : {R"({"alg":"HS384"})", R"({"alg":"HS512"})", R"({"alg":"hs256"})",
+                             R"({"alg":"ES256"})", R"({"typ":"JWT"})", R"({"alg":["HS256"]})"}) {
+    EXPECT_THAT(hs256_->Verify(SignHs256(header, Claims(), kKey)),
+                StatusIs(kUnauthenticated, HasSubstr("algorithm")))
+        << header;
+  }
+}
+
 TEST_F(TokenVerifierTest, DuplicatedAlgHeaderIsRefused) {
   auto rs256 = Rs256Verifier();
   ASSERT_NE(rs256, nullptr);
@@ -308,6 +319,46 @@ TEST_F(TokenVerifierTest, NotYetValidTokenIsRefused) {
   EXPECT_THAT(hs256_->Verify(token), StatusIs(kUnauthenticated, HasSubstr("not yet valid")));
   clock_.Set(kNow + absl::Minutes(5) - absl::Seconds(30));  // within the leeway
   EXPECT_THAT(hs256_->Verify(token), IsOk());
+}
+
+TEST_F(TokenVerifierTest, NotBeforeLeewayBoundaries) {
+  const absl::Time nbf = kNow + absl::Minutes(5);
+  const std::string token = SignHs256(
+      kHs256Header, Claims(absl::StrCat(R"(,"nbf":)", absl::ToUnixSeconds(nbf))), kKey);
+  clock_.Set(nbf - absl::Seconds(30) - absl::Seconds(1));  // one second before the leeway
+  EXPECT_THAT(hs256_->Verify(token), StatusIs(kUnauthenticated, HasSubstr("not yet valid")));
+  clock_.Set(nbf - absl::Seconds(30));  // exactly the leeway early
+  EXPECT_THAT(hs256_->Verify(token), IsOk());
+  clock_.Set(nbf);
+  EXPECT_THAT(hs256_->Verify(token), IsOk());
+}
+
+TEST_F(TokenVerifierTest, ExpiryBoundaryHoldsForCachedTokens) {
+  const std::string token = SignHs256(kHs256Header, Claims(), kKey);
+  ASSERT_THAT(hs256_->Verify(token), IsOk());  // now cached
+  const absl::Time exp = kNow + absl::Hours(1);
+  clock_.Set(exp + absl::Seconds(30) - absl::Nanoseconds(1));
+  EXPECT_THAT(hs256_->Verify(token), IsOk());
+  clock_.Set(exp + absl::Seconds(30));
+  EXPECT_THAT(hs256_->Verify(token), StatusIs(kUnauthenticated, HasSubstr("expired")));
+}
+
+TEST_F(TokenVerifierTest, ZeroLeewayIsExact) {
+  AuthConfig config = Hs256Config();
+  config.leeway = absl::ZeroDuration();
+  auto strict = TokenVerifier::Create(config, clock_);
+  ASSERT_THAT(strict, IsOk());
+  const absl::Time nbf = kNow + absl::Minutes(1);
+  const std::string token = SignHs256(
+      kHs256Header, Claims(absl::StrCat(R"(,"nbf":)", absl::ToUnixSeconds(nbf))), kKey);
+  clock_.Set(nbf - absl::Seconds(1));
+  EXPECT_THAT((*strict)->Verify(token), StatusIs(kUnauthenticated, HasSubstr("not yet valid")));
+  clock_.Set(nbf);
+  EXPECT_THAT((*strict)->Verify(token), IsOk());
+  clock_.Set(kNow + absl::Hours(1) - absl::Seconds(1));
+  EXPECT_THAT((*strict)->Verify(token), IsOk());
+  clock_.Set(kNow + absl::Hours(1));
+  EXPECT_THAT((*strict)->Verify(token), StatusIs(kUnauthenticated, HasSubstr("expired")));
 }
 
 TEST_F(TokenVerifierTest, MissingOrMalformedExpiryIsRefused) {
@@ -363,6 +414,112 @@ TEST_F(TokenVerifierTest, ReasonDoesNotEchoTokenContents) {
   auto result = hs256_->Verify(SignHs256(kHs256Header, claims, kKey));
   ASSERT_THAT(result, StatusIs(kUnauthenticated));
   EXPECT_THAT(std::string(result.status().message()), Not(HasSubstr("xyz")));
+}
+
+// ---- Key rotation ----
+
+constexpr char kNewKey[] = "new-key-new-key-new-key-new-key-0001";
+constexpr char kThirdKey[] = "third-key-third-key-third-key-third-9";
+
+TEST_F(TokenVerifierTest, RolloverAcceptsBothKeysAndRefusesAThird) {
+  AuthConfig config = Hs256Config();
+  config.hs256_key = kNewKey;
+  config.rollover_keys = {kKey};  // the old key, still accepted
+  auto both = TokenVerifier::Create(config, clock_);
+  ASSERT_THAT(both, IsOk());
+  const std::string old_token = SignHs256(kHs256Header, Claims(), kKey);
+  const std::string new_token = SignHs256(kHs256Header, Claims(), kNewKey);
+  const std::string third_token = SignHs256(kHs256Header, Claims(), kThirdKey);
+  EXPECT_THAT((*both)->Verify(old_token), IsOk());
+  EXPECT_THAT((*both)->Verify(new_token), IsOk());
+  EXPECT_THAT((*both)->Verify(third_token), StatusIs(kUnauthenticated, HasSubstr("signature")));
+  // The old-only verifier (before the rollover) refuses the new key's token.
+  EXPECT_THAT(hs256_->Verify(new_token), StatusIs(kUnauthenticated, HasSubstr("signature")));
+
+  // The old key removed and the process restarted (a new verifier): the
+  // old key's token, verified and cached a moment ago, is refused, because
+  // the cache belonged to the previous process.
+  AuthConfig after = Hs256Config();
+  after.hs256_key = kNewKey;
+  auto new_only = TokenVerifier::Create(after, clock_);
+  ASSERT_THAT(new_only, IsOk());
+  EXPECT_THAT((*new_only)->Verify(old_token), StatusIs(kUnauthenticated, HasSubstr("signature")));
+  EXPECT_THAT((*new_only)->Verify(new_token), IsOk());
+}
+
+TEST_F(TokenVerifierTest, RolloverKeysKeepTheirOwnClaimsChecked) {
+  AuthConfig config = Hs256Config();
+  config.rollover_keys = {kNewKey};
+  auto both = TokenVerifier::Create(config, clock_);
+  ASSERT_THAT(both, IsOk());
+  const std::string wrong_aud = R"({"iss":"crm-test","aud":"billing","sub":"u","role":"ADMIN","exp":1800000000})";
+  EXPECT_THAT((*both)->Verify(SignHs256(kHs256Header, wrong_aud, kNewKey)),
+              StatusIs(kUnauthenticated, HasSubstr("audience")));
+  // A token of the rollover key obeys the same time window.
+  const std::string token = SignHs256(kHs256Header, Claims(), kNewKey);
+  clock_.Set(kNow + absl::Hours(1) + absl::Seconds(30));
+  EXPECT_THAT((*both)->Verify(token), StatusIs(kUnauthenticated, HasSubstr("expired")));
+  // Tokens minted the way services mint their own verify under either key.
+  clock_.Set(kNow);
+  const Principal who{.subject = "svc", .role = Role::kService, .team = ""};
+  for (const char* key : {kKey, kNewKey}) {
+    auto minted = MintHs256Token(key, kIssuer, kAudience, who, kNow, absl::Minutes(10));
+    ASSERT_THAT(minted, IsOk());
+    EXPECT_THAT((*both)->Verify(*minted), IsOk()) << key;
+  }
+}
+
+TEST_F(TokenVerifierTest, Rs256RolloverAcceptsBothKeysAndRefusesConfusion) {
+  PkeyPtr new_rsa = GenerateRsaKey(2048);
+  PkeyPtr third_rsa = GenerateRsaKey(2048);
+  ASSERT_NE(new_rsa, nullptr);
+  ASSERT_NE(third_rsa, nullptr);
+  AuthConfig config = Hs256Config();
+  config.hs256_key.clear();
+  config.rs256_public_key_pem = PublicKeyPem(new_rsa.get());
+  config.rollover_keys = {PublicKeyPem(rsa_key_)};
+  auto both = TokenVerifier::Create(config, clock_);
+  ASSERT_THAT(both, IsOk());
+  EXPECT_THAT((*both)->Verify(SignRs256(kRs256Header, Claims(), rsa_key_)), IsOk());
+  EXPECT_THAT((*both)->Verify(SignRs256(kRs256Header, Claims(), new_rsa.get())), IsOk());
+  EXPECT_THAT((*both)->Verify(SignRs256(kRs256Header, Claims(), third_rsa.get())),
+              StatusIs(kUnauthenticated, HasSubstr("signature")));
+  // RS256 → HS256 confusion with either public key as the HMAC secret.
+  for (const std::string& pem : {PublicKeyPem(rsa_key_), PublicKeyPem(new_rsa.get())}) {
+    EXPECT_THAT((*both)->Verify(SignHs256(kHs256Header, Claims(), pem)),
+                StatusIs(kUnauthenticated, HasSubstr("algorithm")));
+  }
+}
+
+TEST(TokenVerifierCreateTest, RefusesBadRolloverKeys) {
+  FakeClock clock(kNow);
+  const auto invalid = StatusIs(absl::StatusCode::kInvalidArgument);
+
+  AuthConfig short_rollover = Hs256Config();
+  short_rollover.rollover_keys = {"too-short"};
+  EXPECT_THAT(TokenVerifier::Create(short_rollover, clock), invalid);
+
+  AuthConfig too_many = Hs256Config();
+  too_many.rollover_keys.assign(TokenVerifier::kMaxKeys, kNewKey);
+  EXPECT_THAT(TokenVerifier::Create(too_many, clock), invalid);
+  too_many.rollover_keys.pop_back();
+  EXPECT_THAT(TokenVerifier::Create(too_many, clock), IsOk());
+
+  // An RSA public key listed as an HS256 key would let anyone sign.
+  PkeyPtr key = GenerateRsaKey(2048);
+  AuthConfig pem_as_secret = Hs256Config();
+  pem_as_secret.rollover_keys = {PublicKeyPem(key.get())};
+  EXPECT_THAT(TokenVerifier::Create(pem_as_secret, clock),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("PEM")));
+  AuthConfig pem_main = Hs256Config();
+  pem_main.hs256_key = PublicKeyPem(key.get());
+  EXPECT_THAT(TokenVerifier::Create(pem_main, clock), invalid);
+
+  AuthConfig garbage_rsa_rollover = Hs256Config();
+  garbage_rsa_rollover.hs256_key.clear();
+  garbage_rsa_rollover.rs256_public_key_pem = PublicKeyPem(key.get());
+  garbage_rsa_rollover.rollover_keys = {kKey};  // an HMAC secret among RSA keys
+  EXPECT_THAT(TokenVerifier::Create(garbage_rsa_rollover, clock), invalid);
 }
 
 // ---- Concurrency ----
