@@ -4,9 +4,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/auth/secret_file.h"
 #include "common/config/config.h"
 #include "common/util/log.h"
@@ -40,8 +42,11 @@ ABSL_FLAG(std::string, db_password_file, "",
 ABSL_FLAG(int, db_pool_size, 32,
           "database connections per process (each sync-server call holds one while it runs)");
 
-ABSL_FLAG(std::string, jwt_hs256_key_file, "", "HS256 shared key (local runs)");
-ABSL_FLAG(std::string, jwt_rs256_public_key_file, "", "RS256 public key PEM (production)");
+ABSL_FLAG(std::string, jwt_hs256_key_file, "",
+          "HS256 shared key file (local runs); during a key rollover a comma-separated list, the "
+          "first one signing this process's own SERVICE tokens");
+ABSL_FLAG(std::string, jwt_rs256_public_key_file, "",
+          "RS256 public key PEM file (production); during a key rollover a comma-separated list");
 ABSL_FLAG(std::string, jwt_issuer, "crm-local", "required token issuer");
 ABSL_FLAG(std::string, jwt_audience, "crm", "required token audience");
 ABSL_FLAG(std::string, page_token_key_file, "",
@@ -127,9 +132,20 @@ ServiceConfig LoadServiceConfig(DatabaseUse database) {
   if (hs_file.empty() == rs_file.empty()) {
     config::Die("set exactly one of --jwt_hs256_key_file and --jwt_rs256_public_key_file");
   }
-  if (!hs_file.empty()) c.auth.hs256_key = ReadSecretOrDie("jwt_hs256_key_file", hs_file);
-  if (!rs_file.empty()) {
-    c.auth.rs256_public_key_pem = ReadSecretOrDie("jwt_rs256_public_key_file", rs_file);
+  {
+    // Key rotation: every listed key verifies; the first is the main one.
+    const bool hs = !hs_file.empty();
+    const char* flag = hs ? "jwt_hs256_key_file" : "jwt_rs256_public_key_file";
+    const std::vector<std::string> files = absl::StrSplit(hs ? hs_file : rs_file, ',');
+    for (size_t i = 0; i < files.size(); ++i) {
+      if (files[i].empty()) config::Die(absl::StrCat("--", flag, ": empty file name in the list"));
+      std::string key = ReadSecretOrDie(flag, files[i]);
+      if (i > 0) {
+        c.auth.rollover_keys.push_back(std::move(key));
+      } else {
+        (hs ? c.auth.hs256_key : c.auth.rs256_public_key_pem) = std::move(key);
+      }
+    }
   }
   c.auth.issuer = absl::GetFlag(FLAGS_jwt_issuer);
   c.auth.audience = absl::GetFlag(FLAGS_jwt_audience);
