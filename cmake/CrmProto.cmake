@@ -1,11 +1,19 @@
-# crm_proto_library(<target> PROTOS <files relative to proto/> [GRPC] [DEPS <proto targets>])
+# crm_proto_library(<target> PROTOS <files relative to proto/> [GRPC] [DEPS <proto targets>]
+#                   [ROOT <dir>])
 # Generates C++ (and gRPC stubs with GRPC) for one proto package into its own
-# static library, so a service links only the packages it uses.
+# static library, so a service links only the packages it uses. ROOT is for
+# protos kept outside proto/ (the fuzz inputs of tests/fuzz); they may import proto/.
 set(CRM_PROTO_ROOT "${CMAKE_SOURCE_DIR}/proto")
 set(CRM_PROTO_GEN "${CMAKE_BINARY_DIR}/gen")
 
 function(crm_proto_library target)
-  cmake_parse_arguments(ARG "GRPC" "" "PROTOS;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "GRPC" "ROOT" "PROTOS;DEPS" ${ARGN})
+  set(root "${CRM_PROTO_ROOT}")
+  set(includes "-I${CRM_PROTO_ROOT}")
+  if(ARG_ROOT)
+    set(root "${ARG_ROOT}")
+    list(PREPEND includes "-I${ARG_ROOT}")
+  endif()
   set(srcs)
   foreach(proto ${ARG_PROTOS})
     get_filename_component(dir "${proto}" DIRECTORY)
@@ -23,10 +31,10 @@ function(crm_proto_library target)
       OUTPUT ${outs}
       COMMAND ${CMAKE_COMMAND} -E make_directory "${CRM_PROTO_GEN}"
       COMMAND protobuf::protoc
-        "-I${CRM_PROTO_ROOT}" "-I${Protobuf_INCLUDE_DIR}"
+        ${includes} "-I${Protobuf_INCLUDE_DIR}"
         "--cpp_out=${CRM_PROTO_GEN}" ${plugin_args}
-        "${CRM_PROTO_ROOT}/${proto}"
-      DEPENDS "${CRM_PROTO_ROOT}/${proto}" protobuf::protoc
+        "${root}/${proto}"
+      DEPENDS "${root}/${proto}" protobuf::protoc
       COMMENT "protoc ${proto}"
       VERBATIM)
     list(APPEND srcs ${outs})

@@ -1,16 +1,24 @@
 # crm_test(<name> LABEL <unit|integration|e2e> SOURCES ... DEPS ...)
 # One GoogleTest binary registered with CTest under a label. Integration and
 # e2e tests need the throw-away MariaDB fixture started by tests/CMakeLists.txt.
+# In a sanitizer build each test also gets CRM_SANITIZER_TEST_ENV
+# (CrmSanitizers.cmake); the fuzzing build has no tests.
 function(crm_test name)
+  if(CRM_FUZZ)
+    return()
+  endif()
   cmake_parse_arguments(ARG "" "LABEL" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   crm_warnings(${name})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock_main)
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABEL}" TIMEOUT 600)
+  set(env ${CRM_SANITIZER_TEST_ENV})
   if(NOT ARG_LABEL STREQUAL "unit")
-    set_tests_properties(${name} PROPERTIES
-      FIXTURES_REQUIRED mariadb
-      ENVIRONMENT "CRM_TEST_DB_ENV=${CMAKE_BINARY_DIR}/test-mariadb/env")
+    set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED mariadb)
+    list(APPEND env "CRM_TEST_DB_ENV=${CMAKE_BINARY_DIR}/test-mariadb/env")
+  endif()
+  if(env)
+    set_tests_properties(${name} PROPERTIES ENVIRONMENT "${env}")
   endif()
 endfunction()

@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   g++ cmake ninja-build ccache pkg-config
+  # libFuzzer targets (tests/fuzz): clang 14 and its runtimes (-fsanitize=fuzzer,address,undefined)
+  clang libclang-rt-14-dev
   # gRPC + protobuf (compiler, C++ runtime, gRPC plugin, reflection)
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   # abseil (status, flags, strings, time, synchronization)

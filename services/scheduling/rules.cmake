@@ -4,7 +4,7 @@
 add_library(crm_scheduling_rules src/scheduling_rules.cc src/day_planner.cc src/ical.cc)
 target_include_directories(crm_scheduling_rules PUBLIC ${CMAKE_SOURCE_DIR})
 target_link_libraries(crm_scheduling_rules
-  PUBLIC crm_proto_scheduling_v1 crm_status absl::status absl::statusor absl::strings absl::time)
+  PUBLIC crm_proto_scheduling_v1 crm_status crm_util absl::status absl::statusor absl::strings absl::time)
 crm_warnings(crm_scheduling_rules)
 
 crm_test(crm_scheduling_rules_test LABEL unit

@@ -12,6 +12,8 @@
 #include "absl/strings/strip.h"
 #include "common/status/status.h"
 #include "common/status/status_macros.h"
+#include "common/util/proto_time.h"
+#include "common/util/resource_name.h"
 
 namespace crm::scheduling {
 namespace {
@@ -52,6 +54,14 @@ int SecondOfDay(const absl::CivilSecond& cs) {
 
 std::string Clock(int minute_of_day) {
   return absl::StrFormat("%02d:%02d", minute_of_day / 60, minute_of_day % 60);
+}
+
+void ValidateLocation(const pb::Visit& v, const std::string& prefix, Violations& errors) {
+  if (!v.has_location()) return;
+  const double lat = v.location().latitude();
+  const double lng = v.location().longitude();
+  if (!(lat >= -90 && lat <= 90)) errors.Add(prefix + "location.latitude", "between -90 and 90");
+  if (!(lng >= -180 && lng <= 180)) errors.Add(prefix + "location.longitude", "between -180 and 180");
 }
 
 }  // namespace
@@ -131,6 +141,32 @@ absl::Status ValidateVisitTimes(absl::Time start, absl::Time end) {
     }
   }
   return v.ToStatus();
+}
+
+void ValidateVisitFields(const pb::Visit& v, Violations& errors) {
+  if (v.purpose() == pb::VISIT_PURPOSE_UNSPECIFIED || !pb::VisitPurpose_IsValid(v.purpose())) {
+    errors.Add("visit.purpose", "one of ON_SITE_SERVICE, GIFT, COURTESY, OFFER, EVENT_INVITATION, NEGOTIATION, "
+                                "REVISIT, PROPOSAL");
+  }
+  if (!v.contact().empty()) {
+    auto ids = ParseResourceName(v.contact(), {"customers", "contacts"}, "visit.contact");
+    if (!ids.ok()) {
+      errors.Add("visit.contact", "expected customers/{id}/contacts/{id}");
+    } else if (absl::StrCat("customers/", (*ids)[0]) != v.customer()) {
+      errors.Add("visit.contact", "must be a contact of visit.customer");
+    }
+  }
+  CheckText(v.place(), "visit.place", 500, false, errors);
+  ValidateLocation(v, "visit.", errors);
+  if (v.checklist_size() > kMaxChecklistItems) {
+    errors.Add("visit.checklist", absl::StrCat("at most ", kMaxChecklistItems, " items"));
+  }
+  for (int i = 0; i < v.checklist_size(); ++i) {
+    CheckText(v.checklist(i).text(), absl::StrCat("visit.checklist[", i, "].text"), 500, true, errors);
+  }
+  if (absl::Status s = ValidateVisitTimes(FromProto(v.start_time()), FromProto(v.end_time())); !s.ok()) {
+    for (FieldViolation& f : FieldViolations(s)) errors.Add(std::move(f.field), std::move(f.description));
+  }
 }
 
 // ---------------------------------------------------------------- care

@@ -15,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/status/status.h"
 #include "crm/scheduling/v1/scheduling.pb.h"
 
 namespace crm::scheduling {
@@ -94,6 +95,14 @@ inline constexpr absl::Duration kMaxVisitLength = absl::Hours(24);
 // "visit.end_time" when unset, not after the start, or more than 24 hours
 // after it.
 absl::Status ValidateVisitTimes(absl::Time start, absl::Time end);
+
+// The longest checklist a visit may carry.
+inline constexpr int kMaxChecklistItems = 50;
+
+// The fields a booking or an update may set, under "visit.": purpose,
+// contact (one of visit.customer's), place, location, checklist and the
+// times (ValidateVisitTimes).
+void ValidateVisitFields(const pb::Visit& v, Violations& errors);
 
 // ---- care cadence (SCH-5)
 
