@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "common/auth/grpc_auth.h"
 #include "common/status/grpc_status.h"
 
@@ -15,6 +16,14 @@ namespace crm::client {
 namespace {
 
 std::string Seconds(absl::Duration d) { return absl::StrFormat("%.3fs", absl::ToDoubleSeconds(d)); }
+
+// What MakeChannel secures channels with; never destroyed, so a channel
+// made during static destruction still finds it.
+absl::Mutex credentials_mu(absl::kConstInit);
+std::shared_ptr<grpc::ChannelCredentials>& Credentials() ABSL_EXCLUSIVE_LOCKS_REQUIRED(credentials_mu) {
+  static auto* credentials = new std::shared_ptr<grpc::ChannelCredentials>(grpc::InsecureChannelCredentials());
+  return *credentials;
+}
 
 }  // namespace
 
@@ -31,13 +40,24 @@ std::string RetryServiceConfig(const ChannelOptions& options) {
                       R"(,"retryableStatusCodes":["UNAVAILABLE"]}}]})");
 }
 
+void SetChannelTls(tls::ChannelTls tls) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials = tls::ChannelCredentials(tls);
+  absl::MutexLock lock(&credentials_mu);
+  Credentials() = std::move(credentials);
+}
+
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const ChannelOptions& options) {
   grpc::ChannelArguments args;
   args.SetServiceConfigJSON(RetryServiceConfig(options));
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
   args.SetMaxReceiveMessageSize(options.max_message_bytes);
   args.SetMaxSendMessageSize(options.max_message_bytes);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  {
+    absl::MutexLock lock(&credentials_mu);
+    credentials = Credentials();
+  }
+  return grpc::CreateCustomChannel(target, credentials, args);
 }
 
 absl::StatusOr<Caller> CallerOf(const grpc::ServerContext& incoming, absl::Time deadline) {

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/tls/tls.h"
 
 namespace crm::client {
 
@@ -37,8 +38,15 @@ struct ChannelOptions {
 // retryableStatusCodes = [UNAVAILABLE] only.
 std::string RetryServiceConfig(const ChannelOptions& options);
 
-// An insecure channel (traffic stays inside the cluster network) with the
-// retry policy. Connects lazily: creating it never fails or blocks.
+// Makes every later MakeChannel of this process use `tls` (plaintext when it
+// is off, the default). Once at start-up, before the first channel:
+// server::LoadServiceConfig does it from the --tls_ca_file and
+// --tls_client_* flags, so no service-to-service channel is missed.
+void SetChannelTls(tls::ChannelTls tls);
+
+// A channel secured per SetChannelTls, with the retry policy. Connects
+// lazily: creating it never fails or blocks (a TLS handshake failure shows
+// as UNAVAILABLE on the calls).
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const ChannelOptions& options = {});
 
 // What an outgoing call inherits from the incoming one.

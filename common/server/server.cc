@@ -41,7 +41,7 @@ absl::StatusOr<int> GrpcServer::Start() {
 
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options_.listen_address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options_.listen_address, tls::ServerCredentials(options_.tls), &port);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   builder.SetMaxSendMessageSize(options_.max_message_bytes);
   if (options_.max_connection_age > absl::ZeroDuration()) {
@@ -79,7 +79,11 @@ absl::StatusOr<int> GrpcServer::Start() {
   } else {
     SetServing(true);
   }
-  log::Info("listening", {{"address", options_.listen_address}, {"port", absl::StrCat(port)}});
+  log::Info("listening", {{"address", options_.listen_address},
+                         {"port", absl::StrCat(port)},
+                         {"tls", !options_.tls.enabled()                    ? "off"
+                                 : options_.tls.requires_client_certificate() ? "mutual"
+                                                                              : "on"}});
   return port;
 }
 

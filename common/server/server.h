@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/tls/tls.h"
 
 namespace crm::server {
 
@@ -36,6 +37,9 @@ struct ServerOptions {
   // Between NOT_SERVING and the end of accepting calls (see Shutdown).
   absl::Duration shutdown_drain = absl::ZeroDuration();
   absl::Duration health_probe_interval = absl::Seconds(1);
+  // Off (plaintext) unless it holds a certificate; with a client CA the
+  // listener requires client certificates (mutual TLS).
+  tls::ServerTls tls;
   // Connections are closed (GOAWAY, then `max_connection_age_grace` for
   // calls in flight) after this age, so clients re-resolve DNS and spread
   // onto replicas added by a scale-up. Zero = never.

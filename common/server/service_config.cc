@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/auth/secret_file.h"
+#include "common/client/client.h"
 #include "common/config/config.h"
 #include "common/util/log.h"
 
@@ -30,6 +31,17 @@ ABSL_FLAG(int, health_probe_ms, 1000, "how often the database is pinged for heal
 ABSL_FLAG(int, event_retention_hours, 24 * 7,
           "outbox events older than this are pruned; consumers must not fall further behind");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+
+// TLS (common/tls): off unless the files are given.
+ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain of this server; set: the listener speaks TLS only");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA certificates; set: clients must present a certificate signed by one (mutual TLS)");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "PEM CA certificates; set: calls to other services use TLS and verify their certificates");
+ABSL_FLAG(std::string, tls_client_cert_file, "",
+          "PEM certificate chain presented on calls to other services (their --tls_client_ca_file)");
+ABSL_FLAG(std::string, tls_client_key_file, "", "PEM private key of --tls_client_cert_file");
 
 ABSL_FLAG(std::string, db_host, "127.0.0.1", "MySQL/MariaDB host");
 ABSL_FLAG(int, db_port, 3306, "MySQL/MariaDB port");
@@ -104,6 +116,14 @@ ServiceConfig LoadServiceConfig(DatabaseUse database) {
   if (c.server.health_probe_interval <= absl::ZeroDuration()) {
     config::Die("--health_probe_ms: must be positive");
   }
+  auto server_tls = tls::LoadServerTls(absl::GetFlag(FLAGS_tls_cert_file), absl::GetFlag(FLAGS_tls_key_file),
+                                       absl::GetFlag(FLAGS_tls_client_ca_file));
+  if (!server_tls.ok()) config::Die(server_tls.status().message());
+  c.server.tls = *std::move(server_tls);
+  auto channel_tls = tls::LoadChannelTls(absl::GetFlag(FLAGS_tls_ca_file), absl::GetFlag(FLAGS_tls_client_cert_file),
+                                         absl::GetFlag(FLAGS_tls_client_key_file));
+  if (!channel_tls.ok()) config::Die(channel_tls.status().message());
+  client::SetChannelTls(*std::move(channel_tls));
 
   if (database == DatabaseUse::kRequired) {
     c.db.host = absl::GetFlag(FLAGS_db_host);

@@ -27,7 +27,9 @@ struct ServiceConfig {
 
 enum class DatabaseUse { kRequired, kNone };
 
-// Reads flags (see service_config.cc for names and defaults). With
+// Reads flags (see service_config.cc for names and defaults); also makes
+// every client::MakeChannel of the process use the --tls_ca_file and
+// --tls_client_* settings (client::SetChannelTls). With
 // DatabaseUse::kNone (the gateway) the --db_* flags are ignored and `db`
 // stays default.
 ServiceConfig LoadServiceConfig(DatabaseUse database = DatabaseUse::kRequired);

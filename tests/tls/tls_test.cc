@@ -1,0 +1,219 @@
+// TLS and mutual TLS on the suite's own server runner (crm::server::GrpcServer)
+// and channels (crm::client::MakeChannel), in process, with certificates made
+// by deploy/local/dev-certs.sh for this run: who gets through and who is
+// refused, and the start-up checks of the certificate files.
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "common/client/client.h"
+#include "common/server/server.h"
+#include "common/testing/status_matchers.h"
+#include "common/tls/tls.h"
+#include "crm/bench/v1/echo.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "tests/tls/dev_certs.h"
+
+namespace crm {
+namespace {
+
+using ::crm::testing::DevCerts;
+using ::crm::testing::IsOk;
+using ::crm::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+class CountingEcho final : public bench::v1::Echo::Service {
+ public:
+  grpc::Status Echo(grpc::ServerContext*, const bench::v1::EchoRequest* request,
+                    bench::v1::EchoResponse* response) override {
+    ++calls;
+    response->set_payload(request->payload());
+    return grpc::Status::OK;
+  }
+  std::atomic<int> calls{0};
+};
+
+// Two unrelated CAs for the whole run: "ours" and a stranger's.
+class TlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto ours = DevCerts::Create(CRM_DEV_CERTS_SH);
+    ASSERT_TRUE(ours.ok()) << ours.status();
+    auto other = DevCerts::Create(CRM_DEV_CERTS_SH);
+    ASSERT_TRUE(other.ok()) << other.status();
+    ours_ = ours->release();
+    other_ = other->release();
+  }
+  static void TearDownTestSuite() {
+    delete ours_;
+    delete other_;
+  }
+
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown();
+    client::SetChannelTls({});
+  }
+
+  // Serves CountingEcho on a free loopback port with `tls`.
+  void Serve(tls::ServerTls tls) {
+    server::ServerOptions options;
+    options.tls = std::move(tls);
+    options.shutdown_grace = absl::Seconds(1);
+    server_ = std::make_unique<server::GrpcServer>(options, std::vector<grpc::Service*>{&echo_},
+                                                   std::vector<std::string>{}, nullptr);
+    auto port = server_->Start();
+    ASSERT_TRUE(port.ok()) << port.status();
+    port_ = *port;
+  }
+
+  std::string Target(const std::string& host = "127.0.0.1") const { return absl::StrCat(host, ":", port_); }
+
+  // One Echo call; a refused handshake shows as UNAVAILABLE.
+  static grpc::Status Call(const std::shared_ptr<grpc::Channel>& channel) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    bench::v1::EchoRequest request;
+    request.set_payload("ping");
+    bench::v1::EchoResponse response;
+    grpc::Status status = bench::v1::Echo::NewStub(channel)->Echo(&context, request, &response);
+    if (status.ok()) {
+      EXPECT_EQ(response.payload(), "ping");
+    }
+    return status;
+  }
+  grpc::Status CallWith(const tls::ChannelTls& tls, const std::string& host = "127.0.0.1") const {
+    return Call(grpc::CreateChannel(Target(host), tls::ChannelCredentials(tls)));
+  }
+
+  static DevCerts* ours_;
+  static DevCerts* other_;
+  CountingEcho echo_;
+  std::unique_ptr<server::GrpcServer> server_;
+  int port_ = 0;
+};
+
+DevCerts* TlsTest::ours_ = nullptr;
+DevCerts* TlsTest::other_ = nullptr;
+
+// ---- TLS: the server proves who it is ----
+
+TEST_F(TlsTest, ServiceChannelTrustingTheCaIsServed) {
+  Serve(ours_->Server("customers"));
+  // The path every service-to-service call takes.
+  client::SetChannelTls(ours_->Channel());
+  EXPECT_TRUE(Call(client::MakeChannel(Target())).ok());
+  EXPECT_TRUE(Call(client::MakeChannel(Target("localhost"))).ok());
+  EXPECT_EQ(echo_.calls.load(), 2);
+}
+
+TEST_F(TlsTest, PlaintextClientIsRefused) {
+  Serve(ours_->Server("customers"));
+  EXPECT_EQ(CallWith(tls::ChannelTls{}).error_code(), grpc::StatusCode::UNAVAILABLE);
+  // MakeChannel without TLS configured is plaintext too.
+  EXPECT_EQ(Call(client::MakeChannel(Target())).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(echo_.calls.load(), 0);
+}
+
+TEST_F(TlsTest, ClientTrustingAnotherCaIsRefused) {
+  Serve(ours_->Server("customers"));
+  EXPECT_EQ(CallWith(other_->Channel()).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(echo_.calls.load(), 0);
+}
+
+TEST_F(TlsTest, ServerWhoseCertificateNamesAnotherHostIsRefused) {
+  // crmctl's certificate is signed by the right CA but names no host.
+  Serve(ours_->Server("crmctl"));
+  EXPECT_EQ(CallWith(ours_->Channel()).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(echo_.calls.load(), 0);
+}
+
+// ---- Mutual TLS: the client proves who it is too ----
+
+TEST_F(TlsTest, MutualTlsRefusesAClientWithoutCertificate) {
+  Serve(ours_->Server("customers", /*require_client_ca=*/true));
+  EXPECT_EQ(CallWith(ours_->Channel()).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(CallWith(tls::ChannelTls{}).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(echo_.calls.load(), 0);
+}
+
+TEST_F(TlsTest, MutualTlsRefusesAClientCertificateOfAnotherCa) {
+  Serve(ours_->Server("customers", /*require_client_ca=*/true));
+  // Trusts our server, presents a certificate the stranger's CA signed.
+  tls::ChannelTls tls = ours_->Channel();
+  const tls::ChannelTls stranger = other_->Channel("gateway");
+  tls.cert_chain_pem = stranger.cert_chain_pem;
+  tls.private_key_pem = stranger.private_key_pem;
+  EXPECT_EQ(CallWith(tls).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(echo_.calls.load(), 0);
+}
+
+TEST_F(TlsTest, MutualTlsServesAClientCertificateOfTheCa) {
+  Serve(ours_->Server("customers", /*require_client_ca=*/true));
+  EXPECT_TRUE(CallWith(ours_->Channel("crmctl")).ok());
+  client::SetChannelTls(ours_->Channel("gateway"));
+  EXPECT_TRUE(Call(client::MakeChannel(Target())).ok());
+  EXPECT_EQ(echo_.calls.load(), 2);
+}
+
+// ---- Start-up checks: a bad file is reported by flag and path ----
+
+TEST_F(TlsTest, LoadsNothingWhenNoFileIsGiven) {
+  auto server = tls::LoadServerTls("", "", "");
+  ASSERT_THAT(server.status(), IsOk());
+  EXPECT_FALSE(server->enabled());
+  auto channel = tls::LoadChannelTls("", "", "");
+  ASSERT_THAT(channel.status(), IsOk());
+  EXPECT_FALSE(channel->enabled());
+}
+
+TEST_F(TlsTest, RefusesAKeyThatDoesNotMatchTheCertificate) {
+  EXPECT_THAT(tls::LoadServerTls(ours_->Path("customers.crt"), ours_->Path("gateway.key"), "").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--tls_key_file"), HasSubstr(ours_->Path("gateway.key")),
+                             HasSubstr("does not match"))));
+  EXPECT_THAT(tls::LoadChannelTls(ours_->Path("ca.crt"), ours_->Path("crmctl.crt"), ours_->Path("gateway.key"))
+                  .status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--tls_client_key_file"), HasSubstr("does not match"))));
+}
+
+TEST_F(TlsTest, RefusesMissingAndMalformedFiles) {
+  const std::string missing = ours_->Path("missing.crt");
+  EXPECT_THAT(tls::LoadServerTls(missing, ours_->Path("customers.key"), "").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--tls_cert_file"), HasSubstr(missing), HasSubstr("cannot be read"))));
+  // A key where a CA certificate belongs.
+  EXPECT_THAT(tls::LoadChannelTls(ours_->Path("ca.key"), "", "").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--tls_ca_file"), HasSubstr("no PEM certificate"))));
+  EXPECT_THAT(tls::LoadServerTls(ours_->Path("customers.crt"), ours_->Path("customers.key"),
+                                 ours_->Path("customers.key"))
+                  .status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--tls_client_ca_file")));
+  // A certificate where the key belongs.
+  EXPECT_THAT(tls::LoadServerTls(ours_->Path("customers.crt"), ours_->Path("customers.crt"), "").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--tls_key_file"), HasSubstr("no unencrypted PEM private key"))));
+  const std::string empty = ours_->Path("empty.crt");
+  std::ofstream(empty).close();
+  EXPECT_THAT(tls::LoadServerTls(empty, ours_->Path("customers.key"), "").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr("--tls_cert_file"), HasSubstr("empty"))));
+}
+
+TEST_F(TlsTest, RefusesHalfConfigurations) {
+  EXPECT_THAT(tls::LoadServerTls(ours_->Path("customers.crt"), "", "").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--tls_key_file")));
+  EXPECT_THAT(tls::LoadServerTls("", "", ours_->Path("ca.crt")).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--tls_client_ca_file")));
+  EXPECT_THAT(tls::LoadChannelTls("", ours_->Path("crmctl.crt"), ours_->Path("crmctl.key")).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("needs --tls_ca_file")));
+  EXPECT_THAT(tls::LoadChannelTls(ours_->Path("ca.crt"), ours_->Path("crmctl.crt"), "").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--tls_client_key_file")));
+}
+
+}  // namespace
+}  // namespace crm
