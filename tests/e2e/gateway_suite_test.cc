@@ -11,11 +11,6 @@
 // scheduling service stopped Customer 360 still answers and says which parts
 // are missing (GW-3). Also: the HTTP front's rate limit (429) and one route
 // read with the curl binary.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -68,7 +63,7 @@ using crm::testing::HasFieldViolation;
 using crm::testing::IsOk;
 using crm::testing::kE2eIssuer;
 using crm::testing::kE2eKey;
-using crm::testing::ServiceProcess;
+using crm::testing::ServiceSuite;
 using crm::testing::StatusIs;
 using ::testing::ElementsAre;
 using CustomerStub = cpb::CustomerService::Stub;
@@ -304,23 +299,6 @@ class Front {
   int calls_ = 0;
 };
 
-// A loopback port nobody listens on right now (bound, read, released).
-int FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
 template <typename Row>
 std::vector<std::string> Names(const gpb::RepeatedPtrField<Row>& rows) {
   std::vector<std::string> out;
@@ -336,81 +314,21 @@ std::vector<std::string> UnavailableParts(const gpb::RepeatedPtrField<gw::Unavai
 
 class GatewaySuiteTest : public ::testing::Test {
  protected:
-  // Starts the four services and the gateway (with `gateway_env` added),
-  // and waits until the HTTP front answers.
+  // Starts the four services and the gateway (with `gateway_env` added)
+  // and its HTTP front.
   void StartSuite(const std::map<std::string, std::string>& gateway_env = {}) {
-    customers_ = Create("customers", CRM_CUSTOMERS_BINARY);
-    ASSERT_NE(customers_, nullptr);
-    ASSERT_TRUE(customers_->Start().ok()) << customers_->Log();
-
-    opportunities_ = Create("opportunities", CRM_OPPORTUNITIES_BINARY);
-    ASSERT_NE(opportunities_, nullptr);
-    opportunities_->env()["CRM_CUSTOMERS_ADDRESS"] = customers_->address();
-    ASSERT_TRUE(opportunities_->Start().ok()) << opportunities_->Log();
-
-    complaints_ = Create("complaints", CRM_COMPLAINTS_BINARY);
-    ASSERT_NE(complaints_, nullptr);
-    complaints_->env()["CRM_CUSTOMERS_ADDRESS"] = customers_->address();
-    ASSERT_TRUE(complaints_->Start().ok()) << complaints_->Log();
-
-    scheduling_ = Create("scheduling", CRM_SCHEDULING_BINARY);
-    ASSERT_NE(scheduling_, nullptr);
-    scheduling_->env()["CRM_CUSTOMERS_ADDRESS"] = customers_->address();
-    scheduling_->env()["CRM_OPPORTUNITIES_ADDRESS"] = opportunities_->address();
-    scheduling_->env()["CRM_COMPLAINTS_ADDRESS"] = complaints_->address();
-    ASSERT_TRUE(scheduling_->Start().ok()) << scheduling_->Log();
-
-    gateway_ = Create("gateway", CRM_GATEWAY_BINARY);
-    ASSERT_NE(gateway_, nullptr);
-    gateway_->env()["CRM_CUSTOMERS_ADDRESS"] = customers_->address();
-    gateway_->env()["CRM_OPPORTUNITIES_ADDRESS"] = opportunities_->address();
-    gateway_->env()["CRM_COMPLAINTS_ADDRESS"] = complaints_->address();
-    gateway_->env()["CRM_SCHEDULING_ADDRESS"] = scheduling_->address();
-    for (const auto& [k, v] : gateway_env) gateway_->env()[k] = v;
-    // The free port may be taken by someone else before the gateway binds
-    // it: then it says so and exits, and another port is tried.
-    for (int attempt = 0; attempt < 3 && http_port_ == 0; ++attempt) {
-      const int port = FreeLoopbackPort();
-      ASSERT_NE(port, 0);
-      gateway_->env()["CRM_HTTP_LISTEN_ADDRESS"] = absl::StrCat("127.0.0.1:", port);
-      ASSERT_TRUE(gateway_->Start().ok()) << gateway_->Log();
-      if (HttpFrontAnswers(port)) {
-        http_port_ = port;
-      } else {
-        gateway_->Stop(SIGKILL);
-      }
-    }
-    ASSERT_NE(http_port_, 0) << "the HTTP front never answered GET /healthz\n" << gateway_->Log();
+    auto suite = ServiceSuite::Create({.binaries = {CRM_CUSTOMERS_BINARY, CRM_OPPORTUNITIES_BINARY,
+                                                    CRM_COMPLAINTS_BINARY, CRM_SCHEDULING_BINARY, CRM_GATEWAY_BINARY},
+                                       .http_front = true});
+    ASSERT_THAT(suite, IsOk());
+    suite_ = *std::move(suite);
+    for (const auto& [k, v] : gateway_env) suite_->gateway().env()[k] = v;
+    ASSERT_THAT(suite_->Start(), IsOk());
   }
 
-  static std::unique_ptr<ServiceProcess> Create(const char* name, const char* binary) {
-    auto process = ServiceProcess::Create(name, binary);
-    EXPECT_TRUE(process.ok()) << process.status();
-    if (!process.ok()) return nullptr;
-    // Each is stopped gracefully at most once (scheduling, mid-test): keep it short.
-    (*process)->env()["CRM_SHUTDOWN_GRACE_SECONDS"] = "1";
-    return *std::move(process);
-  }
+  Front MakeFront(FrontKind kind) const { return Front(kind, suite_->gateway().channel(), suite_->http_port()); }
 
-  // Polls GET /healthz (each poll a real round trip) until it answers 200,
-  // the gateway gives up on the port, or 30 s pass.
-  bool HttpFrontAnswers(int port) {
-    httplib::Client client("127.0.0.1", port);
-    client.set_connection_timeout(1, 0);
-    client.set_read_timeout(5, 0);
-    const absl::Time until = absl::Now() + absl::Seconds(30);
-    while (absl::Now() < until) {
-      if (auto reply = client.Get("/healthz"); reply && reply->status == 200) return true;
-      if (absl::StrContains(gateway_->Log(), "cannot start the HTTP front")) return false;
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return false;
-  }
-
-  Front MakeFront(FrontKind kind) const { return Front(kind, gateway_->channel(), http_port_); }
-
-  std::unique_ptr<ServiceProcess> customers_, opportunities_, complaints_, scheduling_, gateway_;
-  int http_port_ = 0;
+  std::unique_ptr<ServiceSuite> suite_;
 };
 
 class GatewaySuiteFrontTest : public GatewaySuiteTest, public ::testing::WithParamInterface<FrontKind> {};
@@ -756,7 +674,7 @@ TEST_P(GatewaySuiteFrontTest, ScenarioViewsAndRowLevelAccessThroughTheFront) {
 
   // ---- 11. The scheduling service stops: Customer 360 still answers,
   // with the scheduling parts listed as unavailable; suite health says so.
-  ASSERT_TRUE(scheduling_->Stop(SIGTERM).has_value());
+  ASSERT_THAT(suite_->Terminate(crm::testing::Service::kScheduling), IsOk());
   auto degraded = front.Call(kOwner, &GatewayStub::GetCustomer360, get360, view360_route);
   ASSERT_THAT(degraded, IsOk());
   EXPECT_EQ(degraded->customer().name(), customer->name());
@@ -859,7 +777,7 @@ TEST_F(GatewaySuiteTest, CurlReadsACustomerOverHttp) {
   ASSERT_THAT(customer, IsOk());
 
   const std::string command = absl::StrCat("curl -s -w '\\n%{http_code}' -H 'Authorization: ", Bearer(kOwner),
-                                           "' http://127.0.0.1:", http_port_, "/v1/", customer->name());
+                                           "' http://127.0.0.1:", suite_->http_port(), "/v1/", customer->name());
   FILE* pipe = popen(command.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   std::string out;

@@ -46,6 +46,7 @@ namespace spb = ::crm::scheduling::v1;
 using crm::testing::E2eContext;
 using crm::testing::IsOk;
 using crm::testing::ServiceProcess;
+using crm::testing::ServiceSuite;
 using crm::testing::StatusIs;
 using ::testing::HasSubstr;
 
@@ -107,37 +108,17 @@ std::string Describe(const WantedTask& w) {
 class SchedulingProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    customers_ = Create("customers", CRM_CUSTOMERS_BINARY);
-    ASSERT_NE(customers_, nullptr);
-    ASSERT_TRUE(customers_->Start().ok()) << customers_->Log();
-
-    opportunities_ = Create("opportunities", CRM_OPPORTUNITIES_BINARY);
-    ASSERT_NE(opportunities_, nullptr);
-    opportunities_->env()["CRM_CUSTOMERS_ADDRESS"] = customers_->address();
-    ASSERT_TRUE(opportunities_->Start().ok()) << opportunities_->Log();
-
-    complaints_ = Create("complaints", CRM_COMPLAINTS_BINARY);
-    ASSERT_NE(complaints_, nullptr);
-    complaints_->env()["CRM_CUSTOMERS_ADDRESS"] = customers_->address();
-    ASSERT_TRUE(complaints_->Start().ok()) << complaints_->Log();
-
     // With the HS256 key in its environment the scheduling service mints
     // its own SERVICE token for the feeds (no --service_token_file).
-    scheduling_ = Create("scheduling", CRM_SCHEDULING_BINARY);
-    ASSERT_NE(scheduling_, nullptr);
-    scheduling_->env()["CRM_CUSTOMERS_ADDRESS"] = customers_->address();
-    scheduling_->env()["CRM_OPPORTUNITIES_ADDRESS"] = opportunities_->address();
-    scheduling_->env()["CRM_COMPLAINTS_ADDRESS"] = complaints_->address();
-    // The graceful stop at the end waits the whole grace (as every service
-    // here does): keep it short.
-    scheduling_->env()["CRM_SHUTDOWN_GRACE_SECONDS"] = "1";
-    ASSERT_TRUE(scheduling_->Start().ok()) << scheduling_->Log();
-  }
-
-  static std::unique_ptr<ServiceProcess> Create(const char* name, const char* binary) {
-    auto process = ServiceProcess::Create(name, binary);
-    EXPECT_TRUE(process.ok()) << process.status();
-    return process.ok() ? *std::move(process) : nullptr;
+    auto suite = ServiceSuite::Create({.binaries = {CRM_CUSTOMERS_BINARY, CRM_OPPORTUNITIES_BINARY,
+                                                    CRM_COMPLAINTS_BINARY, CRM_SCHEDULING_BINARY, /*gateway=*/""}});
+    ASSERT_THAT(suite, IsOk());
+    suite_ = *std::move(suite);
+    ASSERT_THAT(suite_->Start(), IsOk());
+    customers_ = &suite_->customers();
+    opportunities_ = &suite_->opportunities();
+    complaints_ = &suite_->complaints();
+    scheduling_ = &suite_->scheduling();
   }
 
   // ---- customers
@@ -434,7 +415,8 @@ class SchedulingProcessTest : public ::testing::Test {
     }
   }
 
-  std::unique_ptr<ServiceProcess> customers_, opportunities_, complaints_, scheduling_;
+  std::unique_ptr<ServiceSuite> suite_;
+  ServiceProcess *customers_ = nullptr, *opportunities_ = nullptr, *complaints_ = nullptr, *scheduling_ = nullptr;
   std::unique_ptr<db::ConnectionPool> scheduling_db_;
 };
 

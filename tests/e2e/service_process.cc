@@ -1,6 +1,10 @@
 #include "tests/e2e/service_process.h"
 
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -8,6 +12,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/auth/token_minter.h"
@@ -15,28 +20,35 @@
 
 namespace crm::testing {
 
-absl::StatusOr<std::unique_ptr<ServiceProcess>> ServiceProcess::Create(std::string name,
-                                                                       std::string binary) {
+absl::StatusOr<std::unique_ptr<ServiceProcess>> ServiceProcess::Create(std::string name, std::string binary,
+                                                                       const PrivateMariaDb* server) {
+  if (server != nullptr) {
+    const std::string database = absl::StrCat("crm_", name);
+    if (absl::Status s = server->CreateDatabase(database); !s.ok()) return s;
+    return std::unique_ptr<ServiceProcess>(
+        new ServiceProcess(std::move(name), std::move(binary), std::nullopt, server->Config(database)));
+  }
   auto db = TestDatabase::Create();
   if (!db.ok()) return db.status();
+  db::DbConfig config = db->config();
   return std::unique_ptr<ServiceProcess>(
-      new ServiceProcess(std::move(name), std::move(binary), std::move(*db)));
+      new ServiceProcess(std::move(name), std::move(binary), std::move(*db), std::move(config)));
 }
 
-ServiceProcess::ServiceProcess(std::string name, std::string binary, TestDatabase db)
-    : name_(std::move(name)), binary_(std::move(binary)), db_(std::move(db)) {
-  const db::DbConfig& c = db_.config();
-  const std::string tag = absl::StrCat(name_, "-", getpid(), "-", c.database);
+ServiceProcess::ServiceProcess(std::string name, std::string binary, std::optional<TestDatabase> owned,
+                               db::DbConfig db)
+    : name_(std::move(name)), binary_(std::move(binary)), owned_db_(std::move(owned)), db_(std::move(db)) {
+  const std::string tag = absl::StrCat(name_, "-", getpid(), "-", db_.database);
   port_file_ = ::testing::TempDir() + tag + ".port";
   log_file_ = ::testing::TempDir() + tag + ".log";
   files_ = {port_file_, log_file_};
   env_ = {{"CRM_LISTEN_ADDRESS", "127.0.0.1:0"},
           {"CRM_PORT_FILE", port_file_},
-          {"CRM_DB_HOST", c.host},
-          {"CRM_DB_PORT", absl::StrCat(c.port)},
-          {"CRM_DB_USER", c.user},
-          {"CRM_DB_NAME", c.database},
-          {"CRM_DB_PASSWORD_FILE", WriteFile("db.password", c.password)},
+          {"CRM_DB_HOST", db_.host},
+          {"CRM_DB_PORT", absl::StrCat(db_.port)},
+          {"CRM_DB_USER", db_.user},
+          {"CRM_DB_NAME", db_.database},
+          {"CRM_DB_PASSWORD_FILE", WriteFile("db.password", db_.password)},
           {"CRM_JWT_HS256_KEY_FILE", WriteFile("jwt.key", kE2eKey)},
           {"CRM_JWT_ISSUER", kE2eIssuer},
           {"CRM_HEALTH_PROBE_MS", "100"},
@@ -50,8 +62,8 @@ ServiceProcess::~ServiceProcess() {
 }
 
 std::string ServiceProcess::WriteFile(const std::string& suffix, const std::string& content) {
-  const std::string path = absl::StrCat(::testing::TempDir(), name_, "-", getpid(), "-",
-                                        db_.config().database, ".", suffix);
+  const std::string path =
+      absl::StrCat(::testing::TempDir(), name_, "-", getpid(), "-", db_.database, ".", suffix);
   std::ofstream(path) << content;
   files_.push_back(path);
   return path;
@@ -62,12 +74,34 @@ absl::Status ServiceProcess::Start() {
   auto child = ChildProcess::Start({binary_}, env_, log_file_);
   if (!child.ok()) return child.status();
   child_ = std::move(*child);
-  auto port = WaitForFileLine(port_file_, absl::Seconds(60));
+  // Polls the port file, and the child: one that exits (a port taken, bad
+  // configuration) is reported at once instead of at the deadline.
+  const absl::Time until = absl::Now() + absl::Seconds(60);
+  std::optional<std::string> port;
+  while (!port && absl::Now() < until) {
+    if (child_->WaitFor(absl::ZeroDuration())) {
+      return absl::FailedPreconditionError(absl::StrCat(name_, " exited during start-up"));
+    }
+    port = WaitForFileLine(port_file_, absl::Milliseconds(100));
+  }
+  const std::string old_address = port_ == 0 ? "" : address();
   if (!port || !absl::SimpleAtoi(*port, &port_)) {
     return absl::DeadlineExceededError(absl::StrCat(name_, " did not start listening"));
   }
-  channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  // Same address: keep the channel, so that stubs made on it reconnect.
+  if (channel_ == nullptr || address() != old_address) {
+    channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  }
   return absl::OkStatus();
+}
+
+absl::Status ServiceProcess::Restart() {
+  if (port_ == 0) return Start();
+  const std::string listen = env_["CRM_LISTEN_ADDRESS"];
+  env_["CRM_LISTEN_ADDRESS"] = address();
+  absl::Status started = Start();
+  env_["CRM_LISTEN_ADDRESS"] = listen;
+  return started;
 }
 
 void ServiceProcess::Signal(int signal) const {
@@ -94,7 +128,7 @@ void ServiceProcess::ShareDatabaseWith(const ServiceProcess& other) {
   }
 }
 
-const db::DbConfig& ServiceProcess::database() const { return shared_db_ ? *shared_db_ : db_.config(); }
+const db::DbConfig& ServiceProcess::database() const { return shared_db_ ? *shared_db_ : db_; }
 
 std::string ServiceProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
 
@@ -103,12 +137,147 @@ std::string ServiceProcess::Log() const {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-std::unique_ptr<grpc::ClientContext> E2eContext(const auth::Principal& who) {
+std::string E2eBearer(const auth::Principal& who) {
   auto token = auth::MintHs256Token(kE2eKey, kE2eIssuer, "crm", who, absl::Now(), absl::Hours(1));
+  return token.ok() ? absl::StrCat("Bearer ", *token) : "";
+}
+
+std::unique_ptr<grpc::ClientContext> E2eContext(const auth::Principal& who) {
   auto ctx = std::make_unique<grpc::ClientContext>();
-  if (token.ok()) ctx->AddMetadata("authorization", absl::StrCat("Bearer ", *token));
+  if (std::string bearer = E2eBearer(who); !bearer.empty()) ctx->AddMetadata("authorization", bearer);
   ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
   return ctx;
+}
+
+// ---- ServiceSuite
+
+const char* ServiceName(Service service) {
+  switch (service) {
+    case Service::kCustomers: return "customers";
+    case Service::kOpportunities: return "opportunities";
+    case Service::kComplaints: return "complaints";
+    case Service::kScheduling: return "scheduling";
+    case Service::kGateway: return "gateway";
+  }
+  return "?";
+}
+
+int FreeLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+absl::StatusOr<std::unique_ptr<ServiceSuite>> ServiceSuite::Create(Options options) {
+  std::unique_ptr<ServiceSuite> suite(new ServiceSuite(std::move(options)));
+  const SuiteBinaries& b = suite->options_.binaries;
+  const std::pair<Service, const std::string*> binaries[] = {{Service::kCustomers, &b.customers},
+                                                             {Service::kOpportunities, &b.opportunities},
+                                                             {Service::kComplaints, &b.complaints},
+                                                             {Service::kScheduling, &b.scheduling},
+                                                             {Service::kGateway, &b.gateway}};
+  for (const auto& [service, binary] : binaries) {
+    if (binary->empty() && service == Service::kGateway) continue;
+    auto process = ServiceProcess::Create(ServiceName(service), *binary, suite->options_.mariadb);
+    if (!process.ok()) return process.status();
+    // Tests stop services mid-run; the graceful stop waits out the whole
+    // grace, so keep it short. (std::string: GCC 12 warns falsely on = "1".)
+    (*process)->env()["CRM_SHUTDOWN_GRACE_SECONDS"] = std::string("1");
+    suite->processes_[service] = *std::move(process);
+  }
+  return suite;
+}
+
+ServiceProcess& ServiceSuite::process(Service service) const { return *processes_.at(service); }
+
+absl::Status ServiceSuite::Start() {
+  // Each service dials the ones started before it (scheduling follows the
+  // other three's event feeds; the gateway forwards to all four).
+  const std::pair<Service, const char*> peers[] = {{Service::kCustomers, "CRM_CUSTOMERS_ADDRESS"},
+                                                   {Service::kOpportunities, "CRM_OPPORTUNITIES_ADDRESS"},
+                                                   {Service::kComplaints, "CRM_COMPLAINTS_ADDRESS"},
+                                                   {Service::kScheduling, "CRM_SCHEDULING_ADDRESS"}};
+  for (const auto& [service, process] : processes_) {
+    for (const auto& [peer, key] : peers) {
+      if (peer >= service) break;
+      process->env().try_emplace(key, this->process(peer).address());
+    }
+    if (service == Service::kGateway) return StartGateway();
+    if (absl::Status s = process->Start(); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat(s.message(), "\n", process->Log()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ServiceSuite::StartGateway() {
+  ServiceProcess& gateway = this->gateway();
+  if (!options_.http_front) {
+    absl::Status s = gateway.Start();
+    return s.ok() ? s : absl::Status(s.code(), absl::StrCat(s.message(), "\n", gateway.Log()));
+  }
+  // The free port may be taken by someone else before the gateway binds it:
+  // then it says so and exits, and another port is tried.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const int port = FreeLoopbackPort();
+    if (port == 0) return absl::UnavailableError("no free loopback port");
+    gateway.env()["CRM_HTTP_LISTEN_ADDRESS"] = absl::StrCat("127.0.0.1:", port);
+    if (absl::Status s = gateway.Start(); !s.ok()) {
+      if (absl::StrContains(gateway.Log(), "cannot start the HTTP front")) continue;
+      return absl::Status(s.code(), absl::StrCat(s.message(), "\n", gateway.Log()));
+    }
+    // Polls GET /healthz (each poll a real round trip) until it answers.
+    httplib::Client client("127.0.0.1", port);
+    client.set_connection_timeout(1, 0);
+    client.set_read_timeout(5, 0);
+    const absl::Time until = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < until && !absl::StrContains(gateway.Log(), "cannot start the HTTP front")) {
+      if (auto reply = client.Get("/healthz"); reply && reply->status == 200) {
+        http_port_ = port;
+        return absl::OkStatus();
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    gateway.Stop(SIGKILL);
+  }
+  return absl::UnavailableError(
+      absl::StrCat("the gateway's HTTP front never answered GET /healthz\n", gateway.Log()));
+}
+
+namespace {
+
+absl::StatusOr<int> StopProcess(ServiceProcess& process, int signal) {
+  std::optional<int> status = process.Stop(signal);
+  if (!status) return absl::DeadlineExceededError(absl::StrCat("a process did not exit on signal ", signal));
+  return *status;
+}
+
+}  // namespace
+
+absl::StatusOr<int> ServiceSuite::Kill(Service service) { return StopProcess(process(service), SIGKILL); }
+absl::StatusOr<int> ServiceSuite::Terminate(Service service) { return StopProcess(process(service), SIGTERM); }
+
+absl::Status ServiceSuite::Restart(Service service) {
+  ServiceProcess& p = process(service);
+  // The old port's sockets may linger a moment (or, rarely, someone took
+  // the port): a failed bind makes the binary exit at once, so try again.
+  absl::Status started;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    started = p.Restart();
+    if (started.ok()) return started;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  return absl::Status(started.code(), absl::StrCat(started.message(), "\n", p.Log()));
 }
 
 }  // namespace crm::testing

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -25,15 +26,21 @@ inline constexpr char kE2eIssuer[] = "crm-e2e";
 
 class ServiceProcess {
  public:
-  // Creates the service's database; does not start it yet.
-  static absl::StatusOr<std::unique_ptr<ServiceProcess>> Create(std::string name, std::string binary);
+  // Creates the service's database on the fixture MariaDB, or on `server`
+  // when given; does not start it yet.
+  static absl::StatusOr<std::unique_ptr<ServiceProcess>> Create(std::string name, std::string binary,
+                                                                const PrivateMariaDb* server = nullptr);
   ~ServiceProcess();
 
   // The environment the next Start() uses; tests may change it.
   std::map<std::string, std::string>& env() { return env_; }
 
-  // Starts the binary and waits until it listens (after its migrations).
+  // Starts the binary and waits until it listens (after its migrations);
+  // fails at once if it exits first.
   absl::Status Start();
+  // Starts it again on the port it had (after Stop), so that clients'
+  // channels reconnect to it.
+  absl::Status Restart();
   // SIGTERM (graceful) or SIGKILL (crash) and wait; the raw wait status.
   std::optional<int> Stop(int signal, absl::Duration timeout = absl::Seconds(30));
   // Sends `signal` without waiting (Stop waits).
@@ -51,11 +58,12 @@ class ServiceProcess {
   std::string Log() const;
 
  private:
-  ServiceProcess(std::string name, std::string binary, TestDatabase db);
+  ServiceProcess(std::string name, std::string binary, std::optional<TestDatabase> owned, db::DbConfig db);
   std::string WriteFile(const std::string& suffix, const std::string& content);
 
   std::string name_, binary_;
-  TestDatabase db_;
+  std::optional<TestDatabase> owned_db_;  // dropped with this object
+  db::DbConfig db_;
   std::optional<db::DbConfig> shared_db_;
   std::map<std::string, std::string> env_;
   std::string port_file_, log_file_;
@@ -68,5 +76,85 @@ class ServiceProcess {
 // A client context with a bearer token for `who` (signed with kE2eKey) and
 // a 20 s deadline.
 std::unique_ptr<grpc::ClientContext> E2eContext(const auth::Principal& who);
+
+// ---- The whole suite -------------------------------------------------------
+//
+// ServiceSuite: crm-customers, crm-opportunities, crm-complaints,
+// crm-scheduling and (optionally) crm-gateway as real processes on loopback,
+// each with its own database, wired to each other by address, sharing
+// kE2eKey so tokens from E2eContext / E2eBearer pass everywhere.
+//
+//   auto suite = ServiceSuite::Create({.binaries = {CRM_CUSTOMERS_BINARY, …}});
+//   ASSERT_TRUE(suite.ok()) << suite.status();
+//   (*suite)->process(Service::kGateway).env()["CRM_RATE_LIMIT_PER_SECOND"] = "5";  // optional
+//   ASSERT_TRUE((*suite)->Start().ok());      // in dependency order, each listening
+//   CustomerService::Stub stub((*suite)->gateway().channel());
+//   (*suite)->Kill(Service::kComplaints);     // SIGKILL, reaped
+//   (*suite)->Restart(Service::kComplaints);  // same port, same database
+//
+// Start() fills each peer address (CRM_CUSTOMERS_ADDRESS …) only where the
+// test has not set one, so a test can put something (a fault proxy) between
+// a caller and a service. Processes are killed and reaped, databases
+// dropped, when the suite goes away.
+
+enum class Service { kCustomers, kOpportunities, kComplaints, kScheduling, kGateway };
+inline constexpr Service kAllServices[] = {Service::kCustomers, Service::kOpportunities, Service::kComplaints,
+                                           Service::kScheduling, Service::kGateway};
+// "customers", …, "gateway".
+const char* ServiceName(Service service);
+
+struct SuiteBinaries {
+  std::string customers, opportunities, complaints, scheduling;
+  std::string gateway;  // empty: no gateway
+};
+
+class ServiceSuite {
+ public:
+  struct Options {
+    SuiteBinaries binaries;
+    // Also start the gateway's HTTP/JSON front on a free port (http_port()).
+    bool http_front = false;
+    // When set, every database lives on this server instead of the shared
+    // fixture (tests that stop or restart MariaDB). Not owned.
+    const PrivateMariaDb* mariadb = nullptr;
+  };
+
+  // Creates every service's database and environment; starts nothing.
+  static absl::StatusOr<std::unique_ptr<ServiceSuite>> Create(Options options);
+
+  // Starts customers, opportunities, complaints, scheduling, then the
+  // gateway (and waits for its HTTP front to answer, if asked for).
+  absl::Status Start();
+
+  ServiceProcess& process(Service service) const;
+  ServiceProcess& customers() const { return process(Service::kCustomers); }
+  ServiceProcess& opportunities() const { return process(Service::kOpportunities); }
+  ServiceProcess& complaints() const { return process(Service::kComplaints); }
+  ServiceProcess& scheduling() const { return process(Service::kScheduling); }
+  ServiceProcess& gateway() const { return process(Service::kGateway); }
+  int http_port() const { return http_port_; }
+
+  // SIGKILL (a crash) or SIGTERM (graceful, waits out the drain and grace)
+  // and reap; the raw wait status, or an error if it did not exit.
+  absl::StatusOr<int> Kill(Service service);
+  absl::StatusOr<int> Terminate(Service service);
+  // Starts a stopped service again on its previous port (its peers and the
+  // gateway keep their channels to it) and its database.
+  absl::Status Restart(Service service);
+
+ private:
+  explicit ServiceSuite(Options options) : options_(std::move(options)) {}
+  absl::Status StartGateway();
+
+  Options options_;
+  std::map<Service, std::unique_ptr<ServiceProcess>> processes_;
+  int http_port_ = 0;
+};
+
+// "Bearer <token>" for `who`, signed with kE2eKey, valid for an hour.
+std::string E2eBearer(const auth::Principal& who);
+
+// A loopback port nobody listens on right now (bound, read, released).
+int FreeLoopbackPort();
 
 }  // namespace crm::testing
