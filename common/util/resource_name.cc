@@ -1,5 +1,8 @@
 #include "common/util/resource_name.h"
 
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -24,7 +27,13 @@ absl::StatusOr<std::vector<int64_t>> ParseResourceName(
   std::vector<int64_t> ids;
   for (size_t i = 0; i < collections.size(); ++i) {
     int64_t id = 0;
-    if (parts[2 * i] != collections[i] || !absl::SimpleAtoi(parts[2 * i + 1], &id) || id <= 0) {
+    // Canonical ids only: SimpleAtoi alone would also take "+7", "07" and
+    // " 7", aliases of customers/7 that a cache or an audit log would not
+    // recognise as the same resource.
+    const absl::string_view digits = parts[2 * i + 1];
+    const bool canonical = !digits.empty() && digits[0] != '0' &&
+                           std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit);
+    if (parts[2 * i] != collections[i] || !canonical || !absl::SimpleAtoi(digits, &id) || id <= 0) {
       return InvalidField(std::string(field), absl::StrCat("must look like ", pattern()));
     }
     ids.push_back(id);

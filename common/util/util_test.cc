@@ -57,7 +57,8 @@ TEST(ResourceNameTest, ParsesNestedNames) {
 
 TEST(ResourceNameTest, RejectsMalformedNames) {
   for (const char* bad : {"", "customers", "customers/", "customers/x", "customers/0",
-                          "customers/-1", "contacts/5", "customers/5/extra"}) {
+                          "customers/-1", "contacts/5", "customers/5/extra",
+                          "customers/+5", "customers/05", "customers/ 5", "customers/5 "}) {
     EXPECT_THAT(ParseSingleId(bad, "customers", "name"), HasFieldViolation("name")) << bad;
   }
 }

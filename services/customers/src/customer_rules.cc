@@ -109,8 +109,9 @@ void ValidateCustomer(const pb::Customer& c, const std::vector<std::string>& pat
   if (Covers(paths, "industry")) CheckLength(c.industry(), 100, F(prefix, "industry"), v);
   if (Covers(paths, "address")) CheckLength(c.address(), 500, F(prefix, "address"), v);
   if (Covers(paths, "location") && c.has_location()) {
-    if (std::abs(c.location().latitude()) > 90) v.Add(F(prefix, "location.latitude"), "must be within ±90");
-    if (std::abs(c.location().longitude()) > 180) {
+    // Written so NaN fails too (every comparison with NaN is false).
+    if (!(std::abs(c.location().latitude()) <= 90)) v.Add(F(prefix, "location.latitude"), "must be within ±90");
+    if (!(std::abs(c.location().longitude()) <= 180)) {
       v.Add(F(prefix, "location.longitude"), "must be within ±180");
     }
   }
@@ -144,6 +145,7 @@ void ValidateCustomer(const pb::Customer& c, const std::vector<std::string>& pat
     }
   }
   if (Covers(paths, "owner")) CheckLength(c.owner(), 100, F(prefix, "owner"), v);
+  if (Covers(paths, "team")) CheckLength(c.team(), 100, F(prefix, "team"), v);
   if (Covers(paths, "phone") && !c.phone().empty() && !IsValidPhone(c.phone())) {
     v.Add(F(prefix, "phone"), "not a phone number (mobile 1xxxxxxxxxx or landline 0xxx-xxxxxxx)");
   }

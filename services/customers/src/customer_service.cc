@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -46,6 +47,15 @@ std::string FillPage(std::vector<Row>& rows, int page_size,
 }
 
 auto ByName = [](const auto& row) { return LastSegment(row.name()); };
+
+// A competitive report's month, "YYYY-MM" (CUS-9).
+bool IsReportPeriod(const std::string& period) {
+  int year = 0, month = 0;
+  return period.size() == 7 && period[4] == '-' && absl::ascii_isdigit(static_cast<unsigned char>(period[0])) &&
+         absl::ascii_isdigit(static_cast<unsigned char>(period[5])) &&
+         absl::SimpleAtoi(period.substr(0, 4), &year) && absl::SimpleAtoi(period.substr(5, 2), &month) &&
+         year >= 2000 && month >= 1 && month <= 12;
+}
 
 constexpr int kMemberBatch = 1000;
 constexpr int kMaxReportedImportErrors = 1000;
@@ -113,13 +123,7 @@ absl::StatusOr<pb::Customer> CustomerService::CreateCustomer(const Call& call,
   ValidateCustomer(c, {}, "customer.", v);
   RETURN_IF_ERROR(v.ToStatus());
 
-  ASSIGN_OR_RETURN(pb::Customer created,
-                   repo_.CreateCustomer(call.deadline, c, req.request_id(), ActorFor(call, "CreateCustomer")));
-  ASSIGN_OR_RETURN(std::vector<std::string> similar,
-                   repo_.SimilarCustomers(call.deadline, NameKey(created.display_name()),
-                                          CursorId(LastSegment(created.name()))));
-  for (std::string& name : similar) created.add_similar_customers(std::move(name));
-  return created;
+  return repo_.CreateCustomer(call.deadline, c, req.request_id(), ActorFor(call, "CreateCustomer"));
 }
 
 absl::StatusOr<pb::Customer> CustomerService::GetCustomer(const Call& call,
@@ -166,6 +170,9 @@ absl::StatusOr<pb::ListCustomersResponse> CustomerService::ListCustomers(
   if (!pb::Tier_IsValid(req.tier())) v.Add("tier", "unknown tier");
   if (!pb::CustomerStatus_IsValid(req.status())) v.Add("status", "unknown status");
   if (!pb::CustomerKind_IsValid(req.kind())) v.Add("kind", "unknown kind");
+  CheckText(req.owner(), "owner", 100, false, v);
+  CheckText(req.industry(), "industry", 100, false, v);
+  CheckText(req.name_contains(), "name_contains", 200, false, v);
   RETURN_IF_ERROR(v.ToStatus());
   const std::string query = Fingerprint({"ListCustomers", call.principal.subject, req.owner(),
                                          absl::StrCat(req.tier(), ",", req.status(), ",", req.kind(),
@@ -456,6 +463,7 @@ absl::StatusOr<pb::ListTierChangesResponse> CustomerService::ListTierChanges(
 absl::StatusOr<pb::ListStaleCustomersResponse> CustomerService::ListStaleCustomers(
     const Call& call, const pb::ListStaleCustomersRequest& req) {
   ASSIGN_OR_RETURN(int page_size, EffectivePageSize(req.page_size()));
+  if (req.owner().size() > 100) return InvalidField("owner", "at most 100 bytes");
   const std::string query = Fingerprint({"ListStaleCustomers", call.principal.subject, req.owner()});
   ASSIGN_OR_RETURN(std::string cursor, tokens_.Decode(query, req.page_token()));
   ASSIGN_OR_RETURN(FreshnessPolicy policy, repo_.GetFreshnessPolicy(call.deadline));
@@ -502,6 +510,10 @@ absl::StatusOr<int64_t> CustomerService::AnnounceStaleCustomers(absl::Time deadl
 
 absl::StatusOr<pb::DataQualityReport> CustomerService::GetDataQualityReport(
     const Call& call, const pb::GetDataQualityReportRequest& req) {
+  Violations v;
+  CheckText(req.owner(), "owner", 100, false, v);
+  CheckText(req.team(), "team", 100, false, v);
+  RETURN_IF_ERROR(v.ToStatus());
   CustomerFilter filter;
   filter.scope = customers::ScopeFor(call.principal);
   filter.owner = req.owner();
@@ -647,12 +659,7 @@ absl::StatusOr<pb::CompetitiveReport> CustomerService::CreateCompetitiveReport(
   if (absl::Status s = db::ValidateRequestId(req.request_id()); !s.ok()) {
     v.Add("request_id", std::string(s.message()));
   }
-  int year = 0, month = 0;
-  if (r.period().size() != 7 || r.period()[4] != '-' ||
-      !absl::SimpleAtoi(r.period().substr(0, 4), &year) ||
-      !absl::SimpleAtoi(r.period().substr(5, 2), &month) || year < 2000 || month < 1 || month > 12) {
-    v.Add("report.period", "a month as YYYY-MM");
-  }
+  if (!IsReportPeriod(r.period())) v.Add("report.period", "a month as YYYY-MM");
   if (r.competitor_strategy().empty()) v.Add("report.competitor_strategy", "required");
   for (const auto& [field, value] :
        {std::pair<const char*, const std::string*>{"report.competitor_strategy", &r.competitor_strategy()},
@@ -670,6 +677,10 @@ absl::StatusOr<pb::CompetitiveReport> CustomerService::CreateCompetitiveReport(
 absl::StatusOr<pb::ListCompetitiveReportsResponse> CustomerService::ListCompetitiveReports(
     const Call& call, const pb::ListCompetitiveReportsRequest& req) {
   ASSIGN_OR_RETURN(int page_size, EffectivePageSize(req.page_size()));
+  Violations v;
+  if (!req.period().empty() && !IsReportPeriod(req.period())) v.Add("period", "a month as YYYY-MM");
+  CheckText(req.author(), "author", 100, false, v);
+  RETURN_IF_ERROR(v.ToStatus());
   const std::string query =
       Fingerprint({"ListCompetitiveReports", call.principal.subject, req.period(), req.author()});
   ASSIGN_OR_RETURN(std::string cursor, tokens_.Decode(query, req.page_token()));
