@@ -98,6 +98,7 @@ render() {
 render default 1.32.0
 render production 1.32.0 "$PRODUCTION"
 render kube-1.29 1.29.0
+render key-rollover 1.32.0 "$CHART/ci/key-rollover-values.yaml"
 
 # ---- 3. values that must be refused ----
 # refuse <what the error must mention> <helm arguments...>
@@ -124,6 +125,7 @@ refuse "$SCHEMA" --set-string customers.env.CRM_DB_PASSWORD=hunter2
 refuse "$SCHEMA" --set-string complaints.env.db_host=x
 refuse "$SCHEMA" --set customers.resources.limits=null
 refuse "$SCHEMA" --set auth.algorithm=RS256          # RS256 without a service token Secret
+refuse "$SCHEMA" --set auth.rolloverKey=../jwt       # not a key name inside a Secret
 refuse "minReplicas (5) is above maxReplicas (2)" --set scheduling.autoscaling.minReplicas=5 \
                                                   --set scheduling.autoscaling.maxReplicas=2
 

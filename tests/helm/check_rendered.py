@@ -108,7 +108,8 @@ def main():
     def check_secret_free_env(where, env):
         for key, value in env.items():
             if re.search(r"PASSWORD|SECRET|TOKEN|KEY", key) and key != "CRM_JWT_AUDIENCE":
-                c.check(key.endswith("_FILE") and value.startswith("/etc/crm/secrets/"),
+                # A JWT key file setting lists two files during a key rollover.
+                c.check(key.endswith("_FILE") and all(f.startswith("/etc/crm/secrets/") for f in value.split(",")),
                         f"{where}: {key} carries a secret value instead of a mounted file path")
             c.check(re.search(r"[0-9a-fA-F]{32,}", value) is None, f"{where}: {key} looks like key material")
 
@@ -139,7 +140,8 @@ def main():
                     c.check(False, f"{where}: use the projected secrets volume, not {vol['name']}")
         for key, value in env.items():
             if key.endswith("_FILE"):
-                c.check(value in files, f"{where}: {key}={value} is not a file of a mounted Secret")
+                for path in value.split(","):
+                    c.check(path in files, f"{where}: {key}={path} is not a file of a mounted Secret")
         return files
 
     flags = {svc: facts.env_names(svc) for svc in facts.services()}
@@ -199,6 +201,12 @@ def main():
         if svc == "gateway":
             c.check(env.get("CRM_HTTP_LISTEN_ADDRESS") == f"0.0.0.0:{http_port}", f"{name}: CRM_HTTP_LISTEN_ADDRESS")
         files = check_files(name, env, spec, ctr)
+        # Key rotation: the rollover key, when named, is a second file of the key Secret.
+        jwt_files = env.get(key_var, "").split(",")
+        rollover = values["auth"].get("rolloverKey", "")
+        c.check(len(jwt_files) == (2 if rollover else 1)
+                and all(files.get(f) == values["auth"]["keySecret"]["name"] for f in jwt_files),
+                f"{name}: {key_var} must list the key Secret's key{' and rollover key' if rollover else ''}")
         db = svc in facts.database_services()
         if db:
             c.check(env.get("CRM_DB_HOST") == values["database"]["host"] and env.get("CRM_DB_NAME") == v["database"]["name"]

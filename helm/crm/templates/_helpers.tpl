@@ -114,10 +114,15 @@ the ConfigMap exists). The chart's own keys win over values' env.
       "CRM_JWT_ISSUER" $root.Values.auth.issuer
       "CRM_JWT_AUDIENCE" $root.Values.auth.audience
       "CRM_PAGE_TOKEN_KEY_FILE" (printf "%s/page-token-key" $dir) }}
+{{- /* During a key rollover both keys verify: a comma-separated list, the main key first. */}}
+{{- $jwtFiles := printf "%s/jwt-key" $dir }}
+{{- if $root.Values.auth.rolloverKey }}
+{{- $jwtFiles = printf "%s,%s/jwt-key-rollover" $jwtFiles $dir }}
+{{- end }}
 {{- if eq $root.Values.auth.algorithm "RS256" }}
-{{- $_ := set $env "CRM_JWT_RS256_PUBLIC_KEY_FILE" (printf "%s/jwt-key" $dir) }}
+{{- $_ := set $env "CRM_JWT_RS256_PUBLIC_KEY_FILE" $jwtFiles }}
 {{- else }}
-{{- $_ := set $env "CRM_JWT_HS256_KEY_FILE" (printf "%s/jwt-key" $dir) }}
+{{- $_ := set $env "CRM_JWT_HS256_KEY_FILE" $jwtFiles }}
 {{- end }}
 {{- if and $root.Values.auth.serviceTokenSecret.name (has .svc (include "crm.serviceTokenUsers" $root | fromJsonArray)) }}
 {{- $_ := set $env "CRM_SERVICE_TOKEN_FILE" (printf "%s/service-token" $dir) }}
@@ -154,7 +159,11 @@ the ConfigMap exists). The chart's own keys win over values' env.
     sources:
       - secret:
           name: {{ $root.Values.auth.keySecret.name }}
-          items: [{key: {{ $root.Values.auth.keySecret.key | quote }}, path: jwt-key}]
+          items:
+            - {key: {{ $root.Values.auth.keySecret.key | quote }}, path: jwt-key}
+            {{- with $root.Values.auth.rolloverKey }}
+            - {key: {{ . | quote }}, path: jwt-key-rollover}
+            {{- end }}
       - secret:
           name: {{ $root.Values.auth.pageTokenSecret.name }}
           items: [{key: {{ $root.Values.auth.pageTokenSecret.key | quote }}, path: page-token-key}]
