@@ -26,6 +26,9 @@ readonly MARIADB_SH=$REPO/deploy/local/mariadb.sh
 readonly BIN_DIR=$REPO/build/services
 readonly CRMCTL=$BIN_DIR/crmctl/crmctl
 readonly JWT_KEY_FILE=$SECRETS/jwt-hs256.key
+# Key rotation: a key moved here stays valid (tokens signed with it still
+# pass) until the file is deleted and the services restarted.
+readonly JWT_PREVIOUS_KEY_FILE=$SECRETS/jwt-hs256.previous.key
 readonly PAGE_TOKEN_KEY_FILE=$SECRETS/page-token.key
 readonly HEALTH_TIMEOUT_S=60
 
@@ -86,6 +89,9 @@ done
 mkdir -p -- "$RUN_DIR" "$LOG_DIR" "$SECRETS"
 chmod 700 -- "$SECRETS"
 make_secret "$JWT_KEY_FILE"
+jwt_previous=
+if [[ -e $JWT_PREVIOUS_KEY_FILE ]]; then jwt_previous=$JWT_PREVIOUS_KEY_FILE; fi
+readonly jwt_previous
 make_secret "$PAGE_TOKEN_KEY_FILE"
 
 # ---- database ----
@@ -148,7 +154,7 @@ start_service() {
   local -a service_env=(
     "CRM_LISTEN_ADDRESS=127.0.0.1:$port"
     "${db_env[@]}"
-    "CRM_JWT_HS256_KEY_FILE=$JWT_KEY_FILE"
+    "CRM_JWT_HS256_KEY_FILE=$JWT_KEY_FILE${jwt_previous:+,$jwt_previous}"
     "CRM_PAGE_TOKEN_KEY_FILE=$PAGE_TOKEN_KEY_FILE"
     "CRM_JWT_ISSUER=crm-local" "CRM_JWT_AUDIENCE=crm"
     "${peer_env[@]}"
