@@ -202,7 +202,7 @@ absl::Status PrepareProposal(pb::Proposal& proposal,
     if (currency.empty()) currency = m.currency_code();
     if (m.currency_code() != currency) v.Add(field, absl::StrCat("every amount must be in ", currency));
   };
-  if (proposal.title().empty()) v.Add("proposal.title", "required");
+  CheckText(proposal.title(), "proposal.title", 200, /*required=*/true, v);
   if (proposal.line_items().empty()) v.Add("proposal.line_items", "at least one product");
   int64_t cost = 0;
   std::vector<std::string> reasons;

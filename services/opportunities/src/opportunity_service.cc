@@ -49,6 +49,18 @@ absl::Status Required(const std::string& value, const std::string& field, size_t
   return absl::OkStatus();
 }
 
+// Filters of lists and reports (an optional customer name, owner and team
+// subjects), checked before they reach a query.
+absl::Status CheckFilters(const std::string& customer, const std::string& owner, const std::string& team) {
+  Violations v;
+  if (!customer.empty() && !ParseSingleId(customer, "customers", "customer").ok()) {
+    v.Add("customer", "a customer name 'customers/{id}'");
+  }
+  CheckText(owner, "owner", 100, false, v);
+  CheckText(team, "team", 100, false, v);
+  return v.ToStatus();
+}
+
 template <typename T>
 constexpr bool kHasOwner = requires(const T& t) { t.owner(); t.team(); };
 
@@ -202,6 +214,7 @@ absl::StatusOr<pb::ListNeedsResponse> OpportunityService::ListNeeds(const Call& 
                                                                     const pb::ListNeedsRequest& req) {
   ASSIGN_OR_RETURN(int page_size, EffectivePageSize(req.page_size()));
   if (!pb::NeedStatus_IsValid(req.status())) return InvalidField("status", "unknown status");
+  RETURN_IF_ERROR(CheckFilters(req.customer(), "", ""));
   const std::string query = Fingerprint({"ListNeeds", call.principal.subject, req.customer(),
                                          absl::StrCat(req.status(), ",", req.escalated_only())});
   ASSIGN_OR_RETURN(std::string cursor, tokens_.Decode(query, req.page_token()));
@@ -307,6 +320,7 @@ absl::StatusOr<pb::ListOpportunitiesResponse> OpportunityService::ListOpportunit
   if (!pb::OpportunityType_IsValid(req.type())) v.Add("type", "unknown type");
   if (!pb::OpportunityState_IsValid(req.state())) v.Add("state", "unknown state");
   RETURN_IF_ERROR(v.ToStatus());
+  RETURN_IF_ERROR(CheckFilters(req.customer(), req.owner(), ""));
   const std::string query = Fingerprint({"ListOpportunities", call.principal.subject, req.customer(),
                                          req.owner(), absl::StrCat(req.type(), ",", req.state())});
   ASSIGN_OR_RETURN(std::string cursor, tokens_.Decode(query, req.page_token()));
@@ -363,6 +377,7 @@ absl::StatusOr<pb::WeightedPipeline> OpportunityService::GetWeightedPipeline(
     return InvalidField(req.owner().empty() ? (req.team().empty() ? "customer" : "team") : "owner",
                         "give exactly one of owner, team and customer");
   }
+  RETURN_IF_ERROR(CheckFilters(req.customer(), req.owner(), req.team()));
   PipelineFilter filter{.owner = req.owner(), .team = req.team(), .customer = req.customer()};
   if (!IsAdmin(p)) {
     if (p.role == Role::kSupervisor) {
@@ -735,6 +750,7 @@ absl::StatusOr<pb::NegotiationRound> OpportunityService::CreateNegotiationRound(
   round.set_subject(req.round().subject());
   round.set_customer_attendees(req.round().customer_attendees());
   RETURN_IF_ERROR(Required(round.subject(), "round.subject", 500));
+  if (round.customer_attendees().size() > 2000) return InvalidField("round.customer_attendees", "at most 2000 bytes");
   if (req.round().has_start_time()) {
     *round.mutable_start_time() = req.round().start_time();
   } else {
@@ -821,6 +837,7 @@ absl::StatusOr<pb::NegotiationRound> OpportunityService::RecordNegotiationFeedba
 absl::StatusOr<pb::ListOverdueFeedbackResponse> OpportunityService::ListOverdueFeedback(
     const Call& call, const pb::ListOverdueFeedbackRequest& req) {
   ASSIGN_OR_RETURN(int page_size, EffectivePageSize(req.page_size()));
+  RETURN_IF_ERROR(CheckFilters("", req.owner(), ""));
   const std::string query = Fingerprint({"ListOverdueFeedback", call.principal.subject, req.owner()});
   ASSIGN_OR_RETURN(std::string cursor, tokens_.Decode(query, req.page_token()));
   ListFilter filter{ScopeFor(call.principal)};

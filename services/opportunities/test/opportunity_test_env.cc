@@ -47,6 +47,7 @@ std::unique_ptr<OpportunitiesServer> OpportunitiesServer::Start(const db::DbConf
     return nullptr;
   }
   auto channel_to_us = grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port), grpc::InsecureChannelCredentials());
+  s->channel_ = channel_to_us;
   s->stub_ = pb::OpportunityService::NewStub(channel_to_us);
   s->feed_stub_ = events::v1::EventFeed::NewStub(channel_to_us);
   return s;

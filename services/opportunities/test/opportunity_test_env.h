@@ -36,6 +36,8 @@ class OpportunitiesServer {
 
   FakeClock& clock() { return clock_; }
   pb::OpportunityService::Stub& stub() { return *stub_; }
+  // For generic calls (raw request bytes) to the same server.
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   events::v1::EventFeed::Stub& feed() { return *feed_stub_; }
   db::ConnectionPool& pool() { return *pool_; }
 
@@ -64,6 +66,7 @@ class OpportunitiesServer {
   std::unique_ptr<server::GrpcServer> server_;
   std::unique_ptr<pb::OpportunityService::Stub> stub_;
   std::unique_ptr<events::v1::EventFeed::Stub> feed_stub_;
+  std::shared_ptr<grpc::Channel> channel_;
 };
 
 }  // namespace crm::opportunities::testing
