@@ -12,6 +12,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/tls/tls.h"
 #include "services/crmctl/args.h"
 
 namespace crm::crmctl {
@@ -26,6 +27,9 @@ struct GlobalOptions {
   std::string token;  // bearer token; empty sends no authorization
   absl::Duration timeout = absl::Seconds(10);
   bool insecure = true;  // plain TCP; false uses TLS with the system roots
+  // Enabled (--tls_ca_file): TLS trusting that CA, whatever `insecure` says,
+  // with a client certificate for services that require one (mutual TLS).
+  tls::ChannelTls tls;
   bool pretty = false;   // indented JSON instead of one object per line
 };
 

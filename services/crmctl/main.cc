@@ -21,11 +21,18 @@ ABSL_FLAG(std::string, address, "",
 ABSL_FLAG(std::string, token, "", "bearer token (default: $CRM_TOKEN)");
 ABSL_FLAG(int, timeout, 10, "deadline of each call, in seconds");
 ABSL_FLAG(bool, insecure, true, "plain TCP; --insecure=false uses TLS with the system roots");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "TLS, trusting the CA certificates in this PEM file (overrides --insecure; default: $CRM_TLS_CA_FILE)");
+ABSL_FLAG(std::string, tls_client_cert_file, "",
+          "PEM client certificate for servers that require one (mutual TLS; default: $CRM_TLS_CLIENT_CERT_FILE)");
+ABSL_FLAG(std::string, tls_client_key_file, "",
+          "PEM private key of --tls_client_cert_file (default: $CRM_TLS_CLIENT_KEY_FILE)");
 ABSL_FLAG(bool, pretty, false, "indent the JSON output");
 
 namespace {
 
-const std::set<std::string> kValueFlags = {"address", "token", "timeout"};
+const std::set<std::string> kValueFlags = {"address", "token", "timeout", "tls_ca_file", "tls_client_cert_file",
+                                           "tls_client_key_file"};
 const std::set<std::string> kOtherFlags = {
     "insecure", "noinsecure", "pretty", "nopretty",
     // absl's own
@@ -52,11 +59,21 @@ int SubcommandStart(int argc, char** argv) {
   return std::min(i, argc);
 }
 
+// The flag, or else the environment variable (as the services read theirs).
+std::string FlagOrEnv(const absl::Flag<std::string>& flag, const char* env) {
+  std::string value = absl::GetFlag(flag);
+  if (value.empty()) {
+    if (const char* from_env = std::getenv(env)) value = from_env;
+  }
+  return value;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      absl::StrCat("crmctl [--address host:port] [--token T] [--timeout S] [--pretty] <command> "
+      absl::StrCat("crmctl [--address host:port] [--token T] [--timeout S] [--pretty] [--tls_ca_file F "
+                   "[--tls_client_cert_file F --tls_client_key_file F]] <command> "
                    "[args]\n\ncommands:\n",
                    crm::crmctl::CommandsUsage()));
   const int start = SubcommandStart(argc, argv);
@@ -76,6 +93,14 @@ int main(int argc, char** argv) {
   }
   options.timeout = absl::Seconds(timeout_seconds);
   options.insecure = absl::GetFlag(FLAGS_insecure);
+  auto tls = crm::tls::LoadChannelTls(FlagOrEnv(FLAGS_tls_ca_file, "CRM_TLS_CA_FILE"),
+                                      FlagOrEnv(FLAGS_tls_client_cert_file, "CRM_TLS_CLIENT_CERT_FILE"),
+                                      FlagOrEnv(FLAGS_tls_client_key_file, "CRM_TLS_CLIENT_KEY_FILE"));
+  if (!tls.ok()) {
+    std::cerr << "crmctl: " << tls.status().message() << "\n";
+    return crm::crmctl::kExitUsage;
+  }
+  options.tls = *std::move(tls);
   options.pretty = absl::GetFlag(FLAGS_pretty);
 
   const std::vector<std::string> args(argv + start, argv + argc);

@@ -22,8 +22,9 @@ namespace crm::crmctl {
 std::shared_ptr<grpc::Channel> Invocation::Channel() {
   if (!channel_) {
     std::shared_ptr<grpc::ChannelCredentials> credentials =
-        options_.insecure ? grpc::InsecureChannelCredentials()
-                          : grpc::SslCredentials(grpc::SslCredentialsOptions());
+        options_.tls.enabled() ? tls::ChannelCredentials(options_.tls)
+        : options_.insecure    ? grpc::InsecureChannelCredentials()
+                               : grpc::SslCredentials(grpc::SslCredentialsOptions());
     channel_ = grpc::CreateChannel(options_.address, credentials);
   }
   return channel_;

@@ -116,7 +116,18 @@ JsonReply HttpFront::Handle(absl::string_view http_method, absl::string_view tar
 }
 
 absl::StatusOr<int> HttpFront::Start(const std::string& host, int port) {
-  server_ = std::make_unique<httplib::Server>();
+  if (options_.tls.enabled()) {
+    absl::Status configured;
+    server_ = std::make_unique<httplib::SSLServer>([&](SSL_CTX& context) {
+      configured = tls::ConfigureServerContext(context, options_.tls);
+      return configured.ok();
+    });
+    if (!server_->is_valid()) {
+      return configured.ok() ? absl::InternalError("cannot create the HTTPS server") : configured;
+    }
+  } else {
+    server_ = std::make_unique<httplib::Server>();
+  }
   // Replies go out as headers then body; without TCP_NODELAY the body waits
   // for the client's delayed ACK (~40 ms per call on a kept-alive
   // connection). cpp-httplib's defaults (8 workers, 5 requests per

@@ -4,7 +4,7 @@
 // owning backend as the RPC it declares (Authorization forwarded, deadline
 // capped, X-Request-Id taken or made, forwarded and returned) and answered
 // in JSON, with one access log line. Also GET /openapi.json, /metrics
-// (Prometheus text) and /healthz.
+// (Prometheus text) and /healthz. HTTPS when options.tls is enabled.
 
 #include <memory>
 #include <string>
@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/tls/tls.h"
 #include "services/gateway/src/backends.h"
 #include "services/gateway/src/door.h"
 #include "services/gateway/src/http_routes.h"
@@ -27,6 +28,9 @@ namespace crm::gateway {
 struct HttpFrontOptions {
   // The longest a forwarded call may run.
   absl::Duration max_call_duration = absl::Seconds(30);
+  // Enabled: HTTPS only, with the gRPC listener's certificate; with a
+  // client CA, clients must present a certificate (as on gRPC).
+  tls::ServerTls tls;
 };
 
 class HttpFront {

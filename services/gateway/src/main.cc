@@ -111,13 +111,14 @@ int main(int argc, char** argv) {
     if (!compiled.ok()) crm::config::Die(absl::StrCat("HTTP routes: ", compiled.status().message()));
     routes = *std::move(compiled);
     http = std::make_unique<crm::gateway::HttpFront>(*routes, backends, door, views,
-                                                     crm::gateway::HttpFrontOptions{max_call_duration});
+                                                     crm::gateway::HttpFrontOptions{max_call_duration, config.server.tls});
     auto bound = http->Start(http_address.substr(0, colon), http_port);
     if (!bound.ok()) {
       crm::log::Error("cannot start the HTTP front", {{"error", bound.status().ToString()}});
       return 1;
     }
-    crm::log::Info("HTTP front listening", {{"port", absl::StrCat(*bound)}});
+    crm::log::Info("HTTP front listening",
+                   {{"port", absl::StrCat(*bound)}, {"scheme", config.server.tls.enabled() ? "https" : "http"}});
   }
 
   const int sig = crm::server::WaitForTerminationSignal();
