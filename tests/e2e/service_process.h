@@ -54,6 +54,7 @@ class ServiceProcess {
   const db::DbConfig& database() const;
 
   std::string address() const;
+  int port() const { return port_; }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   std::string Log() const;
 
