@@ -11,6 +11,9 @@
 #                           use this MySQL instead of the private MariaDB
 #   CRM_SKIP_BUILD=1        use build/ as it is
 #   CRM_DEMO_DATA=0         do not load the demo data
+#   CRM_TLS=1               TLS on every listener (gRPC and the gateway's HTTPS) and
+#                           mutual TLS between the gateway and the services, with
+#                           certificates from dev-certs.sh in .local/tls
 set -euo pipefail
 
 # A relative password file path means relative to the caller's directory.
@@ -31,6 +34,8 @@ readonly JWT_KEY_FILE=$SECRETS/jwt-hs256.key
 readonly JWT_PREVIOUS_KEY_FILE=$SECRETS/jwt-hs256.previous.key
 readonly PAGE_TOKEN_KEY_FILE=$SECRETS/page-token.key
 readonly HEALTH_TIMEOUT_S=60
+readonly TLS_DIR=$LOCAL/tls
+[[ ${CRM_TLS:-0} == 1 ]] && readonly TLS=true || readonly TLS=false
 
 declare -rA DEFAULT_PORTS=(
   [gateway]=50050 [customers]=50051 [opportunities]=50052
@@ -93,6 +98,13 @@ jwt_previous=
 if [[ -e $JWT_PREVIOUS_KEY_FILE ]]; then jwt_previous=$JWT_PREVIOUS_KEY_FILE; fi
 readonly jwt_previous
 make_secret "$PAGE_TOKEN_KEY_FILE"
+if $TLS; then
+  bash deploy/local/dev-certs.sh "$TLS_DIR"
+  # crmctl (health checks here, demo-data.sh) reads these: it calls the
+  # services directly, which require a client certificate.
+  export CRM_TLS_CA_FILE=$TLS_DIR/ca.crt
+  export CRM_TLS_CLIENT_CERT_FILE=$TLS_DIR/crmctl.crt CRM_TLS_CLIENT_KEY_FILE=$TLS_DIR/crmctl.key
+fi
 
 # ---- database ----
 if [[ -n ${CRM_DB_HOST:-} ]]; then
@@ -162,6 +174,17 @@ start_service() {
   if [[ $svc == gateway ]]; then
     service_env+=("CRM_HTTP_LISTEN_ADDRESS=127.0.0.1:${CRM_GATEWAY_HTTP_PORT:-$DEFAULT_GATEWAY_HTTP_PORT}")
   fi
+  if $TLS; then
+    # Its own certificate serves its listener and identifies it to the
+    # services it calls; only the gateway (the public front) takes clients
+    # without a certificate.
+    service_env+=(
+      "CRM_TLS_CERT_FILE=$TLS_DIR/$svc.crt" "CRM_TLS_KEY_FILE=$TLS_DIR/$svc.key"
+      "CRM_TLS_CA_FILE=$TLS_DIR/ca.crt"
+      "CRM_TLS_CLIENT_CERT_FILE=$TLS_DIR/$svc.crt" "CRM_TLS_CLIENT_KEY_FILE=$TLS_DIR/$svc.key"
+    )
+    [[ $svc == gateway ]] || service_env+=("CRM_TLS_CLIENT_CA_FILE=$TLS_DIR/ca.crt")
+  fi
 
   local log=$LOG_DIR/$svc.log
   LOG_OFFSET[$svc]=$(stat -c %s -- "$log" 2>/dev/null || echo 0)
@@ -202,6 +225,10 @@ if [[ ${CRM_DEMO_DATA:-1} == 1 && ! -e $LOCAL/demo-loaded && " ${SERVICES[*]} " 
 fi
 
 # ---- summary ----
+crmctl_tls="" http_scheme=http curl_tls="" tls_note=""
+if $TLS; then
+  crmctl_tls=" --tls_ca_file .local/tls/ca.crt" http_scheme=https curl_tls=" --cacert .local/tls/ca.crt" tls_note=", TLS"
+fi
 echo
 echo "CRM is running on loopback:"
 for svc in "${SERVICES[@]}"; do
@@ -217,10 +244,10 @@ cat <<EOF
 Mint a token (valid for the local services):
   TOKEN=\$(build/services/crmctl/crmctl token --key-file .local/secrets/jwt-hs256.key \\
       --issuer crm-local --audience crm --subject mgr-li --role MANAGER --team east)
-Call the suite through the gateway (gRPC 127.0.0.1:$(port_of gateway), HTTP/JSON 127.0.0.1:${CRM_GATEWAY_HTTP_PORT:-$DEFAULT_GATEWAY_HTTP_PORT}):
-  build/services/crmctl/crmctl --address 127.0.0.1:$(port_of gateway) --token "\$TOKEN" suite health
-  build/services/crmctl/crmctl --address 127.0.0.1:$(port_of gateway) --token "\$TOKEN" customer360 customers/1
-  curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:${CRM_GATEWAY_HTTP_PORT:-$DEFAULT_GATEWAY_HTTP_PORT}/v1/customers/1
+Call the suite through the gateway (gRPC 127.0.0.1:$(port_of gateway), HTTP/JSON 127.0.0.1:${CRM_GATEWAY_HTTP_PORT:-$DEFAULT_GATEWAY_HTTP_PORT}$tls_note):
+  build/services/crmctl/crmctl --address 127.0.0.1:$(port_of gateway)$crmctl_tls --token "\$TOKEN" suite health
+  build/services/crmctl/crmctl --address 127.0.0.1:$(port_of gateway)$crmctl_tls --token "\$TOKEN" customer360 customers/1
+  curl$curl_tls -H "Authorization: Bearer \$TOKEN" $http_scheme://127.0.0.1:${CRM_GATEWAY_HTTP_PORT:-$DEFAULT_GATEWAY_HTTP_PORT}/v1/customers/1
 Stop everything:
   deploy/local/stop.sh
 EOF
