@@ -18,8 +18,9 @@ PACKAGES=(
   libjwt-dev libssl-dev
   # HTTP server and client of the gateway's HTTP/JSON front
   libcpp-httplib-dev
-  # tests and benchmarks (curl: an e2e test reads one HTTP route with it)
-  libgtest-dev libgmock-dev libbenchmark-dev python3-icalendar curl
+  # tests and benchmarks (curl: an e2e test reads one HTTP route with it;
+  # openssl: dev-certs.sh makes the TLS tests' certificates)
+  libgtest-dev libgmock-dev libbenchmark-dev python3-icalendar curl openssl
   # process helpers used by the scripts
   procps iproute2
 )
