@@ -16,6 +16,14 @@ inline void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
   out->set_nanos(static_cast<int32_t>((t - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
 }
 
+// Within what a Timestamp may hold (0001-01-01 … 9999-12-31 UTC, nanos
+// 0 … 999999999): check request timestamps with it before they are
+// compared, stored or bound to a query.
+inline bool IsValidTimestamp(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() >= -62135596800 && ts.seconds() <= 253402300799 && ts.nanos() >= 0 &&
+         ts.nanos() <= 999999999;
+}
+
 inline absl::Time FromProto(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }

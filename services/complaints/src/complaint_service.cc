@@ -105,6 +105,8 @@ absl::StatusOr<std::pair<absl::Time, absl::Time>> Period(const google::protobuf:
   Violations v;
   if (start.seconds() == 0 && start.nanos() == 0) v.Add("start_time", "required");
   if (end.seconds() == 0 && end.nanos() == 0) v.Add("end_time", "required");
+  if (!IsValidTimestamp(start)) v.Add("start_time", "not a valid time");
+  if (!IsValidTimestamp(end)) v.Add("end_time", "not a valid time");
   RETURN_IF_ERROR(v.ToStatus());
   const absl::Time from = FromProto(start), to = FromProto(end);
   if (to <= from) return InvalidField("end_time", "must be after start_time");
@@ -682,7 +684,9 @@ absl::StatusOr<pb::Complaint> ComplaintService::RecordFaultFindings(const Call& 
   Violations v;
   CheckText(f.cause(), "findings.cause", 4000, true, v);
   CheckText(f.fix(), "findings.fix", 4000, true, v);
-  if (f.has_restoration_time() && FromProto(f.restoration_time()) > now + absl::Minutes(5)) {
+  if (f.has_restoration_time() && !IsValidTimestamp(f.restoration_time())) {
+    v.Add("findings.restoration_time", "not a valid time");
+  } else if (f.has_restoration_time() && FromProto(f.restoration_time()) > now + absl::Minutes(5)) {
     v.Add("findings.restoration_time", "cannot be in the future");
   }
   RETURN_IF_ERROR(v.ToStatus());
@@ -814,6 +818,7 @@ absl::StatusOr<pb::SlaPolicy> ComplaintService::UpdateSlaPolicy(const Call& call
 
 absl::StatusOr<pb::SlaComplianceReport> ComplaintService::GetSlaComplianceReport(
     const Call& call, const pb::GetSlaComplianceReportRequest& req) {
+  if (req.team().size() > 100) return InvalidField("team", "at most 100 bytes");
   ASSIGN_OR_RETURN(auto period, Period(req.start_time(), req.end_time()));
   const auth::AccessScope scope = auth::ScopeFor(call.principal);
   const std::string team = scope.kind == auth::AccessScope::Kind::kAll ? req.team() : "";

@@ -66,6 +66,7 @@ std::unique_ptr<ComplaintsServer> ComplaintsServer::Start(const db::DbConfig& db
     return nullptr;
   }
   auto channel_to_us = grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port), grpc::InsecureChannelCredentials());
+  s->channel_ = channel_to_us;
   s->stub_ = pb::ComplaintService::NewStub(channel_to_us);
   s->feed_stub_ = events::v1::EventFeed::NewStub(channel_to_us);
   return s;

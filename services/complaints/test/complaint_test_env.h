@@ -39,6 +39,8 @@ class ComplaintsServer {
 
   FakeClock& clock() { return clock_; }
   pb::ComplaintService::Stub& stub() { return *stub_; }
+  // For generic calls (raw request bytes) to the same server.
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   db::ConnectionPool& pool() { return *pool_; }
   MysqlComplaintRepository& repository() { return *repo_; }
   ComplaintService& service() { return *service_; }
@@ -72,6 +74,7 @@ class ComplaintsServer {
   std::unique_ptr<server::GrpcServer> server_;
   std::unique_ptr<pb::ComplaintService::Stub> stub_;
   std::unique_ptr<events::v1::EventFeed::Stub> feed_stub_;
+  std::shared_ptr<grpc::Channel> channel_;
 };
 
 }  // namespace crm::complaints::testing
