@@ -1,7 +1,8 @@
 // End to end with TLS switched on by configuration only (CRM_TLS_* like a
 // container): the real crm-customers requiring client certificates (mutual
 // TLS), the real crm-gateway serving gRPC and HTTPS with its certificate and
-// calling customers with its client certificate, and crmctl's TLS flags.
+// calling customers with its client certificate, crm-complaints' lookups
+// in customers (a service-to-service call), and crmctl's TLS flags.
 // Certificates come from deploy/local/dev-certs.sh, fresh for this run.
 
 #include <grpcpp/grpcpp.h>
@@ -14,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/testing/process.h"
+#include "crm/complaints/v1/complaints.grpc.pb.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -25,6 +27,7 @@ namespace crm {
 namespace {
 
 namespace cpb = ::crm::customers::v1;
+namespace kpb = ::crm::complaints::v1;
 using ::crm::testing::DevCerts;
 using ::crm::testing::E2eBearer;
 using ::crm::testing::E2eContext;
@@ -193,6 +196,50 @@ TEST_F(TlsE2eTest, GatewayWithoutAClientCertificateCannotReachTheService) {
   cpb::Customer ignored;
   const grpc::Status status = CreateCustomer(gateway->channel(), "refused", &ignored);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+}
+
+TEST_F(TlsE2eTest, ServiceToServiceLookupsPresentTheConfiguredCertificate) {
+  cpb::Customer customer;
+  ASSERT_TRUE(CreateCustomer(Channel(*customers_, certs_->Channel("crmctl")), "投诉客户", &customer).ok());
+  // A complaint's SLA targets come from the customer's standing, looked up
+  // in the customers service; unreachable, the targets are provisional.
+  auto record = [&](const std::map<std::string, std::string>& tls_env) -> std::optional<kpb::Complaint> {
+    auto complaints = Create("complaints", CRM_COMPLAINTS_BINARY);
+    if (complaints == nullptr) return std::nullopt;
+    complaints->env()["CRM_CUSTOMERS_ADDRESS"] = customers_->address();
+    complaints->env()["CRM_CUSTOMERS_LOOKUP_TIMEOUT"] = "5s";
+    complaints->env()["CRM_SHUTDOWN_GRACE_SECONDS"] = "1";
+    for (const auto& [key, value] : tls_env) complaints->env()[key] = value;
+    if (absl::Status s = complaints->Start(); !s.ok()) {
+      ADD_FAILURE() << s << "\n" << complaints->Log();
+      return std::nullopt;
+    }
+    kpb::RecordComplaintRequest request;
+    request.mutable_complaint()->set_customer(customer.name());
+    request.mutable_complaint()->set_channel(kpb::HALL);
+    request.mutable_complaint()->set_category(kpb::TARIFF);
+    request.mutable_complaint()->set_statement("账单多扣费");
+    kpb::Complaint recorded;
+    const grpc::Status status =
+        kpb::ComplaintService::NewStub(complaints->channel())->RecordComplaint(E2eContext(kManager).get(), request,
+                                                                              &recorded);
+    if (!status.ok()) {
+      ADD_FAILURE() << status.error_message() << "\n" << complaints->Log();
+      return std::nullopt;
+    }
+    return recorded;
+  };
+  const std::optional<kpb::Complaint> with_certificate =
+      record({{"CRM_TLS_CA_FILE", certs_->Path("ca.crt")},
+              {"CRM_TLS_CLIENT_CERT_FILE", certs_->Path("complaints.crt")},
+              {"CRM_TLS_CLIENT_KEY_FILE", certs_->Path("complaints.key")}});
+  ASSERT_TRUE(with_certificate.has_value());
+  EXPECT_FALSE(with_certificate->targets_provisional());
+  EXPECT_NE(with_certificate->tier_class(), kpb::TIER_CLASS_UNSPECIFIED);
+  // Without a client certificate the customers service refuses the lookup.
+  const std::optional<kpb::Complaint> without = record({{"CRM_TLS_CA_FILE", certs_->Path("ca.crt")}});
+  ASSERT_TRUE(without.has_value());
+  EXPECT_TRUE(without->targets_provisional());
 }
 
 TEST_F(TlsE2eTest, HttpsFrontServesClientsTrustingTheCa) {
