@@ -1,9 +1,11 @@
 // TLS and mutual TLS on the suite's own server runner (crm::server::GrpcServer)
 // and channels (crm::client::MakeChannel), in process, with certificates made
 // by deploy/local/dev-certs.sh for this run: who gets through and who is
-// refused, and the start-up checks of the certificate files.
+// refused, the OpenSSL context of HTTPS listeners (the gateway's HTTP
+// front), and the start-up checks of the certificate files.
 
 #include <grpcpp/grpcpp.h>
+#include <httplib.h>
 
 #include <atomic>
 #include <fstream>
@@ -157,6 +159,68 @@ TEST_F(TlsTest, MutualTlsServesAClientCertificateOfTheCa) {
   client::SetChannelTls(ours_->Channel("gateway"));
   EXPECT_TRUE(Call(client::MakeChannel(Target())).ok());
   EXPECT_EQ(echo_.calls.load(), 2);
+}
+
+// ---- HTTPS (cpp-httplib on ConfigureServerContext, as the gateway's HTTP front) ----
+
+class HttpsTest : public TlsTest {
+ protected:
+  void ServeHttps(const tls::ServerTls& tls) {
+    absl::Status configured;
+    https_ = std::make_unique<httplib::SSLServer>([&](SSL_CTX& context) {
+      configured = tls::ConfigureServerContext(context, tls);
+      return configured.ok();
+    });
+    ASSERT_TRUE(https_->is_valid()) << configured;
+    https_->Get("/ping", [](const httplib::Request&, httplib::Response& response) {
+      response.set_content("pong", "text/plain");
+    });
+    port_ = https_->bind_to_any_port("127.0.0.1");
+    ASSERT_GT(port_, 0);
+    thread_ = std::thread([this] { https_->listen_after_bind(); });
+    while (!https_->is_running()) std::this_thread::yield();
+  }
+  void TearDown() override {
+    if (https_ != nullptr) https_->stop();
+    if (thread_.joinable()) thread_.join();
+    TlsTest::TearDown();
+  }
+
+  // GET /ping trusting `trusted`'s CA, presenting `client` of `issuer` if not empty.
+  httplib::Result Ping(const DevCerts& trusted, const DevCerts* issuer = nullptr, const std::string& client = "") {
+    auto https = issuer == nullptr ? std::make_unique<httplib::SSLClient>("127.0.0.1", port_)
+                                   : std::make_unique<httplib::SSLClient>("127.0.0.1", port_,
+                                                                          issuer->Path(client + ".crt"),
+                                                                          issuer->Path(client + ".key"));
+    https->set_ca_cert_path(trusted.Path("ca.crt").c_str());
+    https->enable_server_certificate_verification(true);
+    https->set_connection_timeout(5, 0);
+    https->set_read_timeout(5, 0);
+    return https->Get("/ping");
+  }
+
+  std::unique_ptr<httplib::SSLServer> https_;
+  std::thread thread_;
+};
+
+TEST_F(HttpsTest, ServesClientsTrustingTheCaOnly) {
+  ASSERT_NO_FATAL_FAILURE(ServeHttps(ours_->Server("gateway")));
+  auto served = Ping(*ours_);
+  ASSERT_TRUE(served) << httplib::to_string(served.error());
+  EXPECT_EQ(served->body, "pong");
+  EXPECT_EQ(Ping(*other_).error(), httplib::Error::SSLServerVerification);
+  httplib::Client plain("127.0.0.1", port_);
+  plain.set_read_timeout(5, 0);
+  EXPECT_FALSE(plain.Get("/ping"));
+}
+
+TEST_F(HttpsTest, MutualTlsServesOnlyTheCasClientCertificates) {
+  ASSERT_NO_FATAL_FAILURE(ServeHttps(ours_->Server("gateway", /*require_client_ca=*/true)));
+  auto served = Ping(*ours_, ours_, "crmctl");
+  ASSERT_TRUE(served) << httplib::to_string(served.error());
+  EXPECT_EQ(served->body, "pong");
+  EXPECT_FALSE(Ping(*ours_));                     // no certificate
+  EXPECT_FALSE(Ping(*ours_, other_, "crmctl"));  // another CA's certificate
 }
 
 // ---- Start-up checks: a bad file is reported by flag and path ----
