@@ -33,6 +33,7 @@
 #include "common/util/proto_time.h"
 #include "crm/complaints/v1/complaints.grpc.pb.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
+#include "crm/gateway/v1/gateway.grpc.pb.h"
 #include "crm/opportunities/v1/opportunities.grpc.pb.h"
 #include "crm/scheduling/v1/scheduling.grpc.pb.h"
 #include "gmock/gmock.h"
@@ -47,6 +48,7 @@ namespace cpb = ::crm::customers::v1;
 namespace opb = ::crm::opportunities::v1;
 namespace kpb = ::crm::complaints::v1;
 namespace spb = ::crm::scheduling::v1;
+namespace gw = ::crm::gateway::v1;
 using crm::testing::IsOk;
 using crm::testing::kAllServices;
 using crm::testing::ServiceName;
@@ -55,6 +57,7 @@ using CustomerStub = cpb::CustomerService::Stub;
 using OpportunityStub = opb::OpportunityService::Stub;
 using ComplaintStub = kpb::ComplaintService::Stub;
 using SchedulingStub = spb::SchedulingService::Stub;
+using GatewayStub = gw::GatewayService::Stub;
 
 // ---- The roles (columns) ---------------------------------------------------
 
@@ -113,10 +116,30 @@ const Expectation kExpected[] = {
     {"one-to-one customer", "update", {Y, N, Y, N, N, Y, Y}},
     {"one-to-one customer", "archive", {Y, N, Y, N, D, Y, Y}},
     {"one-to-one customer", "verify", {Y, N, Y, N, N, Y, Y}},
+    // Reassigning is the supervisor's (or ADMIN's); moving a customer to
+    // another team is ADMIN's: the role is refused before the row is read.
+    {"one-to-one customer", "reassign owner", {D, D, Y, N, D, Y, Y}},
+    {"one-to-one customer", "move team", {D, D, D, D, D, Y, Y}},
+    // GW-3 through the gateway's own view: the customers service decides.
+    {"one-to-one customer", "customer 360", {Y, N, Y, N, N, Y, Y}},
+    // CUS-4 on demand: ADMIN and SERVICE only.
+    {"value tiers", "recompute", {D, D, D, D, D, Y, Y}},
+    // GW-4 team dashboards: the team's supervisor, ADMIN, SERVICE.
+    {"team report", "data quality of team east", {D, D, Y, D, D, Y, Y}},
     {"ordinary C customer", "get", {Y, N, Y, N, Y, Y, Y}},
     {"ordinary C customer", "list", {L, H, L, H, L, L, L}},
     {"ordinary C customer", "update", {Y, N, Y, N, Y, Y, Y}},
     {"ordinary C customer", "archive", {Y, N, Y, N, D, Y, Y}},
+    // The team's phone managers serve these customers (CUS-5): their
+    // contacts, complaints taken by phone (CMP-2) and care calls (SCH-5).
+    {"ordinary C customer", "create contact", {Y, N, Y, N, Y, Y, Y}},
+    {"ordinary C customer", "get contact", {Y, N, Y, N, Y, Y, Y}},
+    {"ordinary C customer", "record complaint", {Y, N, Y, N, Y, Y, D}},
+    {"ordinary C customer", "record care", {Y, N, Y, N, Y, Y, D}},
+    // Opportunities are the owning manager's pipeline: rows there follow
+    // owner and team, so a phone manager may see the customer yet not open
+    // one (the role is refused, the customer is not hidden).
+    {"ordinary C customer", "create opportunity", {Y, N, Y, N, D, Y, Y}},
     {"contact", "create", {Y, N, Y, N, N, Y, Y}},
     {"contact", "get", {Y, N, Y, N, N, Y, Y}},
     {"contact", "list", {L, N, L, N, N, L, L}},
@@ -135,10 +158,16 @@ const Expectation kExpected[] = {
     // OPP-4: the supervisor of the owner's team approves (or ADMIN).
     {"proposal", "approve", {D, N, Y, N, N, Y, D}},
     {"proposal", "reject", {D, N, Y, N, N, Y, D}},
+    // The product catalogue is ADMIN's.
+    {"product", "create", {D, D, D, D, D, Y, D}},
     {"contract", "create", {Y, N, Y, N, N, Y, Y}},
     {"contract", "get", {Y, N, Y, N, N, Y, Y}},
     {"contract", "list", {L, N, L, N, N, L, L}},
     {"contract", "start delivery", {Y, N, Y, N, N, Y, Y}},
+    // OPP-10: the supervisor decides a loan, after the investigation.
+    {"loan application", "create", {Y, N, Y, N, N, Y, Y}},
+    {"loan application", "get", {Y, N, Y, N, N, Y, Y}},
+    {"loan application", "decide", {D, N, Y, N, N, Y, D}},
     // CMP-2: whoever receives a complaint owns it, so a person records it.
     {"complaint", "record", {Y, N, Y, N, N, Y, D}},
     {"complaint", "get", {Y, N, Y, N, N, Y, Y}},
@@ -479,6 +508,8 @@ class RoleMatrixTest : public ::testing::Test {
 
   Outcome RunCell(const std::string& resource, const std::string& op, const auth::Principal& owner,
                   const auth::Principal& who);
+  // A care call on `contact` by `who`, once scheduling knows the contact.
+  Outcome RecordCareOutcome(const auth::Principal& owner, const std::string& contact, const auth::Principal& who);
 
   std::unique_ptr<ServiceSuite> suite_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -494,6 +525,28 @@ class RoleMatrixTest : public ::testing::Test {
 template <typename T>
 Outcome Of(const absl::StatusOr<T>& result) {
   return {result.status(), false};
+}
+
+Outcome RoleMatrixTest::RecordCareOutcome(const auth::Principal& owner, const std::string& contact,
+                                          const auth::Principal& who) {
+  auto record = [&](const auth::Principal& as) {
+    spb::RecordCareRequest req;
+    req.set_request_id(Unique("mx-care"));
+    req.mutable_care()->set_contact(contact);
+    req.mutable_care()->set_kind(spb::CARE_CALL);
+    req.mutable_care()->set_note("节日问候");
+    return Call(as, &SchedulingStub::RecordCare, req);
+  };
+  // Scheduling learns of the contact from the customers service's events:
+  // the owner's own care call is retried until it has.
+  const absl::Time until = absl::Now() + absl::Seconds(30);
+  absl::StatusOr<spb::CareRecord> first = record(owner);
+  while (first.status().code() == absl::StatusCode::kNotFound && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(50));  // polling for an event's effect, bounded
+    first = record(owner);
+  }
+  Must(std::move(first), "record care as the owner");
+  return Of(record(who));
 }
 
 Outcome RoleMatrixTest::RunCell(const std::string& resource, const std::string& op, const auth::Principal& owner,
@@ -542,6 +595,89 @@ Outcome RoleMatrixTest::RunCell(const std::string& resource, const std::string& 
       req.set_name(c.name());
       req.set_fields_checked(10);
       return Of(Call(who, &CustomerStub::VerifyCustomer, req));
+    }
+    if (op == "reassign owner" || op == "move team") {
+      cpb::UpdateCustomerRequest req;
+      req.mutable_customer()->set_name(c.name());
+      req.mutable_customer()->set_etag(c.etag());
+      if (op == "reassign owner") {
+        req.mutable_customer()->set_owner(kPeer.subject);
+        req.mutable_update_mask()->add_paths("owner");
+      } else {
+        req.mutable_customer()->set_team("west");
+        req.mutable_update_mask()->add_paths("team");
+      }
+      return Of(Call(who, &CustomerStub::UpdateCustomer, req));
+    }
+    if (op == "create contact") return Of(CreateContact(who, c.name()));
+    if (op == "get contact") {
+      cpb::GetContactRequest req;
+      req.set_name(NewContact(owner, c.name()).name());
+      return Of(Call(who, &CustomerStub::GetContact, req));
+    }
+    if (op == "record complaint") return Of(RecordComplaint(who, c.name()));
+    if (op == "record care") return RecordCareOutcome(owner, NewContact(owner, c.name()).name(), who);
+    if (op == "create opportunity") return Of(CreateOpportunity(who, c.name()));
+    if (op == "customer 360") {
+      gw::GetCustomer360Request req;
+      req.set_name(c.name());
+      return Of(Call(who, &GatewayStub::GetCustomer360, req));
+    }
+  }
+
+  if (resource == "value tiers" && op == "recompute") {
+    return Of(Call(who, &CustomerStub::RecomputeTiers, cpb::RecomputeTiersRequest()));
+  }
+
+  if (resource == "team report") {
+    OneToOneCustomer(owner);  // the team has a customer
+    cpb::GetDataQualityReportRequest req;
+    req.set_team("east");
+    return Of(Call(who, &CustomerStub::GetDataQualityReport, req));
+  }
+
+  if (resource == "product" && op == "create") {
+    opb::CreateProductRequest req;
+    req.mutable_product()->set_code(Unique("MX-PRODUCT"));
+    req.mutable_product()->set_display_name("企业宽带");
+    req.mutable_product()->set_category(opb::INFO_SOLUTION);
+    return Of(Call(who, &OpportunityStub::CreateProduct, req));
+  }
+
+  if (resource == "loan application") {
+    opb::CreateOpportunityRequest loan_opportunity;
+    loan_opportunity.mutable_opportunity()->set_customer(OneToOneCustomer(owner).name());
+    loan_opportunity.mutable_opportunity()->set_type(opb::LOAN);
+    loan_opportunity.mutable_opportunity()->set_title("流动资金贷款");
+    loan_opportunity.mutable_opportunity()->mutable_amount()->set_currency_code("CNY");
+    loan_opportunity.mutable_opportunity()->mutable_amount()->set_units(2000000);
+    const opb::Opportunity o =
+        Must(Call(owner, &OpportunityStub::CreateOpportunity, loan_opportunity), "create loan opportunity");
+    opb::CreateLoanApplicationRequest create;
+    create.set_parent(o.name());
+    create.set_request_id(Unique("mx-loan"));
+    opb::LoanApplication& l = *create.mutable_loan_application();
+    l.mutable_amount()->set_currency_code("CNY");
+    l.mutable_amount()->set_units(2000000);
+    l.set_term_months(36);
+    l.set_annual_rate_bp(420);
+    l.set_repayment_method(opb::EQUAL_INSTALLMENT);
+    l.set_purpose("采购原材料");
+    l.set_investigation_result("经营稳定，现金流充足");
+    if (op == "create") return Of(Call(who, &OpportunityStub::CreateLoanApplication, create));
+    const opb::LoanApplication loan =
+        Must(Call(owner, &OpportunityStub::CreateLoanApplication, create), "create loan application");
+    if (op == "get") {
+      opb::GetLoanApplicationRequest req;
+      req.set_name(loan.name());
+      return Of(Call(who, &OpportunityStub::GetLoanApplication, req));
+    }
+    if (op == "decide") {
+      opb::DecideLoanApplicationRequest req;
+      req.set_name(loan.name());
+      req.set_decision(opb::LOAN_APPROVED);
+      req.set_reason("符合授信条件");
+      return Of(Call(who, &OpportunityStub::DecideLoanApplication, req));
     }
   }
 
@@ -770,25 +906,7 @@ Outcome RoleMatrixTest::RunCell(const std::string& resource, const std::string& 
   }
 
   if (resource == "care record" && op == "record") {
-    const cpb::Contact contact = NewContact(owner, OneToOneCustomer(owner).name());
-    auto record = [&](const auth::Principal& as) {
-      spb::RecordCareRequest req;
-      req.set_request_id(Unique("mx-care"));
-      req.mutable_care()->set_contact(contact.name());
-      req.mutable_care()->set_kind(spb::CARE_CALL);
-      req.mutable_care()->set_note("节日问候");
-      return Call(as, &SchedulingStub::RecordCare, req);
-    };
-    // Scheduling learns of the contact from the customers service's events:
-    // the owner's own care call is retried until it has.
-    const absl::Time until = absl::Now() + absl::Seconds(30);
-    absl::StatusOr<spb::CareRecord> first = record(owner);
-    while (first.status().code() == absl::StatusCode::kNotFound && absl::Now() < until) {
-      absl::SleepFor(absl::Milliseconds(50));  // polling for an event's effect, bounded
-      first = record(owner);
-    }
-    Must(std::move(first), "record care as the owner");
-    return Of(record(who));
+    return RecordCareOutcome(owner, NewContact(owner, OneToOneCustomer(owner).name()).name(), who);
   }
 
   if (resource == "expense claim") {

@@ -133,10 +133,14 @@ absl::StatusOr<T> OpportunityService::MutateVisible(const Call& call, Collection
 
 absl::StatusOr<CustomerFacts> OpportunityService::Customer(const Call& call, const std::string& customer) {
   ASSIGN_OR_RETURN(CustomerFacts facts, customers_.Lookup(call.upstream, customer));
-  // The customers service already applied GW-2 for this caller; check again
-  // so a SERVICE caller cannot create rows on behalf of nobody.
+  // The customers service already applied GW-2 for this caller, so the
+  // customer is theirs to see. Rows here follow the owner/team rule, which
+  // is narrower for a PHONE_MANAGER (who sees the team's ordinary C
+  // customers there, but only their own rows here): the customer's rows
+  // would belong to its manager, so opening one is refused for the role.
   if (!InScope(ScopeFor(call.principal), facts.owner, facts.team)) {
-    return absl::NotFoundError(absl::StrCat(customer, " not found"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("your role may not open needs or opportunities on ", customer, " (its manager's rows)"));
   }
   return facts;
 }

@@ -174,6 +174,19 @@ absl::StatusOr<pb::CareRecord> SchedulingService::RecordCare(const Call& call, c
   }
   RETURN_IF_ERROR(errors.ToStatus());
   if (call.principal.role == auth::Role::kService) return Forbidden("record care (a manager does)");
+  // A phone manager serves the team's ordinary C customers (CUS-5), which
+  // the owner/team rule below cannot tell (the projection has no
+  // high-value flag): for them the customers service decides (GW-2).
+  bool served_by_phone = false;
+  if (call.principal.role == auth::Role::kPhoneManager) {
+    const std::string customer = care.contact().substr(0, care.contact().find("/contacts/"));
+    absl::StatusOr<CustomerSite> site = customers_.Lookup(call.upstream, customer);
+    if (site.ok()) {
+      served_by_phone = true;
+    } else if (site.status().code() != absl::StatusCode::kNotFound) {
+      return site.status();
+    }
+  }
   care.set_owner(call.principal.subject);
   crm::ToProto(when, care.mutable_care_time());
   RETURN_IF_ERROR(store_.Transact(
@@ -188,7 +201,8 @@ absl::StatusOr<pb::CareRecord> SchedulingService::RecordCare(const Call& call, c
           }
         }
         std::optional<CareContact> contact = tx.GetCareContact(care.contact());
-        if (!contact || !auth::InScope(auth::ScopeFor(call.principal), contact->owner, contact->team)) {
+        if (!contact ||
+            !(served_by_phone || auth::InScope(auth::ScopeFor(call.principal), contact->owner, contact->team))) {
           return absl::NotFoundError(absl::StrCat(care.contact(), " not found"));
         }
         care.clear_name();
