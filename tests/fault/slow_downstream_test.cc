@@ -1,0 +1,236 @@
+// Fault: a slow or stalled downstream, made by the fault proxy of this
+// folder (fault_proxy.h) on loopback — once between the gateway and the
+// customers service, once between the customers service and MariaDB —
+// while a mixed load runs through the gateway. While the link is stalled,
+// a burst of calls larger than the service's database pool all end by
+// their deadline with DEADLINE_EXCEEDED or UNAVAILABLE, and calls that do
+// not need the stalled link still succeed; a slowed link
+// makes short deadlines fire and long ones succeed. Once the link is
+// healthy again, calls succeed within their deadline, health is SERVING,
+// and nothing the load had acknowledged is lost or duplicated.
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/testing/status_matchers.h"
+#include "crm/complaints/v1/complaints.grpc.pb.h"
+#include "crm/customers/v1/customers.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/service_process.h"
+#include "tests/fault/fault_load.h"
+#include "tests/fault/fault_proxy.h"
+
+namespace crm::fault {
+namespace {
+
+namespace cpb = ::crm::customers::v1;
+namespace kpb = ::crm::complaints::v1;
+using crm::testing::E2eContext;
+using crm::testing::IsOk;
+using crm::testing::ServiceSuite;
+using Health = grpc::health::v1::HealthCheckResponse;
+
+const auth::Principal kProbe{"mgr-fault-probe", auth::Role::kManager, "east"};
+// Three times the customers service's database connections (a pool of 4
+// is set below), well within its thread cap (4 × pool + 8 = 24 threads,
+// pollers and the load's calls included): calls beyond the cap are shed
+// with RESOURCE_EXHAUSTED by design, which is not the case under test.
+constexpr int kBurst = 12;
+
+struct Outcome {
+  grpc::StatusCode code;
+  absl::Duration latency;
+};
+
+// `calls` GetCustomer calls at once over `channel`, each with `deadline`.
+std::vector<Outcome> Burst(const std::shared_ptr<grpc::Channel>& channel, const std::string& customer, int calls,
+                           absl::Duration deadline) {
+  std::vector<Outcome> out(calls);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < calls; ++i) {
+    threads.emplace_back([&, i] {
+      cpb::CustomerService::Stub stub(channel);
+      auto ctx = E2eContext(kProbe);
+      ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+      cpb::GetCustomerRequest get;
+      get.set_name(customer);
+      cpb::Customer reply;
+      const absl::Time start = absl::Now();
+      grpc::Status s = stub.GetCustomer(ctx.get(), get, &reply);
+      out[i] = {s.error_code(), absl::Now() - start};
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  return out;
+}
+
+// Every call of a burst ended with DEADLINE_EXCEEDED or UNAVAILABLE, none
+// much later than its deadline (no call waited for a free thread).
+void ExpectAllFailedFast(const std::vector<Outcome>& outcomes, absl::Duration deadline) {
+  absl::Duration slowest;
+  for (const Outcome& o : outcomes) {
+    EXPECT_TRUE(o.code == grpc::StatusCode::DEADLINE_EXCEEDED || o.code == grpc::StatusCode::UNAVAILABLE)
+        << "code " << o.code;
+    slowest = std::max(slowest, o.latency);
+  }
+  EXPECT_LT(slowest, deadline + absl::Seconds(2));
+}
+
+grpc::Status GetCustomer(const std::shared_ptr<grpc::Channel>& channel, const std::string& customer,
+                         absl::Duration deadline) {
+  cpb::CustomerService::Stub stub(channel);
+  auto ctx = E2eContext(kProbe);
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  cpb::GetCustomerRequest get;
+  get.set_name(customer);
+  cpb::Customer reply;
+  return stub.GetCustomer(ctx.get(), get, &reply);
+}
+
+Health::ServingStatus HealthOf(const testing::ServiceProcess& process) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  Health reply;
+  grpc::Status s = grpc::health::v1::Health::NewStub(process.channel())->Check(&ctx, {}, &reply);
+  return s.ok() ? reply.status() : Health::UNKNOWN;
+}
+
+class SlowDownstreamTest : public ::testing::Test {
+ protected:
+  // The suite, with the customers service's pool small enough that a burst
+  // exceeds it; `wire` puts the proxy in place before the start.
+  void StartSuite(const std::function<void(ServiceSuite&, FaultProxy&)>& wire) {
+    auto proxy = FaultProxy::Start();
+    ASSERT_THAT(proxy, IsOk());
+    proxy_ = *std::move(proxy);
+    auto created = ServiceSuite::Create({.binaries = {CRM_CUSTOMERS_BINARY, CRM_OPPORTUNITIES_BINARY,
+                                                      CRM_COMPLAINTS_BINARY, CRM_SCHEDULING_BINARY,
+                                                      CRM_GATEWAY_BINARY}});
+    ASSERT_THAT(created, IsOk());
+    suite_ = *std::move(created);
+    suite_->customers().env()["CRM_DB_POOL_SIZE"] = "4";
+    wire(*suite_, *proxy_);
+    ASSERT_THAT(suite_->Start(), IsOk());
+    // The customers port is known only now; the gateway connects lazily.
+    if (upstream_service_) proxy_->set_upstream("127.0.0.1", suite_->customers().port());
+
+    cpb::CustomerService::Stub stub(suite_->gateway().channel());
+    cpb::CreateCustomerRequest create;
+    create.set_request_id("fault-probe-customer");
+    create.mutable_customer()->set_kind(cpb::INDIVIDUAL);
+    create.mutable_customer()->set_display_name("探测客户");
+    cpb::Customer created_customer;
+    grpc::Status s = stub.CreateCustomer(E2eContext(kProbe).get(), create, &created_customer);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    customer_ = created_customer.name();
+
+    load_ = std::make_unique<MixedLoad>(
+        MixedLoad::Options{.gateway = suite_->gateway().channel(), .workers = 2, .tag = tag_});
+    load_->Start();
+    ASSERT_TRUE(load_->WaitForAcknowledged(30, absl::Seconds(60)));
+  }
+
+  // Calls not needing the stalled link still succeed through the gateway.
+  void ExpectComplaintsAnswer() {
+    kpb::ComplaintService::Stub stub(suite_->gateway().channel());
+    auto ctx = E2eContext(kProbe);
+    ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    kpb::ListComplaintsRequest list;
+    kpb::ListComplaintsResponse reply;
+    grpc::Status s = stub.ListComplaints(ctx.get(), list, &reply);
+    EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+  }
+
+  // After the fault: a call succeeds within its deadline soon, then a
+  // whole burst does; health is SERVING; the load made progress and lost
+  // or duplicated nothing.
+  void ExpectRecoveryAndVerify(const std::string& scenario, int faults) {
+    const absl::Time healed = absl::Now();
+    ASSERT_TRUE(Eventually([&] { return GetCustomer(suite_->gateway().channel(), customer_, absl::Seconds(2)).ok(); },
+                           absl::Seconds(20)));
+    std::printf("%s: first call through %.2f s after the link healed\n", scenario.c_str(),
+                absl::ToDoubleSeconds(absl::Now() - healed));
+    for (const Outcome& o : Burst(suite_->gateway().channel(), customer_, kBurst, absl::Seconds(5))) {
+      EXPECT_EQ(o.code, grpc::StatusCode::OK);
+    }
+    EXPECT_TRUE(Eventually([&] { return HealthOf(suite_->customers()) == Health::SERVING; }, absl::Seconds(10)));
+    EXPECT_TRUE(load_->WaitForAcknowledged(30, absl::Seconds(60)))
+        << absl::StrJoin(load_->error_samples(), "\n");
+    load_->Stop();
+    EXPECT_EQ(load_->errors(), 0) << absl::StrJoin(load_->error_samples(), "\n");
+    const MixedLoad::Verification v = load_->Verify(*suite_);
+    EXPECT_EQ(v.lost, 0);
+    EXPECT_EQ(v.duplicated, 0);
+    EXPECT_TRUE(v.problems.empty()) << absl::StrJoin(v.problems, "\n");
+    PrintFaultTable({{.scenario = scenario,
+                      .calls_per_second = static_cast<double>(load_->calls()) / absl::ToDoubleSeconds(load_->elapsed()),
+                      .faults = faults,
+                      .acknowledged = load_->acknowledged(),
+                      .verified = v.verified,
+                      .lost = v.lost,
+                      .duplicated = v.duplicated}});
+  }
+
+  void TearDown() override {
+    if (load_ != nullptr) load_->Stop();
+    if (proxy_ != nullptr) proxy_->set_mode(FaultProxy::Mode::kPass);
+  }
+
+  std::unique_ptr<FaultProxy> proxy_;
+  std::unique_ptr<ServiceSuite> suite_;
+  std::unique_ptr<MixedLoad> load_;
+  std::string customer_;
+  std::string tag_ = "slow";
+  bool upstream_service_ = false;
+};
+
+TEST_F(SlowDownstreamTest, GatewayToCustomersStalledThenSlowed) {
+  upstream_service_ = true;
+  tag_ = "proxy-gw";
+  ASSERT_NO_FATAL_FAILURE(StartSuite([](ServiceSuite& suite, FaultProxy& proxy) {
+    suite.gateway().env()["CRM_CUSTOMERS_ADDRESS"] = proxy.address();
+  }));
+
+  proxy_->set_mode(FaultProxy::Mode::kStall);
+  ExpectAllFailedFast(Burst(suite_->gateway().channel(), customer_, kBurst, absl::Seconds(1)), absl::Seconds(1));
+  ExpectComplaintsAnswer();
+
+  proxy_->set_mode(FaultProxy::Mode::kDelay, absl::Milliseconds(300));
+  EXPECT_EQ(GetCustomer(suite_->gateway().channel(), customer_, absl::Milliseconds(200)).error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_TRUE(GetCustomer(suite_->gateway().channel(), customer_, absl::Seconds(10)).ok());
+
+  proxy_->set_mode(FaultProxy::Mode::kPass);
+  ExpectRecoveryAndVerify("stall+delay gateway -> customers", 2);
+}
+
+TEST_F(SlowDownstreamTest, CustomersToMariaDbStalled) {
+  tag_ = "proxy-db";
+  ASSERT_NO_FATAL_FAILURE(StartSuite([](ServiceSuite& suite, FaultProxy& proxy) {
+    const db::DbConfig& db = suite.customers().database();
+    proxy.set_upstream(db.host, db.port);
+    suite.customers().env()["CRM_DB_HOST"] = "127.0.0.1";
+    suite.customers().env()["CRM_DB_PORT"] = absl::StrCat(proxy.port());
+  }));
+
+  proxy_->set_mode(FaultProxy::Mode::kStall);
+  ExpectAllFailedFast(Burst(suite_->customers().channel(), customer_, kBurst, absl::Seconds(1)), absl::Seconds(1));
+  ExpectAllFailedFast(Burst(suite_->gateway().channel(), customer_, kBurst, absl::Seconds(1)), absl::Seconds(1));
+  ExpectComplaintsAnswer();
+  // What health says while the link hangs (its probe waits on the database).
+  std::printf("customers health with its database link stalled: %s\n",
+              Health::ServingStatus_Name(HealthOf(suite_->customers())).c_str());
+
+  proxy_->set_mode(FaultProxy::Mode::kPass);
+  ExpectRecoveryAndVerify("stall customers -> MariaDB", 1);
+}
+
+}  // namespace
+}  // namespace crm::fault
