@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <vector>
@@ -65,15 +66,18 @@ KeyPtr ParseKey(const std::string& pem) {
   return key;
 }
 
-absl::StatusOr<std::string> ReadCertificates(const char* flag, const std::string& path) {
+enum class Holds { kChain, kCaBundle };
+
+// A chain's leaf must be valid now; a CA bundle (possibly a system bundle
+// with a few stale roots) needs one certificate that is.
+absl::StatusOr<std::string> ReadCertificates(const char* flag, const std::string& path, Holds holds) {
   auto pem = ReadPemFile(flag, path);
   if (!pem.ok()) return pem.status();
   const std::vector<X509Ptr> certs = ParseCertificates(*pem);
   if (certs.empty()) return FileError(flag, path, "holds no PEM certificate");
-  for (const X509Ptr& cert : certs) {
-    if (X509_cmp_current_time(X509_get0_notAfter(cert.get())) < 0) {
-      return FileError(flag, path, "holds an expired certificate");
-    }
+  auto expired = [](const X509Ptr& cert) { return X509_cmp_current_time(X509_get0_notAfter(cert.get())) < 0; };
+  if (holds == Holds::kChain ? expired(certs.front()) : std::all_of(certs.begin(), certs.end(), expired)) {
+    return FileError(flag, path, "holds an expired certificate");
   }
   return pem;
 }
@@ -81,7 +85,7 @@ absl::StatusOr<std::string> ReadCertificates(const char* flag, const std::string
 // The certificate chain and its key, checked to belong together.
 absl::Status ReadIdentity(const char* cert_flag, const std::string& cert_file, const char* key_flag,
                           const std::string& key_file, std::string& cert_pem, std::string& key_pem) {
-  auto cert = ReadCertificates(cert_flag, cert_file);
+  auto cert = ReadCertificates(cert_flag, cert_file, Holds::kChain);
   if (!cert.ok()) return cert.status();
   auto key = ReadPemFile(key_flag, key_file);
   if (!key.ok()) return key.status();
@@ -118,7 +122,7 @@ absl::StatusOr<ServerTls> LoadServerTls(const std::string& cert_file, const std:
     return s;
   }
   if (!client_ca_file.empty()) {
-    auto ca = ReadCertificates("tls_client_ca_file", client_ca_file);
+    auto ca = ReadCertificates("tls_client_ca_file", client_ca_file, Holds::kCaBundle);
     if (!ca.ok()) return ca.status();
     tls.client_ca_pem = *std::move(ca);
   }
@@ -138,7 +142,7 @@ absl::StatusOr<ChannelTls> LoadChannelTls(const std::string& ca_file, const std:
     }
     return tls;
   }
-  auto ca = ReadCertificates("tls_ca_file", ca_file);
+  auto ca = ReadCertificates("tls_ca_file", ca_file, Holds::kCaBundle);
   if (!ca.ok()) return ca.status();
   tls.ca_pem = *std::move(ca);
   if (!client_cert_file.empty()) {

@@ -52,7 +52,7 @@ struct ChannelTls {
 };
 
 // Reads and checks the files: every one parses as PEM, the key matches the
-// certificate, the certificate is within its validity period. All empty:
+// certificate, the certificate (or one CA of a bundle) has not expired. All empty:
 // TLS off. INVALID_ARGUMENT naming the flag (and the file) when a file is
 // missing, unreadable or wrong, or the combination makes no sense (a key
 // without a certificate, a client CA without a server certificate).

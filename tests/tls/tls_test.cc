@@ -6,9 +6,14 @@
 
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <atomic>
+#include <cstdio>
 #include <fstream>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "common/client/client.h"
@@ -27,6 +32,11 @@ using ::crm::testing::IsOk;
 using ::crm::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 class CountingEcho final : public bench::v1::Echo::Service {
  public:
@@ -266,6 +276,46 @@ TEST_F(TlsTest, RefusesMissingAndMalformedFiles) {
   std::ofstream(empty).close();
   EXPECT_THAT(tls::LoadServerTls(empty, ours_->Path("customers.key"), "").status(),
               StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr("--tls_cert_file"), HasSubstr("empty"))));
+}
+
+// Writes a self-signed certificate that expired an hour ago and its key
+// (dev-certs.sh cannot date one in the past) to <path>.crt / <path>.key.
+void WriteExpiredCertificate(const std::string& path) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  ASSERT_NE(key, nullptr);
+  X509* cert = X509_new();
+  ASSERT_EQ(ASN1_INTEGER_set(X509_get_serialNumber(cert), 1), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -2 * 3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert), -3600);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("expired"), -1, -1, 0);
+  X509_set_issuer_name(cert, X509_get_subject_name(cert));
+  X509_set_pubkey(cert, key);
+  ASSERT_GT(X509_sign(cert, key, EVP_sha256()), 0);
+  FILE* crt = std::fopen((path + ".crt").c_str(), "w");
+  FILE* pem = std::fopen((path + ".key").c_str(), "w");
+  ASSERT_TRUE(crt != nullptr && pem != nullptr);
+  EXPECT_EQ(PEM_write_X509(crt, cert), 1);
+  EXPECT_EQ(PEM_write_PrivateKey(pem, key, nullptr, nullptr, 0, nullptr, nullptr), 1);
+  std::fclose(crt);
+  std::fclose(pem);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+}
+
+TEST_F(TlsTest, RefusesAnExpiredCertificateAndABundleOfExpiredCas) {
+  const std::string expired = ours_->Path("expired");
+  ASSERT_NO_FATAL_FAILURE(WriteExpiredCertificate(expired));
+  EXPECT_THAT(tls::LoadServerTls(expired + ".crt", expired + ".key", "").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--tls_cert_file"), HasSubstr("expired certificate"))));
+  EXPECT_THAT(tls::LoadChannelTls(expired + ".crt", "", "").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--tls_ca_file"), HasSubstr("expired certificate"))));
+  // A bundle with one stale root among valid ones is fine.
+  const std::string bundle = ours_->Path("bundle.crt");
+  std::ofstream(bundle) << ReadFile(expired + ".crt") << ReadFile(ours_->Path("ca.crt"));
+  EXPECT_THAT(tls::LoadChannelTls(bundle, "", "").status(), IsOk());
 }
 
 TEST_F(TlsTest, RefusesHalfConfigurations) {
