@@ -16,13 +16,39 @@ absl::Status InvalidArgument(std::vector<FieldViolation> violations) {
   std::vector<std::string> parts;
   for (const FieldViolation& v : violations) {
     auto* out = bad_request.add_field_violations();
-    out->set_field(v.field);
-    out->set_description(v.description);
-    parts.push_back(absl::StrCat(v.field, ": ", v.description));
+    out->set_field(ValidUtf8(v.field));
+    out->set_description(ValidUtf8(v.description));
+    parts.push_back(absl::StrCat(out->field(), ": ", out->description()));
   }
   absl::Status status(absl::StatusCode::kInvalidArgument, absl::StrJoin(parts, "; "));
   status.SetPayload(kBadRequestUrl, absl::Cord(bad_request.SerializeAsString()));
   return status;
+}
+
+std::string ValidUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xE ? 3 : (byte >> 3) == 0x1E ? 4 : 0;
+    bool valid = length > 0 && i + length <= text.size();
+    for (size_t k = 1; valid && k < length; ++k) valid = (static_cast<unsigned char>(text[i + k]) >> 6) == 0x2;
+    if (valid && length > 1) {  // no overlong forms, surrogates or values past U+10FFFF
+      const auto second = static_cast<unsigned char>(text[i + 1]);
+      valid = !(byte == 0xC0 || byte == 0xC1) && !(byte == 0xE0 && second < 0xA0) &&
+              !(byte == 0xED && second >= 0xA0) && !(byte == 0xF0 && second < 0x90) &&
+              !(byte == 0xF4 && second >= 0x90) && byte <= 0xF4;
+    }
+    if (valid) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    }
+  }
+  return out;
 }
 
 absl::Status InvalidField(std::string field, std::string description) {

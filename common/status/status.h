@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -20,6 +21,9 @@ struct FieldViolation {
 };
 
 // INVALID_ARGUMENT naming every violation; `violations` must not be empty.
+// Fields and descriptions are made valid UTF-8 (ValidUtf8): they often echo
+// client input, and a BadRequest holding a string that is not UTF-8 cannot
+// be parsed by the client, which would lose every violation.
 absl::Status InvalidArgument(std::vector<FieldViolation> violations);
 absl::Status InvalidField(std::string field, std::string description);
 
@@ -33,6 +37,10 @@ absl::Status ResourceExhaustedRetryAfter(std::string message, absl::Duration ret
 
 // The retry delay carried by `status`, if any.
 std::optional<absl::Duration> RetryDelay(const absl::Status& status);
+
+// `text` with every byte that is not part of a well-formed UTF-8 sequence
+// replaced by U+FFFD (proto3 strings must be UTF-8).
+std::string ValidUtf8(std::string_view text);
 
 // Collects violations while validating a request.
 class Violations {

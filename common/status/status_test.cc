@@ -29,6 +29,16 @@ TEST(StatusTest, InvalidArgumentCarriesEveryViolation) {
 
 TEST(StatusTest, EmptyViolationsIsOk) { EXPECT_THAT(Violations().ToStatus(), IsOk()); }
 
+// Found by tests/fuzz (crm_fuzz_gateway_http): a violation echoing client
+// bytes that are not UTF-8 made the BadRequest unparsable, so the client got
+// INVALID_ARGUMENT naming no field.
+TEST(StatusTest, ViolationsOfTextThatIsNotUtf8StillReachTheClient) {
+  absl::Status s = InvalidField("colour\xff\xfe", "\"\xe9\x97\" is not a number");
+  EXPECT_THAT(FieldViolations(s), ElementsAre(FieldViolation{"colour\uFFFD\uFFFD", "\"\uFFFD\uFFFD\" is not a number"}));
+  EXPECT_EQ(ValidUtf8("福州\xe5\x85"), "福州\uFFFD\uFFFD");
+  EXPECT_EQ(ValidUtf8("\xed\xa0\x80ok\xc0\xaf"), "\uFFFD\uFFFD\uFFFDok\uFFFD\uFFFD");
+}
+
 TEST(GrpcStatusTest, InvalidArgumentBecomesBadRequestDetail) {
   grpc::Status g = ToGrpcStatus(InvalidField("customer.name", "required"));
   EXPECT_EQ(g.error_code(), grpc::StatusCode::INVALID_ARGUMENT);

@@ -86,6 +86,7 @@ void Transcode(std::string_view method, std::string_view path, std::string_view 
 }  // namespace crm::gateway
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  crm::fuzz::QuietProtobufLogs();
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const size_t line_end = std::min(input.find('\n'), input.size());
   const std::string_view line = input.substr(0, line_end);

@@ -19,5 +19,5 @@ fi
 mkdir -p "$work/corpus"
 # -timeout: one input taking longer than 10 s is a hang; -rss_limit_mb: a
 # leak or a blow-up is a finding too.
-exec "$binary" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/" \
+exec "$binary" -error_exitcode=1 -timeout_exitcode=1 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/" \
   "${flags[@]}" "$work/corpus" "$@"

@@ -27,36 +27,6 @@ using FieldPath = std::vector<const gpb::FieldDescriptor*>;
 
 namespace {
 
-// `text` with every byte that is not part of a well-formed UTF-8 sequence
-// replaced by U+FFFD. Protobuf's JSON parse errors quote the input cut at a
-// byte count, which can split a character; an invalid string in the error
-// would make its BadRequest unserializable (and lost).
-std::string ValidUtf8(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xE ? 3 : (byte >> 3) == 0x1E ? 4 : 0;
-    bool valid = length > 0 && i + length <= text.size();
-    for (size_t k = 1; valid && k < length; ++k) valid = (static_cast<unsigned char>(text[i + k]) >> 6) == 0x2;
-    if (valid && length > 1) {  // no overlong forms, surrogates or values past U+10FFFF
-      const auto second = static_cast<unsigned char>(text[i + 1]);
-      valid = !(byte == 0xC0 || byte == 0xC1) && !(byte == 0xE0 && second < 0xA0) &&
-              !(byte == 0xED && second >= 0xA0) && !(byte == 0xF0 && second < 0x90) &&
-              !(byte == 0xF4 && second >= 0x90) && byte <= 0xF4;
-    }
-    if (valid) {
-      out.append(text.substr(i, length));
-      i += length;
-    } else {
-      out.append("\xEF\xBF\xBD");
-      ++i;
-    }
-  }
-  return out;
-}
-
 enum class SegmentKind { kLiteral, kStar, kDoubleStar };
 
 struct Segment {
@@ -180,9 +150,12 @@ absl::Status SetFromText(gpb::Message& root, const FieldPath& path, const std::s
   switch (f->cpp_type()) {
     case gpb::FieldDescriptor::CPPTYPE_STRING: {
       std::string value = text;
-      if (f->type() == gpb::FieldDescriptor::TYPE_BYTES &&
-          !absl::WebSafeBase64Unescape(text, &value) && !absl::Base64Unescape(text, &value)) {
-        return bad("base64");
+      if (f->type() == gpb::FieldDescriptor::TYPE_BYTES) {
+        if (!absl::WebSafeBase64Unescape(text, &value) && !absl::Base64Unescape(text, &value)) return bad("base64");
+      } else if (ValidUtf8(text) != text) {
+        // A proto3 string must be UTF-8: the backend would refuse to parse the
+        // whole request (INTERNAL) instead of naming this parameter.
+        return bad("valid UTF-8");
       }
       rep ? r->AddString(msg, f, value) : r->SetString(msg, f, value);
       return absl::OkStatus();
@@ -490,7 +463,9 @@ absl::StatusOr<RoutedCall> HttpRoutes::Route(std::string_view http_method_in, st
       }
       auto parsed = gpb::util::JsonStringToMessage(json, target, ParseOptions());
       if (!parsed.ok()) {
-        std::string message = ValidUtf8(std::string_view(parsed.message().data(), parsed.message().size()));
+        // Protobuf quotes the input cut at a byte count, which can split a
+        // character: InvalidField makes the text valid UTF-8 again.
+        const std::string message(parsed.message());
         std::string field = FieldOfParseError(message);
         if (!prefix.empty()) field = field.empty() ? prefix : absl::StrCat(prefix, ".", field);
         return InvalidField(field.empty() ? "body" : field, absl::StrCat("invalid JSON: ", message));

@@ -131,6 +131,33 @@ TEST(HttpRoutesTest, BadQueryParametersAreInvalidArgumentNamingTheParameter) {
 
   auto bad_enum = routes->Route("GET", "/v1/customers", "tier=Z9", "");
   EXPECT_EQ(bad_enum.status().code(), absl::StatusCode::kInvalidArgument);
+
+  // Found by tests/fuzz (regressions/crm_fuzz_gateway_http): a parameter name
+  // that is not UTF-8 is still named, made valid, in the violation.
+  auto not_utf8 = routes->Route("GET", "/v1/customers", "updat%01%00%B0e=1", "");
+  EXPECT_EQ(not_utf8.status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_EQ(FieldViolations(not_utf8.status()).size(), 1u);
+  EXPECT_EQ(FieldViolations(not_utf8.status())[0].field, std::string("updat\x01") + '\0' + "\uFFFDe");
+}
+
+// Found by tests/fuzz (regressions/crm_fuzz_gateway_http): percent-decoded
+// bytes that are not UTF-8 went into a string field, and the backend could
+// not parse the request it was sent.
+TEST(HttpRoutesTest, PathAndQueryValuesMustBeUtf8) {
+  auto routes = CustomerRoutes();
+  auto path = routes->Route("GET", "/v1/customers/1%F4%F3", "", "");
+  EXPECT_EQ(path.status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_EQ(FieldViolations(path.status()).size(), 1u);
+  EXPECT_EQ(FieldViolations(path.status())[0].field, "name");
+
+  auto query = routes->Route("GET", "/v1/customers", "name_contains=%E7%A6", "");
+  EXPECT_EQ(query.status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_EQ(FieldViolations(query.status()).size(), 1u);
+  EXPECT_EQ(FieldViolations(query.status())[0].field, "name_contains");
+
+  auto chinese = routes->Route("GET", "/v1/customers", "name_contains=%E7%A6%8F", "");
+  ASSERT_TRUE(chinese.ok()) << chinese.status();
+  EXPECT_EQ(As<pb::ListCustomersRequest>(*chinese).name_contains(), "福");
 }
 
 TEST(HttpRoutesTest, PatchBindsTheNestedNameAndTheMask) {
