@@ -164,7 +164,11 @@ void ValidateVisitFields(const pb::Visit& v, Violations& errors) {
   for (int i = 0; i < v.checklist_size(); ++i) {
     CheckText(v.checklist(i).text(), absl::StrCat("visit.checklist[", i, "].text"), 500, true, errors);
   }
-  if (absl::Status s = ValidateVisitTimes(FromProto(v.start_time()), FromProto(v.end_time())); !s.ok()) {
+  // Out-of-range timestamps would reach the DATETIME columns (year 10000)
+  // or be stored as given (negative nanos).
+  if (!IsValidTimestamp(v.start_time()) || !IsValidTimestamp(v.end_time())) {
+    errors.Add(IsValidTimestamp(v.start_time()) ? "visit.end_time" : "visit.start_time", "not a valid time");
+  } else if (absl::Status s = ValidateVisitTimes(FromProto(v.start_time()), FromProto(v.end_time())); !s.ok()) {
     for (FieldViolation& f : FieldViolations(s)) errors.Add(std::move(f.field), std::move(f.description));
   }
 }

@@ -211,6 +211,7 @@ absl::StatusOr<pb::Visit> SchedulingService::MutateVisit(
 }
 
 absl::StatusOr<pb::Visit> SchedulingService::UpdateVisit(const Call& call, const pb::UpdateVisitRequest& req) {
+  RETURN_IF_ERROR(ParseSingleId(req.visit().name(), "visits", "visit.name").status());
   ASSIGN_OR_RETURN(std::vector<std::string> paths,
                    MaskPaths(req.update_mask(), {"contact", "purpose", "place", "location", "start_time",
                                                  "end_time", "checklist"}));
@@ -259,6 +260,8 @@ absl::StatusOr<pb::ListVisitsResponse> SchedulingService::ListVisits(const Call&
     errors.Add("customer", "expected customers/{id}");
   }
   CheckText(req.owner(), "owner", 100, false, errors);
+  if (req.has_start_time() && !IsValidTimestamp(req.start_time())) errors.Add("start_time", "not a valid time");
+  if (req.has_end_time() && !IsValidTimestamp(req.end_time())) errors.Add("end_time", "not a valid time");
   RETURN_IF_ERROR(errors.ToStatus());
   const std::string query = Fingerprint(
       {"ListVisits", call.principal.subject, req.owner(), req.customer(),
@@ -474,6 +477,9 @@ absl::StatusOr<pb::DayPlan> SchedulingService::PlanDay(const Call& call, const p
 absl::StatusOr<pb::CalendarExport> SchedulingService::ExportCalendar(const Call& call,
                                                                     const pb::ExportCalendarRequest& req) {
   ASSIGN_OR_RETURN(std::string owner, ActingFor(call, req.owner(), "owner"));
+  for (const auto& [ts, field] : {std::pair{&req.start_time(), "start_time"}, std::pair{&req.end_time(), "end_time"}}) {
+    if (!IsValidTimestamp(*ts)) return InvalidField(field, "not a valid time");
+  }
   const absl::Time now = clock_.Now();
   const absl::Time start = req.has_start_time() ? FromProto(req.start_time()) : now - absl::Hours(24 * 30);
   const absl::Time end = req.has_end_time() ? FromProto(req.end_time()) : now + absl::Hours(24 * 90);
