@@ -8,4 +8,7 @@ set -euo pipefail
 cd "$(dirname -- "$(realpath -- "${BASH_SOURCE[0]}")")/.."
 
 bash deploy/local/build.sh
+# The libFuzzer binaries (clang, their own tree) that the fuzz-labelled tests
+# run for a short while; see tests/fuzz/README.md.
+bash deploy/local/build.sh build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCRM_FUZZ=ON --target crm_fuzz_targets
 exec ctest --test-dir build --output-on-failure "$@"
