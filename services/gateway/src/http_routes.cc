@@ -845,7 +845,8 @@ JsonReply ErrorReply(const grpc::Status& status) {
   auto& fields = *error.mutable_fields();
   fields["code"].set_number_value(static_cast<int>(status.error_code()));
   fields["status"].set_string_value(std::string(CodeName(status.error_code())));
-  fields["message"].set_string_value(status.error_message());
+  // Messages may quote the request (an unrouted path): JSON must be UTF-8.
+  fields["message"].set_string_value(ValidUtf8(status.error_message()));
   gpb::ListValue* details = fields["details"].mutable_list_value();
   google::rpc::Status rpc_status;
   if (!status.error_details().empty() && rpc_status.ParseFromString(status.error_details())) {

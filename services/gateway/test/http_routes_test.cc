@@ -160,6 +160,19 @@ TEST(HttpRoutesTest, PathAndQueryValuesMustBeUtf8) {
   EXPECT_EQ(As<pb::ListCustomersRequest>(*chinese).name_contains(), "福");
 }
 
+// Found by tests/fuzz (regressions/crm_fuzz_gateway_http): the NOT_FOUND
+// reply quoted a path that is not UTF-8, so its JSON body was not UTF-8.
+TEST(HttpRoutesTest, ErrorRepliesAreUtf8EvenWhenTheyQuoteTheRequest) {
+  auto routes = CustomerRoutes();
+  auto unrouted = routes->Route("GET", "/v1/c-stomers/1\xc1\xc1", "", "");
+  ASSERT_EQ(unrouted.status().code(), absl::StatusCode::kNotFound);
+  const JsonReply reply = ErrorReply(unrouted.status());
+  EXPECT_EQ(reply.http_status, 404);
+  EXPECT_EQ(ValidUtf8(reply.body), reply.body);
+  EXPECT_THAT(ParseJson(reply.body).fields().at("message").string_value(),
+              HasSubstr("/v1/c-stomers/1\uFFFD\uFFFD"));
+}
+
 TEST(HttpRoutesTest, PatchBindsTheNestedNameAndTheMask) {
   auto routes = CustomerRoutes();
   auto call = routes->Route("PATCH", "/v1/customers/5", "updateMask=displayName,phone",
