@@ -195,4 +195,22 @@ absl::StatusOr<std::map<std::string, std::string>> DatabaseDigest(db::Connection
   }
 }
 
+void ExpectAllRefusedChangingNothing(const BadInputTable& table, const std::shared_ptr<grpc::Channel>& channel,
+                                     const std::function<std::unique_ptr<grpc::ClientContext>()>& context,
+                                     const std::vector<db::ConnectionPool*>& pools) {
+  std::vector<std::map<std::string, std::string>> before;
+  for (db::ConnectionPool* pool : pools) {
+    auto digest = DatabaseDigest(*pool);
+    ASSERT_THAT(digest, IsOk());
+    EXPECT_EQ(digest->count("event_outbox"), 1u) << "the outbox is compared too";
+    before.push_back(*std::move(digest));
+  }
+  table.ExpectAllRefused(channel, context);
+  for (size_t i = 0; i < pools.size(); ++i) {
+    auto after = DatabaseDigest(*pools[i]);
+    ASSERT_THAT(after, IsOk());
+    EXPECT_EQ(*after, before[i]) << "a refused request wrote to database " << i;
+  }
+}
+
 }  // namespace crm::testing

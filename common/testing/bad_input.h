@@ -11,6 +11,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -34,6 +35,13 @@ inline constexpr char kInvalidUtf8[] = "<<not-utf-8>>";
 
 // Larger than the servers' default --max_message_bytes (8 MiB).
 inline constexpr size_t kOversizeBytes = 8 * 1024 * 1024 + 1024;
+
+// What invalid UTF-8 gets today: see AddInvalidUtf8 for why it is
+// INTERNAL, not INVALID_ARGUMENT.
+inline constexpr grpc::StatusCode kUtf8Refusal = grpc::StatusCode::INTERNAL;
+
+// Beyond 9999-12-31, the last instant a google.protobuf.Timestamp may hold.
+inline constexpr int64_t kYear10000 = 253402300800;
 
 struct BadInputRow {
   std::string name;
@@ -117,5 +125,12 @@ class BadInputTable {
 // Every table of the connected database with its row count and CHECKSUM
 // TABLE value: equal digests before and after mean no row was written.
 absl::StatusOr<std::map<std::string, std::string>> DatabaseDigest(db::ConnectionPool& pool);
+
+// table.ExpectAllRefused(channel, context) with every database of `pools`
+// digested before and after: all must be unchanged. Each database must
+// have an event_outbox, so the outbox is compared too.
+void ExpectAllRefusedChangingNothing(const BadInputTable& table, const std::shared_ptr<grpc::Channel>& channel,
+                                     const std::function<std::unique_ptr<grpc::ClientContext>()>& context,
+                                     const std::vector<db::ConnectionPool*>& pools);
 
 }  // namespace crm::testing

@@ -8,12 +8,12 @@
 #include "common/status/grpc_status.h"
 #include "common/testing/bad_input.h"
 #include "common/testing/status_matchers.h"
-#include "common/testing/test_database.h"
 #include "common/util/proto_time.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "services/complaints/test/complaint_test_env.h"
 #include "services/customers/test/customer_test_env.h"
+#include "services/customers/test/service_with_customers.h"
 
 namespace crm::complaints {
 namespace {
@@ -21,39 +21,15 @@ namespace {
 namespace cpb = ::crm::customers::v1;
 using ::crm::testing::BadInputTable;
 using ::crm::testing::IsOk;
+using ::crm::testing::kUtf8Refusal;
+using ::crm::testing::kYear10000;
 using auth::Role;
 using testing::ComplaintsServer;
 using testing::kStart;
 
-// Invalid UTF-8 never reaches the handler: see AddInvalidUtf8 in
-// common/testing/bad_input.h for why it is INTERNAL, not INVALID_ARGUMENT.
-constexpr grpc::StatusCode kUtf8Refusal = grpc::StatusCode::INTERNAL;
-// Beyond 9999-12-31, the last instant a google.protobuf.Timestamp may hold.
-constexpr int64_t kYear10000 = 253402300800;
-
-class ComplaintsBadInputTest : public ::testing::Test {
+class ComplaintsBadInputTest : public customers::testing::ServiceWithCustomers<ComplaintsServer> {
  protected:
-  void SetUp() override {
-    auto customers_db = crm::testing::TestDatabase::Create();
-    auto db = crm::testing::TestDatabase::Create();
-    ASSERT_THAT(customers_db, IsOk());
-    ASSERT_THAT(db, IsOk());
-    customers_db_.emplace(std::move(*customers_db));
-    db_.emplace(std::move(*db));
-    customers_ = customers::testing::CustomersServer::Start(customers_db_->config());
-    ASSERT_NE(customers_, nullptr);
-    server_ = ComplaintsServer::Start(db_->config(), absl::StrCat("127.0.0.1:", customers_->port()));
-    ASSERT_NE(server_, nullptr);
-    customers_pool_ = std::make_unique<db::ConnectionPool>(customers_db_->config());
-  }
-
   static std::unique_ptr<grpc::ClientContext> Admin() { return ComplaintsServer::As(Role::kAdmin, "admin"); }
-
-  std::optional<crm::testing::TestDatabase> customers_db_;
-  std::optional<crm::testing::TestDatabase> db_;
-  std::unique_ptr<customers::testing::CustomersServer> customers_;
-  std::unique_ptr<ComplaintsServer> server_;
-  std::unique_ptr<db::ConnectionPool> customers_pool_;
 };
 
 TEST_F(ComplaintsBadInputTest, EveryMalformedRequestIsRefusedAndChangesNothing) {
@@ -295,18 +271,7 @@ TEST_F(ComplaintsBadInputTest, EveryMalformedRequestIsRefusedAndChangesNothing) 
   t.AddTooLong("GetSlaComplianceReport", compliance, "team", 100);
   t.AddBadNames("GetFaultAnalysisReport", faults, "customer", customer.name());
 
-  auto before = crm::testing::DatabaseDigest(server_->pool());
-  auto customers_before = crm::testing::DatabaseDigest(*customers_pool_);
-  ASSERT_THAT(before, IsOk());
-  ASSERT_THAT(customers_before, IsOk());
-  t.ExpectAllRefused(server_->channel(), [] { return Admin(); });
-  auto after = crm::testing::DatabaseDigest(server_->pool());
-  auto customers_after = crm::testing::DatabaseDigest(*customers_pool_);
-  ASSERT_THAT(after, IsOk());
-  ASSERT_THAT(customers_after, IsOk());
-  EXPECT_EQ(*after, *before) << "a refused request wrote to the database";
-  EXPECT_EQ(*customers_after, *customers_before);
-  EXPECT_EQ(before->count("event_outbox"), 1u) << "the outbox is compared too";
+  ExpectAllRefusedChangingNothing(t, [] { return Admin(); });
 
   // The unchanged requests the rows started from are valid.
   EXPECT_TRUE(stub.RecordComplaint(Admin().get(), record, &complaint).ok());

@@ -22,14 +22,12 @@ using ::crm::customers::testing::CustomersServer;
 using ::crm::customers::testing::Enterprise;
 using ::crm::testing::BadInputTable;
 using ::crm::testing::IsOk;
+using ::crm::testing::kUtf8Refusal;
 using auth::Role;
 using ::testing::ElementsAre;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
-// Invalid UTF-8 never reaches the handler: see AddInvalidUtf8 in
-// common/testing/bad_input.h for why it is INTERNAL, not INVALID_ARGUMENT.
-constexpr grpc::StatusCode kUtf8Refusal = grpc::StatusCode::INTERNAL;
 
 class CustomersBadInputTest : public ::testing::Test {
  protected:
@@ -423,13 +421,7 @@ TEST_F(CustomersBadInputTest, EveryMalformedRequestIsRefusedAndChangesNothing) {
   t.Add("answer most negative int32", "AssessRiskTolerance", risk,
         [](Risk& r) { r.set_answer_scores(0, std::numeric_limits<int32_t>::min()); }, "answer_scores[0]");
 
-  auto before = crm::testing::DatabaseDigest(*pool_);
-  ASSERT_THAT(before, IsOk());
-  t.ExpectAllRefused(server_->channel(), [this] { return Admin(); });
-  auto after = crm::testing::DatabaseDigest(*pool_);
-  ASSERT_THAT(after, IsOk());
-  EXPECT_EQ(*after, *before) << "a refused request wrote to the database";
-  EXPECT_EQ(before->count("event_outbox"), 1u) << "the outbox is compared too";
+  crm::testing::ExpectAllRefusedChangingNothing(t, server_->channel(), [this] { return Admin(); }, {pool_.get()});
   RecordProperty("rows", static_cast<int>(t.rows().size()));
 
   // The unchanged requests the rows started from are valid.

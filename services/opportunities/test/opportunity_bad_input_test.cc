@@ -8,10 +8,10 @@
 #include "common/status/grpc_status.h"
 #include "common/testing/bad_input.h"
 #include "common/testing/status_matchers.h"
-#include "common/testing/test_database.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "services/customers/test/customer_test_env.h"
+#include "services/customers/test/service_with_customers.h"
 #include "services/opportunities/test/opportunity_test_env.h"
 
 namespace crm::opportunities {
@@ -20,12 +20,9 @@ namespace {
 namespace cpb = ::crm::customers::v1;
 using ::crm::testing::BadInputTable;
 using ::crm::testing::IsOk;
+using ::crm::testing::kUtf8Refusal;
 using auth::Role;
 using testing::OpportunitiesServer;
-
-// Invalid UTF-8 never reaches the handler: see AddInvalidUtf8 in
-// common/testing/bad_input.h for why it is INTERNAL, not INVALID_ARGUMENT.
-constexpr grpc::StatusCode kUtf8Refusal = grpc::StatusCode::INTERNAL;
 
 Money Cny(int64_t units) {
   Money m;
@@ -34,29 +31,9 @@ Money Cny(int64_t units) {
   return m;
 }
 
-class OpportunitiesBadInputTest : public ::testing::Test {
+class OpportunitiesBadInputTest : public customers::testing::ServiceWithCustomers<OpportunitiesServer> {
  protected:
-  void SetUp() override {
-    auto customers_db = crm::testing::TestDatabase::Create();
-    auto db = crm::testing::TestDatabase::Create();
-    ASSERT_THAT(customers_db, IsOk());
-    ASSERT_THAT(db, IsOk());
-    customers_db_.emplace(std::move(*customers_db));
-    db_.emplace(std::move(*db));
-    customers_ = customers::testing::CustomersServer::Start(customers_db_->config());
-    ASSERT_NE(customers_, nullptr);
-    server_ = OpportunitiesServer::Start(db_->config(), absl::StrCat("127.0.0.1:", customers_->port()));
-    ASSERT_NE(server_, nullptr);
-    customers_pool_ = std::make_unique<db::ConnectionPool>(customers_db_->config());
-  }
-
   static std::unique_ptr<grpc::ClientContext> Admin() { return OpportunitiesServer::As(Role::kAdmin, "admin"); }
-
-  std::optional<crm::testing::TestDatabase> customers_db_;
-  std::optional<crm::testing::TestDatabase> db_;
-  std::unique_ptr<customers::testing::CustomersServer> customers_;
-  std::unique_ptr<OpportunitiesServer> server_;
-  std::unique_ptr<db::ConnectionPool> customers_pool_;
 };
 
 TEST_F(OpportunitiesBadInputTest, EveryMalformedRequestIsRefusedAndChangesNothing) {
@@ -366,18 +343,7 @@ TEST_F(OpportunitiesBadInputTest, EveryMalformedRequestIsRefusedAndChangesNothin
   t.AddBadNames("CreateLoanApplication", create_loan, "parent", opportunity.name());
   t.AddTooLong("CreateLoanApplication", create_loan, "request_id", 64);
 
-  auto before = crm::testing::DatabaseDigest(server_->pool());
-  auto customers_before = crm::testing::DatabaseDigest(*customers_pool_);
-  ASSERT_THAT(before, IsOk());
-  ASSERT_THAT(customers_before, IsOk());
-  t.ExpectAllRefused(server_->channel(), [] { return Admin(); });
-  auto after = crm::testing::DatabaseDigest(server_->pool());
-  auto customers_after = crm::testing::DatabaseDigest(*customers_pool_);
-  ASSERT_THAT(after, IsOk());
-  ASSERT_THAT(customers_after, IsOk());
-  EXPECT_EQ(*after, *before) << "a refused request wrote to the database";
-  EXPECT_EQ(*customers_after, *customers_before);
-  EXPECT_EQ(before->count("event_outbox"), 1u) << "the outbox is compared too";
+  ExpectAllRefusedChangingNothing(t, [] { return Admin(); });
 
   // The unchanged requests the rows started from are valid.
   EXPECT_TRUE(stub.CreateNeed(Admin().get(), create_need, &need).ok());

@@ -7,11 +7,11 @@
 #include "absl/strings/str_cat.h"
 #include "common/testing/bad_input.h"
 #include "common/testing/status_matchers.h"
-#include "common/testing/test_database.h"
 #include "common/util/proto_time.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "services/customers/test/customer_test_env.h"
+#include "services/customers/test/service_with_customers.h"
 #include "services/scheduling/test/scheduling_test_env.h"
 
 namespace crm::scheduling {
@@ -21,41 +21,18 @@ namespace cpb = ::crm::customers::v1;
 namespace ctest = ::crm::customers::testing;
 using ::crm::testing::BadInputTable;
 using ::crm::testing::IsOk;
+using ::crm::testing::kUtf8Refusal;
+using ::crm::testing::kYear10000;
 using auth::Role;
 using testing::kStart;
 using testing::SchedulingServer;
 
-// Invalid UTF-8 never reaches the handler: see AddInvalidUtf8 in
-// common/testing/bad_input.h for why it is INTERNAL, not INVALID_ARGUMENT.
-constexpr grpc::StatusCode kUtf8Refusal = grpc::StatusCode::INTERNAL;
-// Beyond 9999-12-31, the last instant a google.protobuf.Timestamp may hold.
-constexpr int64_t kYear10000 = 253402300800;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-class SchedulingBadInputTest : public ::testing::Test {
+class SchedulingBadInputTest : public customers::testing::ServiceWithCustomers<SchedulingServer> {
  protected:
-  void SetUp() override {
-    auto customers_db = crm::testing::TestDatabase::Create();
-    auto db = crm::testing::TestDatabase::Create();
-    ASSERT_THAT(customers_db, IsOk());
-    ASSERT_THAT(db, IsOk());
-    customers_db_.emplace(std::move(*customers_db));
-    db_.emplace(std::move(*db));
-    customers_ = ctest::CustomersServer::Start(customers_db_->config());
-    ASSERT_NE(customers_, nullptr);
-    server_ = SchedulingServer::Start(db_->config(), customers_->channel());
-    ASSERT_NE(server_, nullptr);
-    customers_pool_ = std::make_unique<db::ConnectionPool>(customers_db_->config());
-  }
-
   // mgr-wang owns the test customer; tokens are valid at both fake clocks.
   std::unique_ptr<grpc::ClientContext> Manager() const { return customers_->As(Role::kManager, "mgr-wang"); }
-
-  std::optional<crm::testing::TestDatabase> customers_db_;
-  std::optional<crm::testing::TestDatabase> db_;
-  std::unique_ptr<ctest::CustomersServer> customers_;
-  std::unique_ptr<SchedulingServer> server_;
-  std::unique_ptr<db::ConnectionPool> customers_pool_;
 };
 
 TEST_F(SchedulingBadInputTest, EveryMalformedRequestIsRefusedAndChangesNothing) {
@@ -246,18 +223,7 @@ TEST_F(SchedulingBadInputTest, EveryMalformedRequestIsRefusedAndChangesNothing) 
         },
         "start_time");
 
-  auto before = crm::testing::DatabaseDigest(server_->pool());
-  auto customers_before = crm::testing::DatabaseDigest(*customers_pool_);
-  ASSERT_THAT(before, IsOk());
-  ASSERT_THAT(customers_before, IsOk());
-  t.ExpectAllRefused(server_->channel(), [this] { return Manager(); });
-  auto after = crm::testing::DatabaseDigest(server_->pool());
-  auto customers_after = crm::testing::DatabaseDigest(*customers_pool_);
-  ASSERT_THAT(after, IsOk());
-  ASSERT_THAT(customers_after, IsOk());
-  EXPECT_EQ(*after, *before) << "a refused request wrote to the database";
-  EXPECT_EQ(*customers_after, *customers_before);
-  EXPECT_EQ(before->count("event_outbox"), 1u) << "the outbox is compared too";
+  ExpectAllRefusedChangingNothing(t, [this] { return Manager(); });
 
   // The unchanged requests the rows started from are valid.
   EXPECT_TRUE(stub.BookVisit(Manager().get(), book, &visit).ok());
