@@ -479,6 +479,7 @@ absl::StatusOr<RoutedCall> HttpRoutes::Route(std::string_view http_method_in, st
     }
     if (route->body != "*") {
       for (const auto& [key, value] : ParseQuery(query)) {
+        if (key.empty()) return InvalidField("query", "a parameter without a name");
         auto field = ResolveField(route->method->input_type(), key);
         if (!field.ok()) return InvalidField(key, "no such field");
         if ((*field)[0] == route->body_field) {

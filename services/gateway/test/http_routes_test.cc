@@ -138,6 +138,13 @@ TEST(HttpRoutesTest, BadQueryParametersAreInvalidArgumentNamingTheParameter) {
   EXPECT_EQ(not_utf8.status().code(), absl::StatusCode::kInvalidArgument);
   ASSERT_EQ(FieldViolations(not_utf8.status()).size(), 1u);
   EXPECT_EQ(FieldViolations(not_utf8.status())[0].field, std::string("updat\x01") + '\0' + "\uFFFDe");
+
+  // Found by tests/fuzz: a parameter without a name was a violation naming
+  // no field.
+  auto nameless = routes->Route("GET", "/v1/customers", "page_size=5&=red", "");
+  EXPECT_EQ(nameless.status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_EQ(FieldViolations(nameless.status()).size(), 1u);
+  EXPECT_EQ(FieldViolations(nameless.status())[0].field, "query");
 }
 
 // Found by tests/fuzz (regressions/crm_fuzz_gateway_http): percent-decoded
