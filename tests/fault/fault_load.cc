@@ -8,12 +8,15 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/util/proto_time.h"
 #include "crm/complaints/v1/complaints.grpc.pb.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
 #include "crm/opportunities/v1/opportunities.grpc.pb.h"
 #include "crm/scheduling/v1/scheduling.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
 
 namespace crm::fault {
 namespace {
@@ -71,6 +74,14 @@ bool Eventually(const std::function<bool()>& done, absl::Duration timeout) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   return done();
+}
+
+grpc::health::v1::HealthCheckResponse::ServingStatus HealthOf(const testing::ServiceProcess& process) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  grpc::health::v1::HealthCheckResponse reply;
+  grpc::Status s = grpc::health::v1::Health::NewStub(process.channel())->Check(&ctx, {}, &reply);
+  return s.ok() ? reply.status() : grpc::health::v1::HealthCheckResponse::UNKNOWN;
 }
 
 MixedLoad::MixedLoad(Options options) : options_(std::move(options)) {
@@ -403,6 +414,30 @@ MixedLoad::Verification MixedLoad::Verify(const testing::ServiceSuite& suite) co
     }
   }
   return out;
+}
+
+MixedLoad::Verification StopAndVerify(MixedLoad& load, const testing::ServiceSuite& suite) {
+  load.Stop();
+  EXPECT_EQ(load.errors(), 0) << absl::StrJoin(load.error_samples(), "\n");
+  MixedLoad::Verification v = load.Verify(suite);
+  EXPECT_EQ(v.lost, 0);
+  EXPECT_EQ(v.duplicated, 0);
+  EXPECT_TRUE(v.problems.empty()) << absl::StrJoin(v.problems, "\n");
+  EXPECT_GT(v.verified, 0);
+  return v;
+}
+
+void PrintLoadFigures(const std::string& scenario, int faults, const MixedLoad& load,
+                      const MixedLoad::Verification& v) {
+  PrintFaultTable({{.scenario = scenario,
+                    .calls_per_second = static_cast<double>(load.calls()) / absl::ToDoubleSeconds(load.elapsed()),
+                    .faults = faults,
+                    .acknowledged = load.acknowledged(),
+                    .verified = v.verified,
+                    .lost = v.lost,
+                    .duplicated = v.duplicated}});
+  std::printf("failed attempts retried: %lld; rows stored for creates never acknowledged: %lld\n",
+              static_cast<long long>(load.failed_attempts()), static_cast<long long>(v.unacknowledged_stored));
 }
 
 }  // namespace crm::fault

@@ -28,6 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/auth/principal.h"
+#include "grpc/health/v1/health.pb.h"
 #include "tests/e2e/service_process.h"
 
 namespace crm::fault {
@@ -51,6 +52,9 @@ bool Retryable(grpc::StatusCode code);
 // Polls `done` until it holds or `timeout` passes (each poll a real check,
 // not a wait on time).
 bool Eventually(const std::function<bool()>& done, absl::Duration timeout);
+
+// The process's answer to a health check; UNKNOWN when it gives none within 2 s.
+grpc::health::v1::HealthCheckResponse::ServingStatus HealthOf(const testing::ServiceProcess& process);
 
 class MixedLoad {
  public:
@@ -128,5 +132,15 @@ class MixedLoad {
   std::vector<std::string> complaints_ ABSL_GUARDED_BY(mu_), customers_ ABSL_GUARDED_BY(mu_),
       error_samples_ ABSL_GUARDED_BY(mu_);
 };
+
+// Stops `load` and reads back what it acknowledged: expects that no call
+// ended in an error, nothing was lost or duplicated and something was
+// verified. Returns the verification for further checks and the table.
+MixedLoad::Verification StopAndVerify(MixedLoad& load, const testing::ServiceSuite& suite);
+
+// The summary table's row for a run of `load` with `faults` injected, then
+// the retries behind it.
+void PrintLoadFigures(const std::string& scenario, int faults, const MixedLoad& load,
+                      const MixedLoad::Verification& v);
 
 }  // namespace crm::fault

@@ -25,14 +25,6 @@ using Health = grpc::health::v1::HealthCheckResponse;
 constexpr Service kWithDatabase[] = {Service::kCustomers, Service::kOpportunities, Service::kComplaints,
                                      Service::kScheduling};
 
-Health::ServingStatus HealthOf(const testing::ServiceProcess& process) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
-  Health reply;
-  grpc::Status s = grpc::health::v1::Health::NewStub(process.channel())->Check(&ctx, {}, &reply);
-  return s.ok() ? reply.status() : Health::UNKNOWN;
-}
-
 bool All(const ServiceSuite& suite, Health::ServingStatus status) {
   for (Service s : kWithDatabase) {
     if (HealthOf(suite.process(s)) != status) return false;
@@ -65,23 +57,8 @@ TEST(MariaDbRestartTest, ServicesGoNotServingRecoverAndLoseNothing) {
       << "not every service came back to SERVING";
   EXPECT_TRUE(load.WaitForAcknowledged(60, absl::Seconds(60)))
       << "no progress after the restart\n" << absl::StrJoin(load.error_samples(), "\n");
-  load.Stop();
-  EXPECT_EQ(load.errors(), 0) << absl::StrJoin(load.error_samples(), "\n");
-
-  const MixedLoad::Verification v = load.Verify(suite);
-  EXPECT_EQ(v.lost, 0);
-  EXPECT_EQ(v.duplicated, 0);
-  EXPECT_TRUE(v.problems.empty()) << absl::StrJoin(v.problems, "\n");
-  EXPECT_GT(v.verified, 0);
-  PrintFaultTable({{.scenario = "MariaDB stopped and restarted",
-                    .calls_per_second = static_cast<double>(load.calls()) / absl::ToDoubleSeconds(load.elapsed()),
-                    .faults = 1,
-                    .acknowledged = load.acknowledged(),
-                    .verified = v.verified,
-                    .lost = v.lost,
-                    .duplicated = v.duplicated}});
-  std::printf("failed attempts retried: %lld; rows stored for creates never acknowledged: %lld\n",
-              static_cast<long long>(load.failed_attempts()), static_cast<long long>(v.unacknowledged_stored));
+  const MixedLoad::Verification v = StopAndVerify(load, suite);
+  PrintLoadFigures("MariaDB stopped and restarted", 1, load, v);
 }
 
 }  // namespace

@@ -134,14 +134,7 @@ TEST(ServiceKillTest, EachServiceKilledUnderLoadLosesAndDuplicatesNothing) {
     ASSERT_TRUE(load.WaitForAcknowledged(60, absl::Seconds(60)))
         << "no progress after the restart\n" << absl::StrJoin(load.error_samples(), "\n");
   }
-  load.Stop();
-  EXPECT_EQ(load.errors(), 0) << absl::StrJoin(load.error_samples(), "\n");
-
-  const MixedLoad::Verification v = load.Verify(suite);
-  EXPECT_EQ(v.lost, 0);
-  EXPECT_EQ(v.duplicated, 0);
-  EXPECT_TRUE(v.problems.empty()) << absl::StrJoin(v.problems, "\n");
-  EXPECT_GT(v.verified, 0);
+  const MixedLoad::Verification v = StopAndVerify(load, suite);
 
   // Breaches: each overdue complaint announced once, after at least three
   // more sweeps; no other complaint.
@@ -185,15 +178,7 @@ TEST(ServiceKillTest, EachServiceKilledUnderLoadLosesAndDuplicatesNothing) {
                                                            absl::StrJoin(quoted, ","), ")"));
   EXPECT_EQ(projected, static_cast<int64_t>(customers.size()));
 
-  PrintFaultTable({{.scenario = "kill -9 each service + gateway",
-                    .calls_per_second = static_cast<double>(load.calls()) / absl::ToDoubleSeconds(load.elapsed()),
-                    .faults = faults,
-                    .acknowledged = load.acknowledged(),
-                    .verified = v.verified,
-                    .lost = v.lost,
-                    .duplicated = v.duplicated}});
-  std::printf("failed attempts retried: %lld; rows stored for creates never acknowledged: %lld\n",
-              static_cast<long long>(load.failed_attempts()), static_cast<long long>(v.unacknowledged_stored));
+  PrintLoadFigures("kill -9 each service + gateway", faults, load, v);
 }
 
 }  // namespace

@@ -51,6 +51,17 @@ struct Outcome {
   absl::Duration latency;
 };
 
+grpc::Status GetCustomer(const std::shared_ptr<grpc::Channel>& channel, const std::string& customer,
+                         absl::Duration deadline) {
+  cpb::CustomerService::Stub stub(channel);
+  auto ctx = E2eContext(kProbe);
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  cpb::GetCustomerRequest get;
+  get.set_name(customer);
+  cpb::Customer reply;
+  return stub.GetCustomer(ctx.get(), get, &reply);
+}
+
 // `calls` GetCustomer calls at once over `channel`, each with `deadline`.
 std::vector<Outcome> Burst(const std::shared_ptr<grpc::Channel>& channel, const std::string& customer, int calls,
                            absl::Duration deadline) {
@@ -58,14 +69,8 @@ std::vector<Outcome> Burst(const std::shared_ptr<grpc::Channel>& channel, const 
   std::vector<std::thread> threads;
   for (int i = 0; i < calls; ++i) {
     threads.emplace_back([&, i] {
-      cpb::CustomerService::Stub stub(channel);
-      auto ctx = E2eContext(kProbe);
-      ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
-      cpb::GetCustomerRequest get;
-      get.set_name(customer);
-      cpb::Customer reply;
       const absl::Time start = absl::Now();
-      grpc::Status s = stub.GetCustomer(ctx.get(), get, &reply);
+      const grpc::Status s = GetCustomer(channel, customer, deadline);
       out[i] = {s.error_code(), absl::Now() - start};
     });
   }
@@ -92,25 +97,6 @@ void ExpectAllFailedFast(const std::string& what, const std::vector<Outcome>& ou
   std::printf("%s: %d DEADLINE_EXCEEDED, %d UNAVAILABLE, %d RESOURCE_EXHAUSTED, slowest %.2f s\n", what.c_str(),
               codes[grpc::StatusCode::DEADLINE_EXCEEDED], codes[grpc::StatusCode::UNAVAILABLE],
               codes[grpc::StatusCode::RESOURCE_EXHAUSTED], absl::ToDoubleSeconds(slowest));
-}
-
-grpc::Status GetCustomer(const std::shared_ptr<grpc::Channel>& channel, const std::string& customer,
-                         absl::Duration deadline) {
-  cpb::CustomerService::Stub stub(channel);
-  auto ctx = E2eContext(kProbe);
-  ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
-  cpb::GetCustomerRequest get;
-  get.set_name(customer);
-  cpb::Customer reply;
-  return stub.GetCustomer(ctx.get(), get, &reply);
-}
-
-Health::ServingStatus HealthOf(const testing::ServiceProcess& process) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
-  Health reply;
-  grpc::Status s = grpc::health::v1::Health::NewStub(process.channel())->Check(&ctx, {}, &reply);
-  return s.ok() ? reply.status() : Health::UNKNOWN;
 }
 
 class SlowDownstreamTest : public ::testing::Test {
@@ -174,19 +160,8 @@ class SlowDownstreamTest : public ::testing::Test {
     EXPECT_TRUE(Eventually([&] { return HealthOf(suite_->customers()) == Health::SERVING; }, absl::Seconds(10)));
     EXPECT_TRUE(load_->WaitForAcknowledged(30, absl::Seconds(60)))
         << absl::StrJoin(load_->error_samples(), "\n");
-    load_->Stop();
-    EXPECT_EQ(load_->errors(), 0) << absl::StrJoin(load_->error_samples(), "\n");
-    const MixedLoad::Verification v = load_->Verify(*suite_);
-    EXPECT_EQ(v.lost, 0);
-    EXPECT_EQ(v.duplicated, 0);
-    EXPECT_TRUE(v.problems.empty()) << absl::StrJoin(v.problems, "\n");
-    PrintFaultTable({{.scenario = scenario,
-                      .calls_per_second = static_cast<double>(load_->calls()) / absl::ToDoubleSeconds(load_->elapsed()),
-                      .faults = faults,
-                      .acknowledged = load_->acknowledged(),
-                      .verified = v.verified,
-                      .lost = v.lost,
-                      .duplicated = v.duplicated}});
+    const MixedLoad::Verification v = StopAndVerify(*load_, *suite_);
+    PrintLoadFigures(scenario, faults, *load_, v);
   }
 
   void TearDown() override {
