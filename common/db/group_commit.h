@@ -5,8 +5,9 @@
 //
 // Leader/follower: a caller that finds no batch running runs one at once
 // (no added wait when idle) with itself and whatever is queued; callers that
-// arrive meanwhile queue, and when the batch ends the oldest of them leads
-// the next one with everything queued by then. Every caller returns only
+// arrive meanwhile queue, and when the batch ends (or, with max_running > 1,
+// while it runs) the oldest of them leads the next one with everything
+// queued by then. Every caller returns only
 // after the batch holding its request has finished, with its own result.
 //
 //   GroupCommit<Create, absl::StatusOr<Row>> creates(
@@ -29,6 +30,9 @@ namespace crm::db {
 struct GroupCommitOptions {
   // Most requests in one batch.
   size_t max_batch = 32;
+  // Batches running at once: while one waits for the database (its round
+  // trips, its commit), the next can start with what queued meanwhile.
+  int max_running = 1;
   // Take only a power of two of the queued requests (the rest lead the next
   // batch). A batch writes with statements whose text depends on its size
   // (multi-row INSERTs, IN lists), and each text is a prepared statement in
@@ -50,6 +54,7 @@ class GroupCommit {
   GroupCommit(GroupCommitOptions options, BatchFn run)
       : options_(options), run_(std::move(run)) {
     if (options_.max_batch == 0) options_.max_batch = 1;
+    if (options_.max_running < 1) options_.max_running = 1;
   }
   GroupCommit(const GroupCommit&) = delete;
   GroupCommit& operator=(const GroupCommit&) = delete;
@@ -59,7 +64,7 @@ class GroupCommit {
     absl::MutexLock lock(&mu_);
     queue_.push_back(&self);
     const auto done_or_next = [this, &self]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return self.done || (!leading_ && queue_.front() == &self);
+      return self.done || (running_ < options_.max_running && queue_.front() == &self);
     };
     mu_.Await(absl::Condition(&done_or_next));
     if (!self.done) Lead();
@@ -81,7 +86,7 @@ class GroupCommit {
   // Runs one batch from the front of the queue (the caller's own request
   // first) with the mutex released, then wakes its callers.
   void Lead() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    leading_ = true;
+    ++running_;
     size_t take = std::min(queue_.size(), options_.max_batch);
     if (options_.power_of_two) {
       size_t p = 1;
@@ -100,7 +105,7 @@ class GroupCommit {
       ~Finish() {
         self->mu_.Lock();
         for (Waiter* w : batch) w->done = true;
-        self->leading_ = false;
+        --self->running_;
       }
     } finish{this, batch};
     mu_.Unlock();
@@ -111,7 +116,7 @@ class GroupCommit {
   const BatchFn run_;
   mutable absl::Mutex mu_;
   std::deque<Waiter*> queue_ ABSL_GUARDED_BY(mu_);
-  bool leading_ ABSL_GUARDED_BY(mu_) = false;
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace crm::db

@@ -109,9 +109,32 @@ TEST(GroupCommitTest, BatchesAreCappedAndPowersOfTwo) {
   for (size_t i = 0; i < values.size(); ++i) EXPECT_EQ(results[i], values[i] * 2) << i;
 }
 
+TEST(GroupCommitTest, WithTwoRunningASecondBatchStartsWhileTheFirstIsHeld) {
+  absl::Notification release;
+  std::atomic<int> started{0};
+  Doubler commits({.max_batch = 8, .max_running = 2}, [&](absl::Span<Doubler::Item* const> batch) {
+    ++started;
+    release.WaitForNotification();
+    for (Doubler::Item* item : batch) item->result = item->request * 2;
+  });
+  std::vector<int> results(3);
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { results[0] = commits.Submit(1); });
+  ASSERT_TRUE(Eventually([&] { return started.load() == 1; }));
+  threads.emplace_back([&] { results[1] = commits.Submit(2); });
+  ASSERT_TRUE(Eventually([&] { return started.load() == 2; }));
+  threads.emplace_back([&] { results[2] = commits.Submit(3); });
+  ASSERT_TRUE(Eventually([&] { return commits.Pending() == 1; }));
+  EXPECT_EQ(started.load(), 2);  // the third waits: two batches already run
+  release.Notify();
+  for (auto& t : threads) t.join();
+  EXPECT_THAT(results, ElementsAre(2, 4, 6));
+  EXPECT_EQ(started.load(), 3);
+}
+
 TEST(GroupCommitTest, ManyCallersAllAnswered) {
   std::atomic<int> batches{0};
-  GroupCommit<int, int> commits({.max_batch = 16}, [&](absl::Span<Doubler::Item* const> batch) {
+  GroupCommit<int, int> commits({.max_batch = 16, .max_running = 2}, [&](absl::Span<Doubler::Item* const> batch) {
     ++batches;
     for (Doubler::Item* item : batch) item->result = item->request + 1;
   });

@@ -1,5 +1,6 @@
 #include "common/db/idempotency.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/db/sql.h"
 #include "common/status/status.h"
 
@@ -30,6 +31,18 @@ void RememberIdempotentResult(sql::Connection& conn, absl::string_view method,
           "INSERT INTO idempotency_keys (method, request_id, resource_name, create_time) "
           "VALUES (?, ?, ?, ?)",
           method, request_id, resource_name, now);
+}
+
+void RememberIdempotentResults(sql::Connection& conn, absl::string_view method,
+                               const std::vector<IdempotentResult>& results) {
+  std::string sql = "INSERT INTO idempotency_keys (method, request_id, resource_name, create_time) VALUES ";
+  std::vector<Param> params;
+  for (const IdempotentResult& r : results) {
+    if (r.request_id.empty()) continue;
+    absl::StrAppend(&sql, params.empty() ? "" : ", ", "(?, ?, ?, ?)");
+    params.insert(params.end(), {std::string(method), r.request_id, r.resource_name, r.create_time});
+  }
+  if (!params.empty()) ExecuteDynamic(conn, sql, params);
 }
 
 }  // namespace crm::db

@@ -8,6 +8,8 @@
 
 #include <optional>
 #include <string>
+#include <vector>
+
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
@@ -28,5 +30,18 @@ std::optional<std::string> FindIdempotentResult(sql::Connection& conn, absl::str
 void RememberIdempotentResult(sql::Connection& conn, absl::string_view method,
                               absl::string_view request_id, absl::string_view resource_name,
                               absl::Time now);
+
+// RememberIdempotentResult for a batch of creates written in one
+// transaction (group commit), with one statement; empty request ids are
+// skipped. A request id already used fails it (ALREADY_EXISTS), so a batch
+// need not look its keys up first when retries are rare: the caller rolls
+// back and creates one at a time.
+struct IdempotentResult {
+  std::string request_id;
+  std::string resource_name;
+  absl::Time create_time;
+};
+void RememberIdempotentResults(sql::Connection& conn, absl::string_view method,
+                               const std::vector<IdempotentResult>& results);
 
 }  // namespace crm::db

@@ -81,7 +81,8 @@ ResultSetPtr Query(sql::Connection& conn, absl::string_view query, const Args&..
 }
 
 // For statements whose shape depends on the request (optional filters).
-using Param = std::variant<std::string, int64_t, double, bool, absl::Time>;
+// std::nullopt binds NULL, so a nullable column keeps one statement text.
+using Param = std::variant<std::string, int64_t, double, bool, absl::Time, std::nullopt_t>;
 ResultSetPtr QueryDynamic(sql::Connection& conn, absl::string_view query,
                           const std::vector<Param>& params);
 int ExecuteDynamic(sql::Connection& conn, absl::string_view query, const std::vector<Param>& params);

@@ -29,15 +29,17 @@ int64_t AppendEvent(sql::Connection& conn, absl::string_view resource_name,
                   "WHERE id = 1") != 1) {
     throw sql::SQLException("event_sequence has no counter row; apply events::WithEventTables");
   }
-  const int64_t sequence = db::LastInsertId(conn);
   // Append time comes from the database, not the caller's (possibly fake)
-  // clock: it only drives pruning.
-  db::Execute(conn,
-              "INSERT INTO event_outbox (sequence, type, resource_name, event_time, payload, "
-              "append_time) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6))",
-              sequence, payload.GetDescriptor()->full_name(), resource_name, event_time,
-              payload.SerializeAsString());
-  return sequence;
+  // clock: it only drives pruning. The number is the session's
+  // LAST_INSERT_ID() the UPDATE set, read back with RETURNING: one round
+  // trip fewer than reading it first.
+  auto rs = db::Query(conn,
+                      "INSERT INTO event_outbox (sequence, type, resource_name, event_time, payload, "
+                      "append_time) VALUES (LAST_INSERT_ID(), ?, ?, ?, ?, UTC_TIMESTAMP(6)) RETURNING sequence",
+                      payload.GetDescriptor()->full_name(), resource_name, event_time,
+                      payload.SerializeAsString());
+  rs->next();
+  return rs->getInt64(1);
 }
 
 int64_t AppendEvents(sql::Connection& conn, const std::vector<OutboxEvent>& events) {
@@ -50,7 +52,9 @@ int64_t AppendEvents(sql::Connection& conn, const std::vector<OutboxEvent>& even
                   count) != 1) {
     throw sql::SQLException("event_sequence has no counter row; apply events::WithEventTables");
   }
-  const int64_t first = db::LastInsertId(conn) - count + 1;
+  // Numbered from the reserved range's end (LAST_INSERT_ID(), as in
+  // AppendEvent) without reading it first.
+  int64_t first = 0;
   constexpr size_t kRowsPerInsert = 500;
   for (size_t start = 0; start < events.size(); start += kRowsPerInsert) {
     const size_t end = std::min(events.size(), start + kRowsPerInsert);
@@ -61,11 +65,18 @@ int64_t AppendEvents(sql::Connection& conn, const std::vector<OutboxEvent>& even
     params.reserve((end - start) * 5);
     for (size_t i = start; i < end; ++i) {
       const OutboxEvent& e = events[i];
-      absl::StrAppend(&sql, i == start ? "" : ",", "(?, ?, ?, ?, ?, UTC_TIMESTAMP(6))");
-      params.insert(params.end(), {first + static_cast<int64_t>(i), e.payload->GetDescriptor()->full_name(),
+      absl::StrAppend(&sql, i == start ? "" : ",", "(LAST_INSERT_ID() - ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))");
+      params.insert(params.end(), {count - 1 - static_cast<int64_t>(i), e.payload->GetDescriptor()->full_name(),
                                    e.resource_name, e.event_time, e.payload->SerializeAsString()});
     }
-    db::ExecuteDynamic(conn, sql, params);
+    if (start == 0) {
+      sql += " RETURNING sequence";
+      db::ResultSetPtr rs = db::QueryDynamic(conn, sql, params);
+      rs->next();
+      first = rs->getInt64(1);
+    } else {
+      db::ExecuteDynamic(conn, sql, params);
+    }
   }
   return first;
 }

@@ -56,7 +56,9 @@ class CustomerRepository {
   virtual ~CustomerRepository() = default;
 
   // Creates the customer (or returns the one an earlier call with the same
-  // request id created). ALREADY_EXISTS names the holder of a credit code.
+  // request id created), with `similar_customers`: up to 10 others whose
+  // name has the same NameKey (CUS-11). ALREADY_EXISTS names the holder of a
+  // credit code.
   virtual absl::StatusOr<pb::Customer> CreateCustomer(absl::Time deadline, const pb::Customer& c,
                                                       const std::string& request_id,
                                                       const Actor& actor) = 0;
@@ -70,10 +72,6 @@ class CustomerRepository {
   virtual absl::StatusOr<std::vector<pb::Customer>> ListCustomers(absl::Time deadline,
                                                                   const CustomerFilter& filter,
                                                                   int64_t after_id, int limit) = 0;
-  // Names ("customers/N") of other customers with the same name key.
-  virtual absl::StatusOr<std::vector<std::string>> SimilarCustomers(absl::Time deadline,
-                                                                    const std::string& name_key,
-                                                                    int64_t exclude_id) = 0;
   virtual absl::StatusOr<pb::Customer> RecordVerification(absl::Time deadline, int64_t id,
                                                           const Actor& actor,
                                                           const CustomerGuard& guard,

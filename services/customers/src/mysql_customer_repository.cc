@@ -2,6 +2,9 @@
 
 #include <cppconn/statement.h>
 
+#include <algorithm>
+#include <iterator>
+#include <map>
 #include <set>
 
 #include "absl/strings/numbers.h"
@@ -14,6 +17,7 @@
 #include "common/db/transaction.h"
 #include "common/events/outbox.h"
 #include "common/status/status_macros.h"
+#include "common/util/log.h"
 #include "common/util/proto_diff.h"
 #include "common/util/proto_time.h"
 #include "services/customers/src/customer_events.h"
@@ -122,7 +126,7 @@ int64_t IdOf(const pb::Customer& c) {
   return id;
 }
 
-// The values of every stored, client-settable column, in kWritableColumns order.
+// Every stored, client-settable column.
 constexpr char kWritableColumns[] =
     "kind, display_name, name_key, credit_code, industry, address, latitude, longitude, "
     "revenue_currency, revenue_units, revenue_nanos, employee_count, qualification_rating, "
@@ -130,56 +134,39 @@ constexpr char kWritableColumns[] =
     "risk_assessed_on, aml_rating, churn_risk, retention_stage, last_verified_at, "
     "directory_collected_at";
 
-void BindOptional(std::vector<Param>& params, std::string& placeholders,
-                  std::optional<Param> value) {
-  // NULL is written as a literal: Param has no null alternative.
-  if (value.has_value()) {
-    placeholders += "?";
-    params.push_back(std::move(*value));
-  } else {
-    placeholders += "NULL";
-  }
-}
-
-// Builds "?, ?, NULL, ..." and the matching params for the writable columns.
-std::pair<std::vector<std::string>, std::vector<Param>> WritableAssignments(const pb::Customer& c) {
-  std::vector<std::string> values;
-  std::vector<Param> params;
-  auto add = [&](std::optional<Param> v) {
-    std::string placeholder;
-    BindOptional(params, placeholder, std::move(v));
-    values.push_back(placeholder);
-  };
-  add(int64_t{c.kind()});
-  add(c.display_name());
-  add(NameKey(c.display_name()));
-  add(c.credit_code().empty() ? std::nullopt : std::optional<Param>(c.credit_code()));
-  add(c.industry());
-  add(c.address());
-  add(c.has_location() ? std::optional<Param>(c.location().latitude()) : std::nullopt);
-  add(c.has_location() ? std::optional<Param>(c.location().longitude()) : std::nullopt);
-  add(c.annual_revenue().currency_code());
-  add(int64_t{c.annual_revenue().units()});
-  add(int64_t{c.annual_revenue().nanos()});
-  add(int64_t{c.employee_count()});
-  add(c.qualification_rating());
-  add(c.it_usage_notes());
-  add(c.competitor_notes());
-  add(int64_t{c.status()});
-  add(c.owner());
-  add(c.team());
-  add(c.high_value());
-  add(c.phone());
-  add(int64_t{c.risk_tolerance()});
+// The values of the writable columns (NULL as std::nullopt), in kWritableColumns order.
+std::vector<Param> WritableValues(const pb::Customer& c) {
+  auto nullable = [](bool has, Param value) { return has ? std::move(value) : Param(std::nullopt); };
   auto date = DateColumn(c.has_risk_assessed_on(), c.risk_assessed_on());
-  add(date ? std::optional<Param>(*date) : std::nullopt);
-  add(int64_t{c.aml_rating()});
-  add(c.churn_risk());
-  add(int64_t{c.retention_stage() == pb::RETENTION_STAGE_UNSPECIFIED ? pb::NO_RISK : c.retention_stage()});
-  add(c.has_last_verified_time() ? std::optional<Param>(FromProto(c.last_verified_time())) : std::nullopt);
-  add(c.has_directory_collected_time() ? std::optional<Param>(FromProto(c.directory_collected_time()))
-                                       : std::nullopt);
-  return {values, params};
+  return {
+      int64_t{c.kind()},
+      c.display_name(),
+      NameKey(c.display_name()),
+      nullable(!c.credit_code().empty(), c.credit_code()),
+      c.industry(),
+      c.address(),
+      nullable(c.has_location(), c.location().latitude()),
+      nullable(c.has_location(), c.location().longitude()),
+      c.annual_revenue().currency_code(),
+      int64_t{c.annual_revenue().units()},
+      int64_t{c.annual_revenue().nanos()},
+      int64_t{c.employee_count()},
+      c.qualification_rating(),
+      c.it_usage_notes(),
+      c.competitor_notes(),
+      int64_t{c.status()},
+      c.owner(),
+      c.team(),
+      c.high_value(),
+      c.phone(),
+      int64_t{c.risk_tolerance()},
+      date ? Param(*date) : Param(std::nullopt),
+      int64_t{c.aml_rating()},
+      c.churn_risk(),
+      int64_t{c.retention_stage() == pb::RETENTION_STAGE_UNSPECIFIED ? pb::NO_RISK : c.retention_stage()},
+      nullable(c.has_last_verified_time(), FromProto(c.last_verified_time())),
+      nullable(c.has_directory_collected_time(), FromProto(c.directory_collected_time())),
+  };
 }
 
 absl::StatusOr<pb::Customer> LoadCustomer(sql::Connection& conn, int64_t id, bool for_update) {
@@ -190,12 +177,14 @@ absl::StatusOr<pb::Customer> LoadCustomer(sql::Connection& conn, int64_t id, boo
   return CustomerFromRow(*rs);
 }
 
+constexpr char kInsertFieldChanges[] =
+    "INSERT INTO field_changes (customer_id, resource, field, old_value, new_value, actor, "
+    "method, change_time) VALUES ";
+
 void InsertFieldChanges(sql::Connection& conn, int64_t customer_id, const std::string& resource,
                         const std::vector<FieldDiff>& diffs, const Actor& actor) {
   if (diffs.empty()) return;
-  std::string sql =
-      "INSERT INTO field_changes (customer_id, resource, field, old_value, new_value, actor, "
-      "method, change_time) VALUES ";
+  std::string sql = kInsertFieldChanges;
   std::vector<Param> params;
   for (size_t i = 0; i < diffs.size(); ++i) {
     absl::StrAppend(&sql, i == 0 ? "" : ", ", "(?, ?, ?, ?, ?, ?, ?, ?)");
@@ -211,10 +200,9 @@ absl::StatusOr<pb::Customer> WriteCustomerChanges(sql::Connection& conn, const p
   std::vector<FieldDiff> diffs = DiffMessages(before, after, CustomerAuditIgnore());
   if (diffs.empty()) return before;  // nothing changed: keep the etag
   const int64_t id = IdOf(before);
-  auto [values, params] = WritableAssignments(after);
-  std::vector<std::string> columns = absl::StrSplit(kWritableColumns, ", ");
-  std::vector<std::string> sets;
-  for (size_t i = 0; i < columns.size(); ++i) sets.push_back(absl::StrCat(columns[i], " = ", values[i]));
+  std::vector<Param> params = WritableValues(after);
+  std::vector<std::string> sets = absl::StrSplit(kWritableColumns, ", ");
+  for (std::string& column : sets) absl::StrAppend(&column, " = ?");
   params.push_back(actor.now);
   params.push_back(id);
   db::ExecuteDynamic(conn,
@@ -362,46 +350,291 @@ int64_t TrailingId(const std::string& name) {
   return id;
 }
 
+// ---------------------------------------------------------------- creating customers
+
+using NewCustomer = MysqlCustomerRepository::NewCustomer;
+
+constexpr absl::string_view kCreateMethod = "CreateCustomer";
+// Concurrent creates written in one transaction at most.
+constexpr size_t kMaxCreateBatch = 32;
+// Two batches at once: one writes while the other commits. Measured with
+// bench/ at 32 callers: 1 → 4 695/s, 2 → 6 157/s, 3 → 5 050/s, 4 → 4 997/s
+// (more batches at once make each smaller, and a create's share of the
+// round trips larger).
+constexpr int kCreateBatchesRunning = 2;
+constexpr int kMaxSimilar = 10;
+
+// DATETIME(6) keeps microseconds.
+absl::Time AsStored(absl::Time t) { return absl::FromUnixMicros(absl::ToUnixMicros(t)); }
+
+// What CustomerFromRow reads back from the row INSERT wrote for `c` (the
+// columns not written keep their defaults), so a create needs no read-back.
+pb::Customer AsInserted(const pb::Customer& c, int64_t id, absl::Time now) {
+  pb::Customer out = c;
+  out.set_name(CustomerName(id));
+  out.clear_tier();
+  out.clear_value_score();
+  out.clear_similar_customers();
+  if (out.annual_revenue().currency_code().empty()) out.clear_annual_revenue();
+  if (out.retention_stage() == pb::RETENTION_STAGE_UNSPECIFIED) out.set_retention_stage(pb::NO_RISK);
+  if (out.has_last_verified_time()) {
+    ToProto(AsStored(FromProto(out.last_verified_time())), out.mutable_last_verified_time());
+  }
+  if (out.has_directory_collected_time()) {
+    ToProto(AsStored(FromProto(out.directory_collected_time())), out.mutable_directory_collected_time());
+  }
+  ToProto(AsStored(now), out.mutable_create_time());
+  ToProto(AsStored(now), out.mutable_update_time());
+  out.set_etag("1");
+  out.set_service_mode(ServiceModeFor(out.tier(), out.high_value()));
+  out.set_completeness(Completeness(out));
+  return out;
+}
+
+// Inserts one customer row per request with one statement; the new ids in
+// request order.
+absl::StatusOr<std::vector<int64_t>> InsertCustomerRows(sql::Connection& conn,
+                                                        const std::vector<const NewCustomer*>& rows) {
+  const size_t columns = std::vector<std::string>(absl::StrSplit(kWritableColumns, ", ")).size();
+  std::string row_values = "(?";
+  for (size_t i = 1; i < columns; ++i) row_values += ", ?";
+  row_values += ", 1, ?, ?)";
+  std::string sql = absl::StrCat("INSERT INTO customers (", kWritableColumns,
+                                 ", version, create_time, update_time) VALUES ");
+  std::vector<Param> params;
+  params.reserve(rows.size() * (columns + 2));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    absl::StrAppend(&sql, i == 0 ? "" : ", ", row_values);
+    std::vector<Param> values = WritableValues(rows[i]->customer);
+    std::move(values.begin(), values.end(), std::back_inserter(params));
+    params.push_back(rows[i]->actor.now);
+    params.push_back(rows[i]->actor.now);
+  }
+  // RETURNING hands back each row's id as the row is written, i.e. in
+  // VALUES order: no reliance on consecutive auto-increment values.
+  sql += " RETURNING id";
+  db::ResultSetPtr rs = db::QueryDynamic(conn, sql, params);
+  std::vector<int64_t> ids;
+  ids.reserve(rows.size());
+  while (rs->next()) ids.push_back(rs->getInt64(1));
+  if (ids.size() != rows.size()) {
+    return absl::InternalError(absl::StrCat("INSERT returned ", ids.size(), " ids for ", rows.size(), " rows"));
+  }
+  return ids;
+}
+
+// For each name key, up to kMaxSimilar customers with that key other than
+// the one in `own_ids` at the same index, lowest ids first (one statement).
+std::vector<std::vector<std::string>> SimilarCustomerNames(sql::Connection& conn,
+                                                           const std::vector<std::string>& name_keys,
+                                                           const std::vector<int64_t>& own_ids) {
+  std::string sql;
+  std::vector<Param> params;
+  for (size_t i = 0; i < name_keys.size(); ++i) {
+    absl::StrAppend(&sql, i == 0 ? "" : " UNION ALL ",
+                    "(SELECT ? AS k, id FROM customers WHERE name_key = ? ORDER BY id LIMIT ",
+                    kMaxSimilar + 1, ")");
+    params.push_back(static_cast<int64_t>(i));
+    params.push_back(name_keys[i]);
+  }
+  std::vector<std::vector<int64_t>> ids(name_keys.size());
+  db::ResultSetPtr rs = db::QueryDynamic(conn, sql, params);
+  while (rs->next()) {
+    const auto k = static_cast<size_t>(rs->getInt64(1));
+    const int64_t id = rs->getInt64(2);
+    if (k < ids.size() && id != own_ids[k]) ids[k].push_back(id);
+  }
+  std::vector<std::vector<std::string>> names(name_keys.size());
+  for (size_t k = 0; k < ids.size(); ++k) {
+    std::sort(ids[k].begin(), ids[k].end());
+    if (ids[k].size() > kMaxSimilar) ids[k].resize(kMaxSimilar);
+    for (int64_t id : ids[k]) names[k].push_back(CustomerName(id));
+  }
+  return names;
+}
+
+// `customer` with its similar customers.
+absl::StatusOr<pb::Customer> WithSimilar(sql::Connection& conn, pb::Customer customer) {
+  std::vector<std::vector<std::string>> similar =
+      SimilarCustomerNames(conn, {NameKey(customer.display_name())}, {IdOf(customer)});
+  for (std::string& name : similar[0]) customer.add_similar_customers(std::move(name));
+  return customer;
+}
+
+// Writes new customers inside the caller's transaction: the rows, their
+// idempotency keys, one "(created)" audit row each (CUS-12) and one
+// CustomerCreated each, with one statement per table. A request id already
+// used fails the statement with ALREADY_EXISTS, as does a credit code
+// already held. Returns the customers as stored, with their similar ones.
+absl::StatusOr<std::vector<pb::Customer>> WriteNewCustomers(sql::Connection& conn,
+                                                            const std::vector<const NewCustomer*>& rows) {
+  ASSIGN_OR_RETURN(std::vector<int64_t> ids, InsertCustomerRows(conn, rows));
+  std::vector<pb::Customer> created;
+  std::vector<db::IdempotentResult> keys;
+  std::string audit_sql = kInsertFieldChanges;
+  std::vector<Param> audit_params;
+  std::vector<std::string> name_keys;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const NewCustomer& r = *rows[i];
+    created.push_back(AsInserted(r.customer, ids[i], r.actor.now));
+    const std::string& name = created.back().name();
+    keys.push_back({r.request_id, name, r.actor.now});
+    absl::StrAppend(&audit_sql, i == 0 ? "" : ", ", "(?, ?, ?, ?, ?, ?, ?, ?)");
+    audit_params.insert(audit_params.end(), {ids[i], name, std::string("(created)"), std::string(),
+                                             r.customer.display_name(), r.actor.subject, r.actor.method,
+                                             r.actor.now});
+    name_keys.push_back(NameKey(r.customer.display_name()));
+  }
+  db::RememberIdempotentResults(conn, kCreateMethod, keys);
+  db::ExecuteDynamic(conn, audit_sql, audit_params);
+  std::vector<std::vector<std::string>> similar = SimilarCustomerNames(conn, name_keys, ids);
+  std::vector<pb::CustomerCreated> payloads;
+  payloads.reserve(created.size());
+  std::vector<events::OutboxEvent> events;
+  for (size_t i = 0; i < created.size(); ++i) {
+    payloads.push_back(CreatedEvent(created[i]));
+    events.push_back({created[i].name(), &payloads.back(), rows[i]->actor.now});
+    for (std::string& name : similar[i]) created[i].add_similar_customers(std::move(name));
+  }
+  events::AppendEvents(conn, events);  // last: it serialises appends until commit
+  return created;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- customers
+
+MysqlCustomerRepository::MysqlCustomerRepository(db::ConnectionPool& pool)
+    : pool_(pool),
+      creates_({.max_batch = kMaxCreateBatch, .max_running = kCreateBatchesRunning},
+               [this](absl::Span<CreateCommit::Item* const> batch) { CreateCustomers(batch); }) {}
 
 absl::StatusOr<pb::Customer> MysqlCustomerRepository::CreateCustomer(absl::Time deadline,
                                                                      const pb::Customer& c,
                                                                      const std::string& request_id,
                                                                      const Actor& actor) {
-  constexpr absl::string_view kMethod = "CreateCustomer";
-  auto load_named = [](sql::Connection& conn, const std::string& name) {
-    return LoadCustomer(conn, TrailingId(name), false);
-  };
-  auto result = Tx(pool_, deadline, "create customer", [&](sql::Connection& conn) -> absl::StatusOr<pb::Customer> {
-    if (auto existing = db::FindIdempotentResult(conn, kMethod, request_id)) {
-      return load_named(conn, *existing);
+  return creates_.Submit(NewCustomer{deadline, c, request_id, actor});
+}
+
+absl::StatusOr<pb::Customer> MysqlCustomerRepository::CreateOne(const NewCustomer& request) {
+  absl::StatusOr<pb::Customer> result =
+      Tx(pool_, request.deadline, "create customer", [&](sql::Connection& conn) -> absl::StatusOr<pb::Customer> {
+        ASSIGN_OR_RETURN(std::vector<pb::Customer> created, WriteNewCustomers(conn, {&request}));
+        return std::move(created[0]);
+      });
+  if (result.status().code() != absl::StatusCode::kAlreadyExists) return result;
+  return ExplainCreateConflict(request, result.status());
+}
+
+// A create refused with a duplicate key: a retry of a committed request
+// (its first result), or a credit code another customer holds.
+absl::StatusOr<pb::Customer> MysqlCustomerRepository::ExplainCreateConflict(const NewCustomer& request,
+                                                                            const absl::Status& conflict) {
+  return Read(pool_, request.deadline, "create customer", [&](sql::Connection& conn) -> absl::StatusOr<pb::Customer> {
+    if (auto existing = db::FindIdempotentResult(conn, kCreateMethod, request.request_id)) {
+      ASSIGN_OR_RETURN(pb::Customer first, LoadCustomer(conn, TrailingId(*existing), false));
+      return WithSimilar(conn, std::move(first));
     }
-    if (!c.credit_code().empty()) {
-      auto rs = Query(conn, "SELECT id FROM customers WHERE credit_code = ?", c.credit_code());
+    const std::string& code = request.customer.credit_code();
+    if (!code.empty()) {
+      auto rs = Query(conn, "SELECT id FROM customers WHERE credit_code = ?", code);
       if (rs->next()) {
-        return absl::AlreadyExistsError(absl::StrCat("credit code ", c.credit_code(),
-                                                     " already belongs to ",
-                                                     CustomerName(rs->getInt64(1))));
+        return absl::AlreadyExistsError(
+            absl::StrCat("credit code ", code, " already belongs to ", CustomerName(rs->getInt64(1))));
       }
     }
-    auto [values, params] = WritableAssignments(c);
-    params.push_back(actor.now);
-    params.push_back(actor.now);
-    db::ExecuteDynamic(conn,
-                       absl::StrCat("INSERT INTO customers (", kWritableColumns,
-                                    ", version, create_time, update_time) VALUES (",
-                                    absl::StrJoin(values, ", "), ", 1, ?, ?)"),
-                       params);
-    const int64_t id = db::LastInsertId(conn);
-    db::RememberIdempotentResult(conn, kMethod, request_id, CustomerName(id), actor.now);
-    InsertFieldChanges(conn, id, CustomerName(id), {{"(created)", "", c.display_name()}}, actor);
-    ASSIGN_OR_RETURN(pb::Customer created, LoadCustomer(conn, id, false));
-    events::AppendEvent(conn, created.name(), CreatedEvent(created), actor.now);
-    return created;
+    return conflict;
   });
-  return ResolveIdempotentRace(result, pool_, deadline, kMethod, request_id, load_named);
+}
+
+void MysqlCustomerRepository::CreateCustomers(absl::Span<CreateCommit::Item* const> batch) {
+  if (batch.size() == 1) {
+    batch[0]->result = CreateOne(batch[0]->request);
+    return;
+  }
+  using Item = CreateCommit::Item;
+  // Sorted out before the transaction: requests whose deadline has passed
+  // are not written; a second request with a request id already in the
+  // batch gets the first one's answer; a second request with a credit code
+  // already in the batch runs alone afterwards (to be refused with the
+  // holder's name).
+  const absl::Time now = absl::Now();
+  std::vector<Item*> writes, alone;
+  std::vector<std::pair<Item*, Item*>> retries;  // (retry, first)
+  std::map<std::string, Item*> by_request_id;
+  std::set<std::string> credit_codes;
+  absl::Time deadline = now;
+  for (Item* item : batch) {
+    const NewCustomer& r = item->request;
+    if (r.deadline <= now) {
+      item->result = absl::DeadlineExceededError("deadline passed before the customer was written");
+      continue;
+    }
+    if (!r.request_id.empty()) {
+      auto [first, inserted] = by_request_id.emplace(r.request_id, item);
+      if (!inserted) {
+        retries.emplace_back(item, first->second);
+        continue;
+      }
+    }
+    if (!r.customer.credit_code().empty() && !credit_codes.insert(r.customer.credit_code()).second) {
+      alone.push_back(item);
+      continue;
+    }
+    writes.push_back(item);
+    deadline = std::max(deadline, r.deadline);
+  }
+
+  // Per attempt (the transaction may run again after a deadlock).
+  std::vector<absl::StatusOr<pb::Customer>> results;
+  absl::Status written = writes.empty() ? absl::OkStatus() : Tx(pool_, deadline, "create customers", [&](sql::Connection& conn) -> absl::Status {
+    results.assign(writes.size(), absl::UnknownError("not written"));
+    std::vector<Param> codes;
+    for (const Item* item : writes) {
+      if (!item->request.customer.credit_code().empty()) codes.push_back(item->request.customer.credit_code());
+    }
+    std::set<std::string> holders;
+    if (!codes.empty()) {
+      std::string sql = "SELECT credit_code FROM customers WHERE credit_code IN (?";
+      for (size_t i = 1; i < codes.size(); ++i) sql += ", ?";
+      db::ResultSetPtr rs = db::QueryDynamic(conn, sql + ")", codes);
+      while (rs->next()) holders.insert(rs->getString(1));
+    }
+    std::vector<const NewCustomer*> rows;
+    std::vector<size_t> row_index;
+    for (size_t i = 0; i < writes.size(); ++i) {
+      const NewCustomer& r = writes[i]->request;
+      if (holders.count(r.customer.credit_code()) != 0) {
+        // Answered after the commit: the holder may be this request's own
+        // earlier attempt.
+        results[i] = absl::AlreadyExistsError("credit code already held");
+        continue;
+      }
+      rows.push_back(&r);
+      row_index.push_back(i);
+    }
+    if (rows.empty()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::vector<pb::Customer> created, WriteNewCustomers(conn, rows));
+    for (size_t j = 0; j < created.size(); ++j) results[row_index[j]] = std::move(created[j]);
+    return absl::OkStatus();
+  });
+
+  if (written.ok()) {
+    for (size_t i = 0; i < writes.size(); ++i) {
+      writes[i]->result = results[i].status().code() == absl::StatusCode::kAlreadyExists
+                              ? ExplainCreateConflict(writes[i]->request, results[i].status())
+                              : std::move(results[i]);
+    }
+  } else {
+    // One request the batch could not take (a key another transaction
+    // committed meanwhile, a row the database refuses) fails the whole
+    // statement: write them one at a time, so only that one fails.
+    log::Warning("create batch rolled back; creating one at a time",
+                 {{"requests", absl::StrCat(writes.size())}, {"status", written.ToString()}});
+    for (Item* item : writes) item->result = CreateOne(item->request);
+  }
+  for (Item* item : alone) item->result = CreateOne(item->request);
+  for (auto& [retry, first] : retries) retry->result = first->result;
 }
 
 absl::StatusOr<pb::Customer> MysqlCustomerRepository::GetCustomer(absl::Time deadline, int64_t id) {
@@ -433,17 +666,6 @@ absl::StatusOr<std::vector<pb::Customer>> MysqlCustomerRepository::ListCustomers
                            params);
     std::vector<pb::Customer> out;
     while (rs->next()) out.push_back(CustomerFromRow(*rs));
-    return out;
-  });
-}
-
-absl::StatusOr<std::vector<std::string>> MysqlCustomerRepository::SimilarCustomers(
-    absl::Time deadline, const std::string& name_key, int64_t exclude_id) {
-  return Read(pool_, deadline, "similar customers", [&](sql::Connection& conn) -> absl::StatusOr<std::vector<std::string>> {
-    auto rs = Query(conn, "SELECT id FROM customers WHERE name_key = ? AND id <> ? ORDER BY id LIMIT 10",
-                    name_key, exclude_id);
-    std::vector<std::string> out;
-    while (rs->next()) out.push_back(CustomerName(rs->getInt64(1)));
     return out;
   });
 }

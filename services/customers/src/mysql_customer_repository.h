@@ -2,6 +2,8 @@
 // CustomerRepository on MySQL/MariaDB: the only place in the customers
 // service with SQL.
 
+#include "absl/types/span.h"
+#include "common/db/group_commit.h"
 #include "common/db/pool.h"
 #include "services/customers/src/customer_repository.h"
 
@@ -9,7 +11,24 @@ namespace crm::customers {
 
 class MysqlCustomerRepository final : public CustomerRepository {
  public:
-  explicit MysqlCustomerRepository(db::ConnectionPool& pool) : pool_(pool) {}
+  explicit MysqlCustomerRepository(db::ConnectionPool& pool);
+
+  // One CreateCustomer call. Concurrent calls are written together: see
+  // CreateCustomers.
+  struct NewCustomer {
+    absl::Time deadline;
+    const pb::Customer& customer;
+    const std::string& request_id;
+    const Actor& actor;
+  };
+  using CreateCommit = db::GroupCommit<NewCustomer, absl::StatusOr<pb::Customer>>;
+  // Creates the batch's customers in one transaction (multi-row INSERTs of
+  // the rows, their audit rows, idempotency keys and CustomerCreated events)
+  // and sets each item's result. A request that fails on its own — a credit
+  // code already held, a request id already used (answered as a retry), a
+  // row the database refuses — gets its own answer; the others are created.
+  // CreateCustomer calls this through a group commit; public for tests.
+  void CreateCustomers(absl::Span<CreateCommit::Item* const> batch);
 
   absl::StatusOr<pb::Customer> CreateCustomer(absl::Time deadline, const pb::Customer& c,
                                               const std::string& request_id,
@@ -20,9 +39,6 @@ class MysqlCustomerRepository final : public CustomerRepository {
   absl::StatusOr<std::vector<pb::Customer>> ListCustomers(absl::Time deadline,
                                                           const CustomerFilter& filter,
                                                           int64_t after_id, int limit) override;
-  absl::StatusOr<std::vector<std::string>> SimilarCustomers(absl::Time deadline,
-                                                            const std::string& name_key,
-                                                            int64_t exclude_id) override;
   absl::StatusOr<pb::Customer> RecordVerification(absl::Time deadline, int64_t id,
                                                   const Actor& actor, const CustomerGuard& guard,
                                                   int fields_checked, int fields_corrected,
@@ -101,7 +117,12 @@ class MysqlCustomerRepository final : public CustomerRepository {
       const std::string& author, int64_t after_id, int limit) override;
 
  private:
+  absl::StatusOr<pb::Customer> CreateOne(const NewCustomer& request);
+  absl::StatusOr<pb::Customer> ExplainCreateConflict(const NewCustomer& request,
+                                                     const absl::Status& conflict);
+
   db::ConnectionPool& pool_;
+  CreateCommit creates_;
 };
 
 }  // namespace crm::customers

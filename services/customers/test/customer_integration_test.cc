@@ -4,6 +4,10 @@
 #include <set>
 #include <thread>
 
+#include <cppconn/statement.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <mysql_driver.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "common/status/grpc_status.h"
@@ -1049,6 +1053,172 @@ TEST(CustomersDatabaseRestartTest, HealthFollowsTheDatabaseAndCallsRecover) {
   EXPECT_TRUE(after.ok()) << after.error_message();
   EXPECT_EQ(out.display_name(), "重启前");
   watch_ctx.TryCancel();
+}
+
+// ------------------------------------------------------------ creates written in batches
+
+// What CreateCustomer answers is assembled from what it wrote (no read-back):
+// it must be exactly what GetCustomer reads, clock fractions included.
+TEST_F(CustomersIntegrationTest, CreateAnswersWhatGetReads) {
+  server_->clock().Advance(absl::Nanoseconds(1234567891));  // below DATETIME(6)'s microseconds
+  pb::Customer full = Enterprise("福州马尾造船有限公司", 901);
+  full.set_it_usage_notes("用友 ERP");
+  full.set_competitor_notes("无");
+  full.set_high_value(true);
+  full.set_churn_risk(true);
+  pb::Customer minimal;
+  minimal.set_kind(pb::INDIVIDUAL);
+  minimal.set_display_name("林小姐");
+  minimal.set_aml_rating(pb::AML_LOW);
+  for (const pb::Customer& input : {full, minimal}) {
+    auto created = Create(input);
+    ASSERT_TRUE(created.ok()) << created.status();
+    auto read = Get(created->name());
+    ASSERT_TRUE(read.ok()) << read.status();
+    pb::Customer answered = *created;
+    answered.clear_similar_customers();
+    std::string diff;
+    google::protobuf::util::MessageDifferencer differ;
+    differ.ReportDifferencesToString(&diff);
+    EXPECT_TRUE(differ.Compare(*read, answered)) << input.display_name() << ": " << diff;
+  }
+}
+
+TEST_F(CustomersIntegrationTest, ManyConcurrentCreatesWithOneRequestIdMakeOneCustomer) {
+  const std::string request_id = "4b0e0c7e-5b1a-4d0e-9f3c-0000000000aa";
+  constexpr int kCallers = 12;  // the test server has 16 threads
+  std::vector<std::string> names(kCallers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCallers; ++i) {
+    threads.emplace_back([&, i] {
+      auto r = Create(Enterprise("福清玻璃有限公司", 902), Role::kManager, "mgr-li", request_id);
+      names[i] = r.ok() ? r->name() : r.status().ToString();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const std::string& n : names) EXPECT_EQ(n, names[0]);
+  EXPECT_THAT(List({})->customers(), SizeIs(1));
+  EXPECT_THAT(EventsOf<pb::CustomerCreated>(server_->Events()), SizeIs(1));
+}
+
+// Every customer created by concurrent calls (written in shared
+// transactions) has its own audit row and CustomerCreated event.
+TEST_F(CustomersIntegrationTest, ConcurrentCreatesAreEachAuditedAndAnnounced) {
+  constexpr int kThreads = 12, kPerThread = 8;
+  std::vector<std::vector<std::string>> created(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int n = 1000 + t * kPerThread + i;
+        pb::Customer c = Enterprise(absl::StrCat("并发创建客户", n), n);
+        if (i % 2 == 1) {  // individuals (no credit code) too
+          c = pb::Customer();
+          c.set_kind(pb::INDIVIDUAL);
+          c.set_display_name(absl::StrCat("并发个人", n));
+        }
+        auto r = Create(c, Role::kManager, "mgr-li", absl::StrCat("batch-", n));
+        created[t].push_back(r.ok() ? r->name() : r.status().ToString());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> names;
+  for (const auto& per_thread : created) names.insert(per_thread.begin(), per_thread.end());
+  ASSERT_THAT(names, SizeIs(kThreads * kPerThread));
+  for (const std::string& name : names) {
+    ASSERT_EQ(name.rfind("customers/", 0), 0u) << name;
+    pb::ListCustomerChangesRequest req;
+    req.set_customer(name);
+    pb::ListCustomerChangesResponse changes;
+    ASSERT_TRUE(stub().ListCustomerChanges(server_->As(Role::kManager, "mgr-li").get(), req, &changes).ok());
+    ASSERT_THAT(changes.changes(), SizeIs(1)) << name;
+    EXPECT_EQ(changes.changes(0).field(), "(created)");
+  }
+  std::set<std::string> announced;
+  for (const auto& [event, payload] : EventsOf<pb::CustomerCreated>(server_->Events())) {
+    announced.insert(event.resource_name());
+  }
+  EXPECT_EQ(announced, names);
+}
+
+// One batch (what concurrent calls share) with requests that fail on their
+// own: the others are created, each failing one gets its own answer.
+TEST_F(CustomersIntegrationTest, ABatchAnswersEachRequestAndCommitsTheGoodOnes) {
+  auto holder = Create(Enterprise("已有信用代码", 910), Role::kManager, "mgr-li", "first-910");
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  // A row the database itself refuses, as a broken column or constraint would.
+  {
+    auto conn = db::OpenConnection(*sql::mysql::get_mysql_driver_instance(), db_->config());
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    std::unique_ptr<sql::Statement> stmt((*conn)->createStatement());
+    stmt->execute(
+        "CREATE TRIGGER refuse_one BEFORE INSERT ON customers FOR EACH ROW "
+        "IF NEW.display_name = '拒绝写入' THEN "
+        "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test'; END IF");
+  }
+  db::ConnectionPool pool(db_->config());
+  MysqlCustomerRepository repo(pool);
+  const Actor actor{"mgr-li", "CreateCustomer", server_->clock().Now()};
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  auto individual = [](const std::string& name) {
+    pb::Customer c;
+    c.set_kind(pb::INDIVIDUAL);
+    c.set_display_name(name);
+    c.set_status(pb::ACTIVE);
+    c.set_owner("mgr-li");
+    c.set_team("east");
+    return c;
+  };
+  using NewCustomer = MysqlCustomerRepository::NewCustomer;
+  using Item = MysqlCustomerRepository::CreateCommit::Item;
+  const pb::Customer good1 = individual("批量甲"), good2 = individual("批量乙"), refused = individual("拒绝写入");
+  pb::Customer taken_code = Enterprise("另一家公司", 910);
+  taken_code.set_status(pb::ACTIVE);
+  taken_code.set_owner("mgr-li");
+  const std::string id1 = "batch-good-1", id2 = "batch-good-2", id3 = "batch-refused", id4 = "batch-taken",
+                    replayed = "first-910";
+  const NewCustomer requests[] = {
+      {deadline, good1, id1, actor},       {deadline, taken_code, id4, actor}, {deadline, refused, id3, actor},
+      {deadline, good2, id2, actor},       {deadline, good1, id1, actor},  // a retry inside the batch
+      {deadline, holder.value(), replayed, actor},                        // a retry of a committed create
+  };
+  std::vector<Item> items;
+  for (const NewCustomer& r : requests) items.push_back(Item{r});
+  std::vector<Item*> batch;
+  for (Item& item : items) batch.push_back(&item);
+  const size_t events_before = server_->Events().size();
+
+  repo.CreateCustomers(absl::MakeSpan(batch));
+
+  ASSERT_TRUE(items[0].result.ok()) << items[0].result.status();
+  ASSERT_TRUE(items[3].result.ok()) << items[3].result.status();
+  EXPECT_THAT(items[1].result, StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_NE(items[1].result.status().message().find(holder->name()), absl::string_view::npos)
+      << items[1].result.status();
+  EXPECT_FALSE(items[2].result.ok());
+  ASSERT_TRUE(items[4].result.ok()) << items[4].result.status();
+  EXPECT_EQ(items[4].result->name(), items[0].result->name());
+  ASSERT_TRUE(items[5].result.ok()) << items[5].result.status();
+  EXPECT_EQ(items[5].result->name(), holder->name());
+  EXPECT_TRUE(Get(items[0].result->name()).ok());
+  EXPECT_TRUE(Get(items[3].result->name()).ok());
+  pb::ListCustomersRequest by_name;
+  by_name.set_name_contains("拒绝写入");
+  EXPECT_THAT(List(by_name)->customers(), IsEmpty());
+  EXPECT_EQ(server_->Events().size(), events_before + 2);
+
+  // Without a refused row the batch commits in one transaction; the taken
+  // credit code is still answered on its own.
+  const pb::Customer good3 = individual("批量丙");
+  const std::string id5 = "batch-good-3", id6 = "batch-taken-again";
+  const NewCustomer fresh{deadline, good3, id5, actor}, taken_again{deadline, taken_code, id6, actor};
+  std::vector<Item> second = {Item{fresh}, Item{taken_again}};
+  std::vector<Item*> second_batch = {&second[0], &second[1]};
+  repo.CreateCustomers(absl::MakeSpan(second_batch));
+  ASSERT_TRUE(second[0].result.ok()) << second[0].result.status();
+  EXPECT_THAT(second[1].result, StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_EQ(server_->Events().size(), events_before + 3);
 }
 
 }  // namespace
