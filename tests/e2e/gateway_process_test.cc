@@ -26,7 +26,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "common/auth/token_minter.h"
 #include "crm/complaints/v1/complaints.grpc.pb.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
 #include "google/rpc/error_details.pb.h"
@@ -41,8 +40,8 @@ namespace {
 
 namespace cpb = ::crm::customers::v1;
 namespace kpb = ::crm::complaints::v1;
+using crm::testing::E2eBearer;
 using crm::testing::E2eContext;
-using crm::testing::kE2eIssuer;
 using crm::testing::kE2eKey;
 using crm::testing::ServiceProcess;
 
@@ -54,14 +53,6 @@ std::unique_ptr<grpc::ClientContext> ContextWithToken(const std::string& authori
   if (!authorization.empty()) ctx->AddMetadata("authorization", authorization);
   ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
   return ctx;
-}
-
-std::string Bearer(const auth::Principal& who, absl::string_view key, absl::string_view audience, absl::Time issued,
-                   absl::Duration ttl) {
-  auto token = auth::MintHs256Token(std::string_view(key.data(), key.size()), kE2eIssuer,
-                                    std::string_view(audience.data(), audience.size()), who, issued, ttl);
-  EXPECT_TRUE(token.ok()) << token.status();
-  return absl::StrCat("Bearer ", token.ok() ? *token : "");
 }
 
 class GatewayProcessTest : public ::testing::Test {
@@ -181,7 +172,7 @@ TEST_F(GatewayProcessTest, RefusesCallsWithoutAValidToken) {
   ASSERT_NO_FATAL_FAILURE(StartSuite());
   const cpb::Customer created = CreateCustomer(kOwner, "鉴权客户");
   const absl::Time now = absl::Now();
-  const std::string valid = Bearer(kOwner, kE2eKey, "crm", now, absl::Hours(1));
+  const std::string valid = E2eBearer(kOwner, kE2eKey, "crm", now, absl::Hours(1));
   ASSERT_TRUE(GetCustomer(ContextWithToken(valid).get(), created.name()).ok());
 
   struct Case {
@@ -194,9 +185,9 @@ TEST_F(GatewayProcessTest, RefusesCallsWithoutAValidToken) {
       {"no token", ""},
       {"not a bearer token", "Basic dXNlcjpwYXNz"},
       {"bad signature", bad_signature},
-      {"other key", Bearer(kOwner, "another-hs256-key-0123456789abcdef012345", "crm", now, absl::Hours(1))},
-      {"expired", Bearer(kOwner, kE2eKey, "crm", now - absl::Hours(2), absl::Hours(1))},
-      {"wrong audience", Bearer(kOwner, kE2eKey, "not-crm", now, absl::Hours(1))},
+      {"other key", E2eBearer(kOwner, "another-hs256-key-0123456789abcdef012345", "crm", now, absl::Hours(1))},
+      {"expired", E2eBearer(kOwner, kE2eKey, "crm", now - absl::Hours(2), absl::Hours(1))},
+      {"wrong audience", E2eBearer(kOwner, kE2eKey, "not-crm", now, absl::Hours(1))},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(GetCustomer(ContextWithToken(c.authorization).get(), created.name()).error_code(),

@@ -35,7 +35,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/auth/token_minter.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status.h"
 #include "common/testing/status_matchers.h"
@@ -59,9 +58,10 @@ namespace kpb = ::crm::complaints::v1;
 namespace spb = ::crm::scheduling::v1;
 namespace gw = ::crm::gateway::v1;
 namespace gpb = ::google::protobuf;
+using crm::testing::BusinessZone;
+using crm::testing::E2eBearer;
 using crm::testing::HasFieldViolation;
 using crm::testing::IsOk;
-using crm::testing::kE2eIssuer;
 using crm::testing::kE2eKey;
 using crm::testing::ServiceSuite;
 using crm::testing::StatusIs;
@@ -79,21 +79,6 @@ const auth::Principal kAdmin{"admin-suite", auth::Role::kAdmin, ""};
 
 constexpr char kAddress[] = "上海市浦东新区世纪大道 100 号";
 constexpr double kLatitude = 31.2353, kLongitude = 121.5055;
-
-// The gateway's business zone (its --time_zone default): what "today" and a
-// month are for my day and the dashboard.
-absl::TimeZone BusinessZone() {
-  absl::TimeZone zone;
-  EXPECT_TRUE(absl::LoadTimeZone("Asia/Shanghai", &zone));
-  return zone;
-}
-
-std::string Bearer(const auth::Principal& who, std::string_view key = kE2eKey, std::string_view audience = "crm",
-                   absl::Time issued = absl::Now(), absl::Duration ttl = absl::Hours(1)) {
-  auto token = auth::MintHs256Token(key, kE2eIssuer, audience, who, issued, ttl);
-  EXPECT_THAT(token, IsOk());
-  return absl::StrCat("Bearer ", token.ok() ? *token : "");
-}
 
 // grpc-gateway's HTTP status for a gRPC code (runtime.HTTPStatusFromCode),
 // written out here so that the gateway's own table is checked, not reused.
@@ -220,7 +205,7 @@ class Front {
   absl::StatusOr<Response> Call(const auth::Principal& as,
                                 grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
                                 const std::type_identity_t<Request>& request, const HttpRoute& route) {
-    return Call(Bearer(as), rpc, request, route);
+    return Call(E2eBearer(as), rpc, request, route);
   }
 
  private:
@@ -706,7 +691,7 @@ TEST_P(GatewaySuiteFrontTest, RefusesCallsWithoutAValidToken) {
   const HttpRoute get_route{"GET", absl::StrCat("/v1/", customer->name()), ""};
   const HttpRoute health_route{"GET", "/v1/suite:health", ""};
   const absl::Time now = absl::Now();
-  const std::string valid = Bearer(kOwner, kE2eKey, "crm", now, absl::Hours(1));
+  const std::string valid = E2eBearer(kOwner, kE2eKey, "crm", now, absl::Hours(1));
   ASSERT_THAT(front.Call(valid, &CustomerStub::GetCustomer, get, get_route), IsOk());
   ASSERT_THAT(front.Call(valid, &GatewayStub::GetSuiteHealth, gw::GetSuiteHealthRequest(), health_route), IsOk());
 
@@ -719,9 +704,9 @@ TEST_P(GatewaySuiteFrontTest, RefusesCallsWithoutAValidToken) {
       {"no token", ""},
       {"not a bearer token", "Basic dXNlcjpwYXNz"},
       {"bad signature", bad_signature},
-      {"another key", Bearer(kOwner, "another-hs256-key-0123456789abcdef012345", "crm", now, absl::Hours(1))},
-      {"expired", Bearer(kOwner, kE2eKey, "crm", now - absl::Hours(2), absl::Hours(1))},
-      {"wrong audience", Bearer(kOwner, kE2eKey, "not-crm", now, absl::Hours(1))},
+      {"another key", E2eBearer(kOwner, "another-hs256-key-0123456789abcdef012345", "crm", now, absl::Hours(1))},
+      {"expired", E2eBearer(kOwner, kE2eKey, "crm", now - absl::Hours(2), absl::Hours(1))},
+      {"wrong audience", E2eBearer(kOwner, kE2eKey, "not-crm", now, absl::Hours(1))},
   };
   for (const auto& [what, authorization] : cases) {
     SCOPED_TRACE(what);
@@ -776,7 +761,7 @@ TEST_F(GatewaySuiteTest, CurlReadsACustomerOverHttp) {
   auto customer = front.Call(kOwner, &CustomerStub::CreateCustomer, create, {"POST", "/v1/customers", "customer"});
   ASSERT_THAT(customer, IsOk());
 
-  const std::string command = absl::StrCat("curl -s -w '\\n%{http_code}' -H 'Authorization: ", Bearer(kOwner),
+  const std::string command = absl::StrCat("curl -s -w '\\n%{http_code}' -H 'Authorization: ", E2eBearer(kOwner),
                                            "' http://127.0.0.1:", suite_->http_port(), "/v1/", customer->name());
   FILE* pipe = popen(command.c_str(), "r");
   ASSERT_NE(pipe, nullptr);

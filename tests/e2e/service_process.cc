@@ -137,9 +137,23 @@ std::string ServiceProcess::Log() const {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-std::string E2eBearer(const auth::Principal& who) {
-  auto token = auth::MintHs256Token(kE2eKey, kE2eIssuer, "crm", who, absl::Now(), absl::Hours(1));
-  return token.ok() ? absl::StrCat("Bearer ", *token) : "";
+std::string E2eToken(const auth::Principal& who, std::string_view key, std::string_view audience, absl::Time issued,
+                     absl::Duration ttl) {
+  auto token = auth::MintHs256Token(key, kE2eIssuer, audience, who, issued, ttl);
+  EXPECT_TRUE(token.ok()) << token.status();
+  return token.ok() ? *token : "";
+}
+
+std::string E2eBearer(const auth::Principal& who, std::string_view key, std::string_view audience, absl::Time issued,
+                      absl::Duration ttl) {
+  const std::string token = E2eToken(who, key, audience, issued, ttl);
+  return token.empty() ? "" : absl::StrCat("Bearer ", token);
+}
+
+absl::TimeZone BusinessZone() {
+  absl::TimeZone zone;
+  EXPECT_TRUE(absl::LoadTimeZone("Asia/Shanghai", &zone));
+  return zone;
 }
 
 std::unique_ptr<grpc::ClientContext> E2eContext(const auth::Principal& who) {

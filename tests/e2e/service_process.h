@@ -11,9 +11,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/auth/principal.h"
 #include "common/testing/process.h"
@@ -152,8 +154,18 @@ class ServiceSuite {
   int http_port_ = 0;
 };
 
-// "Bearer <token>" for `who`, signed with kE2eKey, valid for an hour.
-std::string E2eBearer(const auth::Principal& who);
+// A token for `who` from kE2eIssuer for `audience`, signed with `key`,
+// issued at `issued` and valid for `ttl`; "" (and a test failure) if it
+// cannot be minted.
+std::string E2eToken(const auth::Principal& who, std::string_view key = kE2eKey, std::string_view audience = "crm",
+                     absl::Time issued = absl::Now(), absl::Duration ttl = absl::Hours(1));
+// "Bearer <E2eToken(...)>", "" if there is no token.
+std::string E2eBearer(const auth::Principal& who, std::string_view key = kE2eKey, std::string_view audience = "crm",
+                      absl::Time issued = absl::Now(), absl::Duration ttl = absl::Hours(1));
+
+// The services' business zone (Asia/Shanghai, the gateway's --time_zone
+// default): what "today" and a month are for day plans, dashboards, claims.
+absl::TimeZone BusinessZone();
 
 // A loopback port nobody listens on right now (bound, read, released).
 int FreeLoopbackPort();

@@ -16,7 +16,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "common/auth/token_minter.h"
 #include "common/status/grpc_status.h"
 #include "common/testing/status_matchers.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
@@ -29,8 +28,8 @@ namespace crm {
 namespace {
 
 namespace cpb = ::crm::customers::v1;
+using crm::testing::E2eToken;
 using crm::testing::IsOk;
-using crm::testing::kE2eIssuer;
 using crm::testing::kE2eKey;
 using crm::testing::ServiceProcess;
 using crm::testing::StatusIs;
@@ -57,12 +56,6 @@ class KeysTest : public ::testing::Test {
     return path;
   }
 
-  static std::string Token(const std::string& key) {
-    auto token = auth::MintHs256Token(key, kE2eIssuer, "crm", kManager, absl::Now(), absl::Hours(1));
-    EXPECT_THAT(token, IsOk());
-    return token.ok() ? *token : "";
-  }
-
   // ListCustomers with `authorization` as the metadata value.
   absl::Status List(const std::string& authorization) {
     grpc::ClientContext ctx;
@@ -86,7 +79,8 @@ TEST_F(KeysTest, RolloverAcceptsOldAndNewKeyThenTheOldOneIsRemoved) {
   // Step 2 of a rollover: the new key signs, the old one still verifies.
   service_->env()["CRM_JWT_HS256_KEY_FILE"] = absl::StrCat(KeyFile("new.key", new_key), ",", KeyFile("old.key", kE2eKey));
   ASSERT_THAT(service_->Start(), IsOk());
-  const std::string old_token = Token(kE2eKey), new_token = Token(new_key), third_token = Token(third_key);
+  const std::string old_token = E2eToken(kManager, kE2eKey), new_token = E2eToken(kManager, new_key),
+                    third_token = E2eToken(kManager, third_key);
   EXPECT_THAT(List(absl::StrCat("Bearer ", old_token)), IsOk());
   EXPECT_THAT(List(absl::StrCat("Bearer ", new_token)), IsOk());
   EXPECT_THAT(List(absl::StrCat("Bearer ", third_token)),
@@ -160,7 +154,7 @@ TEST_F(KeysTest, WrongDatabasePasswordIsNotPrinted) {
 // Malformed and forged tokens: the client learns why, not the token back.
 TEST_F(KeysTest, RefusedTokensAreNotEchoed) {
   ASSERT_THAT(service_->Start(), IsOk());
-  const std::string forged = Token(secret_scan::RandomSecret("forger-hs256-key"));
+  const std::string forged = E2eToken(kManager, secret_scan::RandomSecret("forger-hs256-key"));
   const std::string garbage = absl::StrCat(secret_scan::RandomSecret("garbage"), ".", secret_scan::RandomSecret("x"));
   for (const std::string& authorization :
        {absl::StrCat("Bearer ", forged), absl::StrCat("Bearer ", garbage), absl::StrCat("Basic ", garbage)}) {

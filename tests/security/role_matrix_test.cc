@@ -49,6 +49,7 @@ namespace opb = ::crm::opportunities::v1;
 namespace kpb = ::crm::complaints::v1;
 namespace spb = ::crm::scheduling::v1;
 namespace gw = ::crm::gateway::v1;
+using crm::testing::BusinessZone;
 using crm::testing::IsOk;
 using crm::testing::kAllServices;
 using crm::testing::ServiceName;
@@ -474,7 +475,7 @@ class RoleMatrixTest : public ::testing::Test {
   absl::StatusOr<spb::ExpenseClaim> CreateClaim(const auth::Principal& who) {
     spb::CreateExpenseClaimRequest req;
     req.set_request_id(Unique("mx-claim"));
-    req.mutable_claim()->set_month(absl::FormatTime("%Y-%m", absl::Now(), ShanghaiZone()));
+    req.mutable_claim()->set_month(absl::FormatTime("%Y-%m", absl::Now(), BusinessZone()));
     return Call(who, &SchedulingStub::CreateExpenseClaim, req);
   }
   spb::ExpenseClaim NewClaim(const auth::Principal& owner, bool submitted) {
@@ -482,7 +483,7 @@ class RoleMatrixTest : public ::testing::Test {
     spb::AddExpenseLineRequest line;
     line.set_claim(claim.name());
     line.set_request_id(Unique("mx-line"));
-    const absl::CivilDay today = absl::ToCivilDay(absl::Now(), ShanghaiZone());
+    const absl::CivilDay today = absl::ToCivilDay(absl::Now(), BusinessZone());
     line.mutable_line()->mutable_date()->set_year(static_cast<int32_t>(today.year()));
     line.mutable_line()->mutable_date()->set_month(today.month());
     line.mutable_line()->mutable_date()->set_day(today.day());
@@ -496,12 +497,6 @@ class RoleMatrixTest : public ::testing::Test {
     spb::SubmitExpenseClaimRequest submit;
     submit.set_name(claim.name());
     return Must(Call(owner, &SchedulingStub::SubmitExpenseClaim, submit), "submit claim");
-  }
-
-  static absl::TimeZone ShanghaiZone() {
-    absl::TimeZone zone;
-    EXPECT_TRUE(absl::LoadTimeZone("Asia/Shanghai", &zone));
-    return zone;
   }
 
   // ---- One cell: prepare as the owner, act as `who` ----
