@@ -258,6 +258,14 @@ absl::StatusOr<std::string> Bench::CreateEnterpriseAs(uint64_t serial, const std
   return ToAbsl(s, "CreateCustomer (enterprise)");
 }
 
+absl::StatusOr<std::string> Bench::CustomerSetNote() {
+  if (!customer_ids_.empty()) return std::string("set-up: get_customer's enterprises");
+  const auto setup_start = Stopwatch::now();
+  if (absl::Status s = EnsureCustomerSet(); !s.ok()) return s;
+  return absl::StrFormat("set-up: %d CreateCustomer in %.1f s", config_.customer_set,
+                         absl::ToDoubleSeconds(Since(setup_start)));
+}
+
 absl::Status Bench::EnsureCustomerSet() {
   if (!customer_ids_.empty()) return absl::OkStatus();
   if (customers_channels_.empty()) return absl::FailedPreconditionError("needs --customers_address");
@@ -378,13 +386,12 @@ ScenarioResult Bench::Echo() {
 ScenarioResult Bench::GetCustomer() {
   ScenarioResult r("get_customer", absl::StrCat("GetCustomer, random picks over ", config_.customer_set,
                                             " enterprises"));
-  const auto setup_start = Stopwatch::now();
-  if (absl::Status s = EnsureCustomerSet(); !s.ok()) {
-    r.status = s;
+  absl::StatusOr<std::string> setup = CustomerSetNote();
+  if (!setup.ok()) {
+    r.status = setup.status();
     return r;
   }
-  r.note = absl::StrFormat("set-up: %d CreateCustomer in %.1f s", config_.customer_set,
-                           absl::ToDoubleSeconds(Since(setup_start)));
+  r.note = *std::move(setup);
   r.SetLoad(RunClosedLoop(WithCpuWatch(config_.service_pid), GetCustomerCallers(&customers_channels_)));
   return r;
 }
@@ -1786,15 +1793,12 @@ ScenarioResult Bench::GatewayGetCustomer() {
     r.status = absl::FailedPreconditionError("needs --gateway_address");
     return r;
   }
-  const auto setup_start = Stopwatch::now();
-  const bool created = customer_ids_.empty();
-  if (absl::Status s = EnsureCustomerSet(); !s.ok()) {
-    r.status = s;
+  absl::StatusOr<std::string> setup = CustomerSetNote();
+  if (!setup.ok()) {
+    r.status = setup.status();
     return r;
   }
-  r.note = created ? absl::StrFormat("set-up: %d CreateCustomer in %.1f s", config_.customer_set,
-                                     absl::ToDoubleSeconds(Since(setup_start)))
-                   : "set-up: get_customer's enterprises";
+  r.note = *std::move(setup);
   // Before the load: the gateway answers what crm-customers answers.
   const int64_t probe = customer_ids_.front();
   absl::StatusOr<pb::Customer> direct = DirectGetCustomer(probe);
@@ -1835,15 +1839,12 @@ ScenarioResult Bench::GatewayHttpGetCustomer() {
     r.status = address.status();
     return r;
   }
-  const auto setup_start = Stopwatch::now();
-  const bool created = customer_ids_.empty();
-  if (absl::Status s = EnsureCustomerSet(); !s.ok()) {
-    r.status = s;
+  absl::StatusOr<std::string> setup = CustomerSetNote();
+  if (!setup.ok()) {
+    r.status = setup.status();
     return r;
   }
-  r.note = created ? absl::StrFormat("set-up: %d CreateCustomer in %.1f s", config_.customer_set,
-                                     absl::ToDoubleSeconds(Since(setup_start)))
-                   : "set-up: get_customer's enterprises";
+  r.note = *std::move(setup);
   const auto [host, port] = *address;
   const time_t timeout_s = static_cast<time_t>(absl::ToInt64Seconds(config_.deadline));
   const time_t timeout_us = static_cast<time_t>(absl::ToInt64Microseconds(config_.deadline) % 1'000'000);

@@ -223,6 +223,8 @@ class Bench {
   absl::StatusOr<std::unique_ptr<sql::Connection>> Connect(const db::DbConfig& db) const;
   // Creates customer_set enterprises through the service (once).
   absl::Status EnsureCustomerSet();
+  // EnsureCustomerSet for the GetCustomer scenarios; the report's set-up note.
+  absl::StatusOr<std::string> CustomerSetNote();
   absl::StatusOr<std::string> CreateEnterprise(uint64_t serial);
   // As `token`'s principal, owned by `owner`; `adjust` changes the sample.
   absl::StatusOr<std::string> CreateEnterpriseAs(uint64_t serial, const std::string& owner,
