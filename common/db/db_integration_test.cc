@@ -1,5 +1,9 @@
 // Pool, transactions, error mapping and migrations against a real MariaDB.
+#include <arpa/inet.h>
 #include <cppconn/statement.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -183,6 +187,44 @@ TEST(DbUnavailableTest, UnreachableServerIsUnavailable) {
   c.database = "none";
   ConnectionPool pool(c);
   EXPECT_THAT(pool.Ping(Soon()), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(DbIntegrationTest, PingHasItsOwnConnectionSoABusyPoolStillAnswers) {
+  DbConfig one = db_->config();
+  one.pool_size = 1;
+  ConnectionPool pool(one);
+  auto lease = pool.Acquire(Soon());
+  ASSERT_THAT(lease, IsOk());
+  EXPECT_THAT(pool.Acquire(absl::Now() + absl::Milliseconds(100)), StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_THAT(pool.Ping(Soon()), IsOk());
+  EXPECT_THAT(pool.Ping(Soon()), IsOk());  // the same connection, kept
+}
+
+// A peer that accepts TCP connections (the kernel's backlog does) and never
+// says a word, like a hung server or a stalled link.
+TEST(DbUnavailableTest, SilentServerFailsThePingWithinTheProbeTimeout) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(fd, 8), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  DbConfig c;
+  c.host = "127.0.0.1";
+  c.port = ntohs(addr.sin_port);
+  c.user = "nobody";
+  c.database = "none";
+  c.probe_timeout = absl::Seconds(1);  // the pool's own timeouts stay 3 s / 30 s
+  ConnectionPool pool(c);
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the second one connects anew
+    const absl::Time start = absl::Now();
+    EXPECT_THAT(pool.Ping(Soon()), StatusIs(absl::StatusCode::kUnavailable));
+    EXPECT_LT(absl::Now() - start, absl::Milliseconds(2500));
+  }
+  close(fd);
 }
 
 }  // namespace

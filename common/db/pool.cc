@@ -130,16 +130,41 @@ void ConnectionPool::Return(std::unique_ptr<PooledConnection> conn, bool broken)
 }
 
 absl::Status ConnectionPool::Ping(absl::Time deadline) {
-  auto lease = Acquire(deadline);
-  if (!lease.ok()) return lease.status();
-  try {
-    std::unique_ptr<sql::Statement> stmt((*lease)->createStatement());
-    std::unique_ptr<sql::ResultSet> rs(stmt->executeQuery("SELECT 1"));
-    return absl::OkStatus();
-  } catch (const sql::SQLException& e) {
-    lease->MarkBroken();
-    return ErrorCodeToStatus(e.getErrorCode(), "ping");
+  EnsureThreadInit(driver_);
+  std::unique_ptr<sql::Connection> conn;
+  {
+    absl::MutexLock lock(&probe_mu_);
+    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(probe_mu_) { return !probing_; };
+    if (!probe_mu_.AwaitWithDeadline(absl::Condition(&idle), deadline)) {
+      return absl::DeadlineExceededError("another database ping is still running");
+    }
+    probing_ = true;
+    conn = std::move(probe_);
   }
+  absl::Status status;
+  if (conn == nullptr) {
+    DbConfig probe_config = config_;
+    probe_config.connect_timeout = probe_config.io_timeout = config_.probe_timeout;
+    auto opened = OpenConnection(*driver_, probe_config);
+    if (opened.ok()) {
+      conn = *std::move(opened);
+    } else {
+      status = opened.status();
+    }
+  }
+  if (conn != nullptr) {
+    try {
+      std::unique_ptr<sql::Statement> stmt(conn->createStatement());
+      std::unique_ptr<sql::ResultSet> rs(stmt->executeQuery("SELECT 1"));
+    } catch (const sql::SQLException& e) {
+      conn.reset();  // reconnect on the next ping
+      status = ErrorCodeToStatus(e.getErrorCode(), "ping");
+    }
+  }
+  absl::MutexLock lock(&probe_mu_);
+  probe_ = std::move(conn);
+  probing_ = false;
+  return status;
 }
 
 }  // namespace crm::db

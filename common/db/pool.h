@@ -6,6 +6,7 @@
 // restart they are all dead), so the next lease reconnects. Each pooled
 // connection carries a cache of its prepared statements (statement_cache.h),
 // so a hot query is prepared once per connection, not once per call.
+// Health pings use one more connection of their own (see Ping).
 
 #include <cstdint>
 #include <deque>
@@ -33,6 +34,9 @@ struct DbConfig {
   int pool_size = 8;
   absl::Duration connect_timeout = absl::Seconds(3);
   absl::Duration io_timeout = absl::Seconds(30);
+  // Connect, read and write timeout of the health probe's own connection
+  // (whole seconds, at least 1): a hung link fails the probe within this.
+  absl::Duration probe_timeout = absl::Seconds(2);
 };
 
 class ConnectionPool;
@@ -74,7 +78,12 @@ class ConnectionPool {
   // (DEADLINE_EXCEEDED); UNAVAILABLE when the database cannot be reached.
   absl::StatusOr<Lease> Acquire(absl::Time deadline);
 
-  // Round trip to the server ("SELECT 1").
+  // Round trip to the server ("SELECT 1") on a connection kept for pings
+  // only and opened with probe_timeout: a pooled connection would wait
+  // io_timeout on a hung link, and a busy pool says nothing about the
+  // database. A failed ping closes that connection; the next one
+  // reconnects. Pings take turns; DEADLINE_EXCEEDED if another is still
+  // running at `deadline`.
   absl::Status Ping(absl::Time deadline);
 
   const DbConfig& config() const { return config_; }
@@ -89,6 +98,10 @@ class ConnectionPool {
   absl::Mutex mu_;
   std::deque<std::unique_ptr<PooledConnection>> idle_ ABSL_GUARDED_BY(mu_);
   int leased_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Mutex probe_mu_;
+  bool probing_ ABSL_GUARDED_BY(probe_mu_) = false;
+  // Taken out while a ping runs; null after a failure.
+  std::unique_ptr<sql::Connection> probe_ ABSL_GUARDED_BY(probe_mu_);
 };
 
 // One session set up the way every pooled connection is (UTC, utf8mb4,

@@ -34,8 +34,9 @@ enum class DatabaseUse { kRequired, kNone };
 // stays default.
 ServiceConfig LoadServiceConfig(DatabaseUse database = DatabaseUse::kRequired);
 
-// Health readiness for a database-backed service: NOT_SERVING only when the
-// database cannot be reached (a busy pool is still serving).
+// Health readiness for a database-backed service: NOT_SERVING when the
+// database does not answer a ping within --db_probe_timeout_seconds (the
+// ping has a connection of its own, so a busy pool is still serving).
 absl::Status DatabaseReadiness(db::ConnectionPool& pool);
 
 // Writes `port` to `path` atomically (tests and scripts use port 0).

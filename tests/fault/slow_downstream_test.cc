@@ -6,9 +6,12 @@
 // their deadline (DEADLINE_EXCEEDED or UNAVAILABLE, or shed at once with
 // RESOURCE_EXHAUSTED by the thread cap), and calls that do not need the
 // stalled link still succeed; a slowed link
-// makes short deadlines fire and long ones succeed. Once the link is
-// healthy again, calls succeed within their deadline, health is SERVING,
-// and nothing the load had acknowledged is lost or duplicated.
+// makes short deadlines fire and long ones succeed. With the database link
+// stalled the customers service's readiness turns NOT_SERVING (its probe
+// has its own connection with a 2 s timeout, --db_probe_timeout_seconds).
+// Once the link is healthy again, calls succeed within their deadline,
+// health is SERVING, and nothing the load had acknowledged is lost or
+// duplicated.
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
@@ -145,11 +148,14 @@ class SlowDownstreamTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
   }
 
-  // After the fault: a call succeeds within its deadline soon, then a
-  // whole burst does; health is SERVING; the load made progress and lost
-  // or duplicated nothing.
+  // After the fault: health is SERVING soon, a call succeeds within its
+  // deadline, then a whole burst does; the load made progress and lost or
+  // duplicated nothing.
   void ExpectRecoveryAndVerify(const std::string& scenario, int faults) {
     const absl::Time healed = absl::Now();
+    EXPECT_TRUE(Eventually([&] { return HealthOf(suite_->customers()) == Health::SERVING; }, absl::Seconds(10)));
+    std::printf("%s: customers health SERVING %.2f s after the link healed\n", scenario.c_str(),
+                absl::ToDoubleSeconds(absl::Now() - healed));
     ASSERT_TRUE(Eventually([&] { return GetCustomer(suite_->gateway().channel(), customer_, absl::Seconds(2)).ok(); },
                            absl::Seconds(20)));
     std::printf("%s: first call through %.2f s after the link healed\n", scenario.c_str(),
@@ -157,7 +163,6 @@ class SlowDownstreamTest : public ::testing::Test {
     for (const Outcome& o : Burst(suite_->gateway().channel(), customer_, kBurst, absl::Seconds(5))) {
       EXPECT_EQ(o.code, grpc::StatusCode::OK);
     }
-    EXPECT_TRUE(Eventually([&] { return HealthOf(suite_->customers()) == Health::SERVING; }, absl::Seconds(10)));
     EXPECT_TRUE(load_->WaitForAcknowledged(30, absl::Seconds(60)))
         << absl::StrJoin(load_->error_samples(), "\n");
     const MixedLoad::Verification v = StopAndVerify(*load_, *suite_);
@@ -208,14 +213,17 @@ TEST_F(SlowDownstreamTest, CustomersToMariaDbStalled) {
   }));
 
   proxy_->set_mode(FaultProxy::Mode::kStall);
+  // The probe's ping (every 100 ms here) times out within
+  // --db_probe_timeout_seconds, 2 s by default.
+  const absl::Time stalled = absl::Now();
+  EXPECT_TRUE(Eventually([&] { return HealthOf(suite_->customers()) == Health::NOT_SERVING; }, absl::Seconds(15)));
+  std::printf("customers health NOT_SERVING %.2f s after its database link stalled\n",
+              absl::ToDoubleSeconds(absl::Now() - stalled));
   ExpectAllFailedFast("customers -> MariaDB stalled, direct",
                       Burst(suite_->customers().channel(), customer_, kBurst, absl::Seconds(1)), absl::Seconds(1));
   ExpectAllFailedFast("customers -> MariaDB stalled, via the gateway",
                       Burst(suite_->gateway().channel(), customer_, kBurst, absl::Seconds(1)), absl::Seconds(1));
   ExpectComplaintsAnswer();
-  // What health says while the link hangs (its probe waits on the database).
-  std::printf("customers health with its database link stalled: %s\n",
-              Health::ServingStatus_Name(HealthOf(suite_->customers())).c_str());
 
   proxy_->set_mode(FaultProxy::Mode::kPass);
   ExpectRecoveryAndVerify("stall customers -> MariaDB", 1);
