@@ -2,6 +2,8 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_builder_plugin.h>
 #include <grpcpp/resource_quota.h>
 #include <signal.h>
 
@@ -13,6 +15,20 @@
 #include "common/util/log.h"
 
 namespace crm::server {
+namespace {
+
+// Drops the builder plugins (server reflection is one, registered for every
+// server of the process), so the health-only listener serves nothing else.
+class NoPlugins final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override { plugins->clear(); }
+};
+
+// Health requests and responses are a service name and an enum.
+constexpr int kHealthMaxMessageBytes = 4096;
+
+}  // namespace
 
 int ThreadCapForPool(int pool_size) {
   // Four calls per connection may be in flight (one on the connection, the
@@ -64,14 +80,20 @@ absl::StatusOr<int> GrpcServer::Start() {
   if (server_ == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen_address));
   }
+  if (absl::Status health = StartHealthServer(); !health.ok()) {
+    server_->Shutdown();
+    server_->Wait();
+    server_.reset();
+    return health;
+  }
   // Not serving until the first probe succeeds. Naming each service once
   // registers it; later changes go to all services (and "") in one call, so
   // watchers see exactly one update per change.
-  for (const std::string& name : service_names_) {
-    server_->GetHealthCheckService()->SetServingStatus(name, false);
+  for (grpc::HealthCheckServiceInterface* health : HealthServices()) {
+    for (const std::string& name : service_names_) health->SetServingStatus(name, false);
+    health->SetServingStatus(false);
+    health->SetServingStatus(kLivenessServiceName, true);
   }
-  server_->GetHealthCheckService()->SetServingStatus(false);
-  server_->GetHealthCheckService()->SetServingStatus(kLivenessServiceName, true);
   last_serving_ = false;
   if (readiness_) {
     SetServing(readiness_().ok());
@@ -84,16 +106,47 @@ absl::StatusOr<int> GrpcServer::Start() {
                          {"tls", !options_.tls.enabled()                    ? "off"
                                  : options_.tls.requires_client_certificate() ? "mutual"
                                                                               : "on"}});
+  if (health_server_ != nullptr) {
+    log::Info("listening for health checks only",
+              {{"address", options_.health_listen_address}, {"port", absl::StrCat(health_port_)}, {"tls", "off"}});
+  }
   return port;
+}
+
+absl::Status GrpcServer::StartHealthServer() {
+  if (options_.health_listen_address.empty()) return absl::OkStatus();
+  // The default health service (EnableDefaultHealthCheckService) is the
+  // only service: NoPlugins removes reflection, and every other method
+  // reaches the UNIMPLEMENTED fallback.
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options_.health_listen_address, grpc::InsecureServerCredentials(), &health_port_);
+  builder.SetOption(std::make_unique<NoPlugins>());
+  builder.RegisterCallbackGenericService(&health_server_unknown_methods_);
+  builder.SetMaxReceiveMessageSize(kHealthMaxMessageBytes);
+  health_server_ = builder.BuildAndStart();
+  if (health_server_ == nullptr || health_port_ == 0) {
+    health_server_.reset();
+    health_port_ = 0;
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.health_listen_address));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<grpc::HealthCheckServiceInterface*> GrpcServer::HealthServices() const {
+  std::vector<grpc::HealthCheckServiceInterface*> result = {server_->GetHealthCheckService()};
+  if (health_server_ != nullptr) result.push_back(health_server_->GetHealthCheckService());
+  return result;
 }
 
 void GrpcServer::SetServing(bool serving) {
   if (serving == last_serving_) return;
   last_serving_ = serving;
-  server_->GetHealthCheckService()->SetServingStatus(serving);
-  // The call above set every name, liveness included; a probe (a Check, not
-  // a Watch) sees liveness NOT_SERVING only between these two lines.
-  server_->GetHealthCheckService()->SetServingStatus(kLivenessServiceName, true);
+  for (grpc::HealthCheckServiceInterface* health : HealthServices()) {
+    health->SetServingStatus(serving);
+    // The call above set every name, liveness included; a probe (a Check,
+    // not a Watch) sees liveness NOT_SERVING only between these two lines.
+    health->SetServingStatus(kLivenessServiceName, true);
+  }
   log::Info("health", {{"status", serving ? "SERVING" : "NOT_SERVING"}});
 }
 
@@ -108,12 +161,20 @@ void GrpcServer::Shutdown() {
   if (!stop_probe_.HasBeenNotified()) stop_probe_.Notify();
   if (probe_thread_.joinable()) probe_thread_.join();
   // Tell load balancers first, give them time to notice, then drain.
-  server_->GetHealthCheckService()->Shutdown();
+  for (grpc::HealthCheckServiceInterface* health : HealthServices()) health->Shutdown();
   log::Info("health", {{"status", "NOT_SERVING"}, {"reason", "shutting down"}});
   if (options_.shutdown_drain > absl::ZeroDuration()) absl::SleepFor(options_.shutdown_drain);
-  server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_grace));
+  const auto deadline = absl::ToChronoTime(absl::Now() + options_.shutdown_grace);
+  server_->Shutdown(deadline);
   server_->Wait();
   server_.reset();
+  // Last: probes keep getting NOT_SERVING (not a refused connection) while
+  // the main listener's calls finish.
+  if (health_server_ != nullptr) {
+    health_server_->Shutdown(deadline);
+    health_server_->Wait();
+    health_server_.reset();
+  }
   log::Info("stopped");
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // Runs a gRPC server the same way in every service: health (grpc.health.v1,
 // NOT_SERVING while the readiness probe fails), server reflection, message
-// size limits, a thread cap, and graceful shutdown with a deadline.
+// size limits, a thread cap, and graceful shutdown with a deadline; on
+// request also a plaintext health-only port for probes that cannot do TLS.
 
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
@@ -45,6 +46,10 @@ struct ServerOptions {
   // onto replicas added by a scale-up. Zero = never.
   absl::Duration max_connection_age = absl::ZeroDuration();
   absl::Duration max_connection_age_grace = absl::Seconds(10);
+  // Non-empty: a second, plaintext listener that serves grpc.health.v1 only
+  // (no business services, no reflection), with the same statuses as the
+  // main one: the kubelet's native gRPC probes cannot speak TLS.
+  std::string health_listen_address;
 };
 
 // Health service name that is SERVING for as long as the process runs,
@@ -70,6 +75,8 @@ class GrpcServer {
 
   // Binds and starts serving; returns the bound port (listen on port 0 in tests).
   absl::StatusOr<int> Start();
+  // The bound port of the health-only listener after Start(); 0 without one.
+  int health_port() const { return health_port_; }
   // Reports NOT_SERVING at once, keeps serving for `shutdown_drain` (so
   // load balancers polling health stop sending new calls first), then stops
   // accepting calls, lets running calls finish until the grace deadline,
@@ -79,6 +86,9 @@ class GrpcServer {
  private:
   void ProbeLoop();
   void SetServing(bool serving);
+  absl::Status StartHealthServer();
+  // Every listener's health service (the main one, and the health-only one).
+  std::vector<grpc::HealthCheckServiceInterface*> HealthServices() const;
 
   ServerOptions options_;
   std::vector<grpc::Service*> services_;
@@ -86,6 +96,12 @@ class GrpcServer {
   std::function<absl::Status()> readiness_;
   grpc::CallbackGenericService* generic_service_ = nullptr;
   std::unique_ptr<grpc::Server> server_;
+  // The health-only listener's one registered service: it answers every
+  // method UNIMPLEMENTED, and gives gRPC the callback service it requires
+  // before it will start a server (the health service comes later).
+  grpc::CallbackGenericService health_server_unknown_methods_;
+  std::unique_ptr<grpc::Server> health_server_;
+  int health_port_ = 0;
   absl::Notification stop_probe_;
   std::thread probe_thread_;
   bool last_serving_ = false;

@@ -1,12 +1,19 @@
 #include "common/server/server.h"
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "crm/bench/v1/echo.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "tests/tls/dev_certs.h"
 
 namespace crm::server {
 namespace {
@@ -22,6 +29,14 @@ HealthStatus::ServingStatus Check(grpc::health::v1::Health::Stub& health, const 
   const grpc::Status status = health.Check(&ctx, request, &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
   return response.status();
+}
+
+// The status of a Check of "" (for calls that are expected to fail).
+grpc::StatusCode CheckError(grpc::health::v1::Health::Stub& health) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  HealthStatus response;
+  return health.Check(&ctx, grpc::health::v1::HealthCheckRequest(), &response).error_code();
 }
 
 TEST(GrpcServerTest, LivenessStaysServingWhileTheDatabaseIsDown) {
@@ -74,6 +89,178 @@ TEST(GrpcServerTest, ClosesConnectionsOlderThanTheMaximumAge) {
   EXPECT_NE(state, GRPC_CHANNEL_READY);
   // And the next call simply reconnects.
   EXPECT_EQ(Check(*health, ""), HealthStatus::SERVING);
+}
+
+// ---- The plaintext health-only port (TLS on the main port) ----
+
+class EchoService final : public bench::v1::Echo::Service {
+  grpc::Status Echo(grpc::ServerContext*, const bench::v1::EchoRequest* request,
+                    bench::v1::EchoResponse* response) override {
+    response->set_payload(request->payload());
+    return grpc::Status::OK;
+  }
+};
+
+grpc::Status CallEcho(const std::shared_ptr<grpc::Channel>& channel) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  bench::v1::EchoRequest request;
+  request.set_payload("ping");
+  bench::v1::EchoResponse response;
+  return bench::v1::Echo::NewStub(channel)->Echo(&ctx, request, &response);
+}
+
+// ServerReflectionInfo with one list_services request (field 7, ""), sent
+// as raw bytes: no reflection stubs are installed. `services` gets the
+// response bytes (the service names appear in them as plain strings).
+grpc::Status ListServicesByReflection(const std::shared_ptr<grpc::Channel>& channel, std::string* services) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  grpc::Slice slice(std::string("\x3a\x00", 2));
+  const grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  grpc::Status result;
+  absl::Notification done;
+  stub.UnaryCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", grpc::StubOptions(),
+                 &request, &response, [&](grpc::Status status) {
+                   result = std::move(status);
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  std::vector<grpc::Slice> slices;
+  if (result.ok() && response.Dump(&slices).ok()) {
+    for (const grpc::Slice& s : slices) services->append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return result;
+}
+
+// Polls `check` until it holds or 10 s pass.
+template <typename Check>
+bool Eventually(Check check) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (!check()) {
+    if (absl::Now() > give_up) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
+constexpr char kServiceName[] = "crm.bench.v1.Echo";
+
+// The kubelet's gRPC probes cannot speak TLS; they get a second port.
+class HealthPortTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto certs = testing::DevCerts::Create(CRM_DEV_CERTS_SH);
+    ASSERT_TRUE(certs.ok()) << certs.status();
+    certs_ = certs->release();
+  }
+  static void TearDownTestSuite() { delete certs_; }
+
+  void SetUp() override {
+    ServerOptions options;
+    options.tls = certs_->Server("customers", /*require_client_ca=*/true);
+    options.health_listen_address = "127.0.0.1:0";
+    options.health_probe_interval = absl::Milliseconds(10);
+    options.shutdown_grace = absl::Seconds(1);
+    server_ = std::make_unique<GrpcServer>(options, std::vector<grpc::Service*>{&echo_},
+                                           std::vector<std::string>{kServiceName},
+                                           [this]() -> absl::Status {
+                                             if (database_up_) return absl::OkStatus();
+                                             return absl::UnavailableError("database down");
+                                           });
+    auto port = server_->Start();
+    ASSERT_TRUE(port.ok()) << port.status();
+    port_ = *port;
+    ASSERT_NE(server_->health_port(), 0);
+    ASSERT_NE(server_->health_port(), port_);
+    health_channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->health_port()),
+                                          grpc::InsecureChannelCredentials());
+    main_channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
+                                        tls::ChannelCredentials(certs_->Channel("crmctl")));
+  }
+
+  static testing::DevCerts* certs_;
+  EchoService echo_;
+  std::atomic<bool> database_up_{false};
+  std::unique_ptr<GrpcServer> server_;
+  int port_ = 0;
+  std::shared_ptr<grpc::Channel> health_channel_;
+  std::shared_ptr<grpc::Channel> main_channel_;
+};
+
+testing::DevCerts* HealthPortTest::certs_ = nullptr;
+
+TEST_F(HealthPortTest, PlaintextHealthPortReportsWhatTheMainPortReports) {
+  auto probe = grpc::health::v1::Health::NewStub(health_channel_);
+  auto main = grpc::health::v1::Health::NewStub(main_channel_);
+  // Database down: unready, but alive.
+  EXPECT_EQ(Check(*probe, ""), HealthStatus::NOT_SERVING);
+  EXPECT_EQ(Check(*probe, kServiceName), HealthStatus::NOT_SERVING);
+  EXPECT_EQ(Check(*probe, kLivenessServiceName), HealthStatus::SERVING);
+  EXPECT_EQ(Check(*main, ""), HealthStatus::NOT_SERVING);
+
+  // The readiness probe's changes reach both listeners.
+  database_up_ = true;
+  EXPECT_TRUE(Eventually([&] { return Check(*probe, "") == HealthStatus::SERVING; }));
+  EXPECT_EQ(Check(*probe, kServiceName), HealthStatus::SERVING);
+  EXPECT_EQ(Check(*probe, kLivenessServiceName), HealthStatus::SERVING);
+  EXPECT_EQ(Check(*main, ""), HealthStatus::SERVING);
+  EXPECT_EQ(Check(*main, kServiceName), HealthStatus::SERVING);
+
+  database_up_ = false;
+  EXPECT_TRUE(Eventually([&] { return Check(*probe, kServiceName) == HealthStatus::NOT_SERVING; }));
+  EXPECT_EQ(Check(*probe, kLivenessServiceName), HealthStatus::SERVING);
+}
+
+TEST_F(HealthPortTest, HealthPortServesNothingButHealth) {
+  EXPECT_EQ(CallEcho(health_channel_).error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  std::string services;
+  EXPECT_EQ(ListServicesByReflection(health_channel_, &services).error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  // Both are served on the main port, to a client with a certificate.
+  EXPECT_TRUE(CallEcho(main_channel_).ok());
+  services.clear();
+  const grpc::Status listed = ListServicesByReflection(main_channel_, &services);
+  EXPECT_TRUE(listed.ok()) << listed.error_message();
+  EXPECT_NE(services.find(kServiceName), std::string::npos);
+}
+
+TEST_F(HealthPortTest, MainPortStillRefusesPlaintext) {
+  auto plaintext = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
+  EXPECT_EQ(CallEcho(plaintext).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(CheckError(*grpc::health::v1::Health::NewStub(plaintext)), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(HealthPortTest, HealthPortStopsWithTheServer) {
+  auto probe = grpc::health::v1::Health::NewStub(health_channel_);
+  database_up_ = true;
+  ASSERT_TRUE(Eventually([&] { return Check(*probe, "") == HealthStatus::SERVING; }));
+  server_->Shutdown();
+  EXPECT_EQ(CheckError(*probe), grpc::StatusCode::UNAVAILABLE);
+}
+
+// Draining: NOT_SERVING on the health port while the main port still serves.
+TEST(GrpcServerHealthPortTest, ReportsNotServingOnTheHealthPortWhileDraining) {
+  ServerOptions options;
+  options.health_listen_address = "127.0.0.1:0";
+  options.shutdown_drain = absl::Seconds(2);
+  EchoService echo;
+  GrpcServer server(options, {&echo}, {}, nullptr);
+  auto port = server.Start();
+  ASSERT_TRUE(port.ok()) << port.status();
+  auto probe = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", server.health_port()), grpc::InsecureChannelCredentials()));
+  auto main = grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port), grpc::InsecureChannelCredentials());
+  ASSERT_EQ(Check(*probe, kLivenessServiceName), HealthStatus::SERVING);
+  ASSERT_TRUE(CallEcho(main).ok());
+
+  std::thread stopping([&] { server.Shutdown(); });
+  EXPECT_TRUE(Eventually([&] { return Check(*probe, "") == HealthStatus::NOT_SERVING; }));
+  EXPECT_TRUE(CallEcho(main).ok());  // still inside the drain
+  stopping.join();
+  EXPECT_EQ(CallEcho(main).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(CheckError(*probe), grpc::StatusCode::UNAVAILABLE);
 }
 
 }  // namespace

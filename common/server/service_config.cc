@@ -26,6 +26,9 @@ ABSL_FLAG(int, shutdown_drain_seconds, 0,
 ABSL_FLAG(int, max_connection_age_seconds, 0,
           "close client connections after this age so clients re-resolve and reach new replicas "
           "(0 = never; calls in flight get --shutdown_grace_seconds)");
+ABSL_FLAG(int, health_port, 0,
+          "also serve grpc.health.v1, and nothing else, in plaintext on this port (same host as "
+          "--listen_address), for probes that cannot speak TLS such as the kubelet's; 0 = off");
 ABSL_FLAG(bool, migrate_only, false, "apply the schema migrations, then exit (a deployment's migration job)");
 ABSL_FLAG(int, health_probe_ms, 1000, "how often the database is pinged for health");
 ABSL_FLAG(int, event_retention_hours, 24 * 7,
@@ -111,6 +114,14 @@ ServiceConfig LoadServiceConfig(DatabaseUse database) {
   c.event_retention = absl::Hours(retention_hours);
   if (c.server.listen_address.find(':') == std::string::npos) {
     config::Die("--listen_address: expected host:port");
+  }
+  if (const int health_port = absl::GetFlag(FLAGS_health_port); health_port != 0) {
+    const size_t colon = c.server.listen_address.rfind(':');
+    if (health_port < 0 || health_port > 65535) config::Die("--health_port: 0 (off) or 1..65535");
+    if (c.server.listen_address.substr(colon + 1) == absl::StrCat(health_port)) {
+      config::Die("--health_port: must differ from the --listen_address port");
+    }
+    c.server.health_listen_address = absl::StrCat(c.server.listen_address.substr(0, colon), ":", health_port);
   }
   if (c.server.max_threads != 0 && c.server.max_threads < 4) {
     config::Die("--max_threads: 0 (derived from --db_pool_size) or at least 4");
