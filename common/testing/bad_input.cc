@@ -137,9 +137,8 @@ BadInputTable& BadInputTable::AddBadPaging(const std::string& rpc, const Message
                    grpc::StatusCode::INVALID_ARGUMENT, prefix + "page_token");
 }
 
-BadInputTable& BadInputTable::AddInvalidUtf8(const std::string& rpc, const Message& valid, const std::string& path,
-                                             grpc::StatusCode code, const std::string& field) {
-  return AddString(path + " invalid UTF-8", rpc, valid, path, kInvalidUtf8, code, field);
+BadInputTable& BadInputTable::AddInvalidUtf8(const std::string& rpc, const Message& valid, const std::string& path) {
+  return AddString(path + " invalid UTF-8", rpc, valid, path, kInvalidUtf8, grpc::StatusCode::INVALID_ARGUMENT, path);
 }
 
 BadInputTable& BadInputTable::AddOversize(const std::string& rpc, const Message& valid, const std::string& path) {

@@ -36,10 +36,6 @@ inline constexpr char kInvalidUtf8[] = "<<not-utf-8>>";
 // Larger than the servers' default --max_message_bytes (8 MiB).
 inline constexpr size_t kOversizeBytes = 8 * 1024 * 1024 + 1024;
 
-// What invalid UTF-8 gets today: see AddInvalidUtf8 for why it is
-// INTERNAL, not INVALID_ARGUMENT.
-inline constexpr grpc::StatusCode kUtf8Refusal = grpc::StatusCode::INTERNAL;
-
 // Beyond 9999-12-31, the last instant a google.protobuf.Timestamp may hold.
 inline constexpr int64_t kYear10000 = 253402300800;
 
@@ -92,13 +88,11 @@ class BadInputTable {
   // of another query), on fields page_size/page_token at `prefix`.
   BadInputTable& AddBadPaging(const std::string& rpc, const google::protobuf::Message& valid,
                               const std::string& foreign_token, const std::string& prefix = "");
-  // Invalid UTF-8 in the string at `path`, answered with `code`. What the
-  // services answer today is INTERNAL with an empty message: protobuf
-  // refuses to parse the request and gRPC's sync server maps any parse
-  // failure to INTERNAL before a handler (or the status mapping) runs; the
-  // parser does not say which field it was.
+  // Invalid UTF-8 in the string at `path`: protobuf refuses to parse the
+  // request before any handler runs, and common/server's parse-error
+  // interceptor answers INVALID_ARGUMENT naming `path`.
   BadInputTable& AddInvalidUtf8(const std::string& rpc, const google::protobuf::Message& valid,
-                                const std::string& path, grpc::StatusCode code, const std::string& field = "");
+                                const std::string& path);
   // A string of kOversizeBytes at `path`: RESOURCE_EXHAUSTED from the
   // server's message size limit, before any handler runs.
   BadInputTable& AddOversize(const std::string& rpc, const google::protobuf::Message& valid, const std::string& path);

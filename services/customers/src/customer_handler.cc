@@ -1,6 +1,7 @@
 #include "services/customers/src/customer_handler.h"
 
 #include "common/server/call.h"
+#include "common/server/request_parse_errors.h"
 #include "common/status/status_macros.h"
 
 namespace crm::customers {
@@ -53,12 +54,21 @@ grpc::Status CustomerHandler::ImportMembers(grpc::ServerContext* ctx,
                                             pb::ImportMembersResponse* resp) {
   return server::Serve(verifier_, ctx, "ImportMembers", [&](const Call& call) -> absl::Status {
     pb::ImportMembersRequest message;
-    if (!reader->Read(&message)) return InvalidField("parent", "the stream was empty");
+    if (!reader->Read(&message)) {
+      RETURN_IF_ERROR(server::StreamEndStatus(*message.GetDescriptor(), 0));
+      return InvalidField("parent", "the stream was empty");
+    }
     ASSIGN_OR_RETURN(CustomerService::MemberImport import,
                      service_.BeginMemberImport(call, message.parent()));
+    int64_t messages_read = 0;
     do {
       RETURN_IF_ERROR(import.Add(message));
+      ++messages_read;
     } while (reader->Read(&message));
+    // A message that failed to parse also ends the loop. Batches flushed
+    // before it stay imported (members are upserted, so sending the stream
+    // again is safe); the rest is not written.
+    RETURN_IF_ERROR(server::StreamEndStatus(*message.GetDescriptor(), messages_read));
     if (ctx->IsCancelled()) return absl::CancelledError("client cancelled the import");
     ASSIGN_OR_RETURN(*resp, import.Finish());
     return absl::OkStatus();
