@@ -1,10 +1,15 @@
 #pragma once
-// AIP-155 request ids. Each service's schema has the table
-//   idempotency_keys(method, request_id, resource_name, create_time)
-// and a create does, inside its transaction: FindIdempotentResult → if found
-// return that resource; else create, then RememberIdempotentResult. Two
-// concurrent retries race on the primary key; the loser's transaction fails
-// with ALREADY_EXISTS and it reads the winner's result.
+// AIP-155 request ids, scoped to the caller. Each service's schema has the
+// table
+//   idempotency_keys(method, caller, request_id, resource_name, create_time)
+// keyed on (method, caller, request_id), where caller is the authenticated
+// principal's subject: a request id is only ever replayed to the caller who
+// first used it, so another caller reusing it (by chance or on purpose)
+// gets a resource of its own, never someone else's. A create does, inside
+// its transaction: FindIdempotentResult → if found return that resource;
+// else create, then RememberIdempotentResult. Two concurrent retries race on
+// the primary key; the loser's transaction fails with ALREADY_EXISTS and it
+// reads the winner's result.
 
 #include <optional>
 #include <string>
@@ -25,18 +30,25 @@ namespace crm::db {
 // ASCII characters. Empty means "not idempotent".
 absl::Status ValidateRequestId(absl::string_view request_id, absl::string_view field = "request_id");
 
-std::optional<std::string> FindIdempotentResult(sql::Connection& conn, absl::string_view method,
-                                                absl::string_view request_id);
-void RememberIdempotentResult(sql::Connection& conn, absl::string_view method,
-                              absl::string_view request_id, absl::string_view resource_name,
-                              absl::Time now);
+// One caller's request: named fields, so a caller and a request id (both
+// strings) cannot be swapped unnoticed.
+struct IdempotencyKey {
+  absl::string_view method;
+  absl::string_view caller;  // the principal's subject
+  absl::string_view request_id;
+};
+
+std::optional<std::string> FindIdempotentResult(sql::Connection& conn, const IdempotencyKey& key);
+void RememberIdempotentResult(sql::Connection& conn, const IdempotencyKey& key,
+                              absl::string_view resource_name, absl::Time now);
 
 // RememberIdempotentResult for a batch of creates written in one
 // transaction (group commit), with one statement; empty request ids are
-// skipped. A request id already used fails it (ALREADY_EXISTS), so a batch
-// need not look its keys up first when retries are rare: the caller rolls
-// back and creates one at a time.
+// skipped. A request id the same caller already used fails it
+// (ALREADY_EXISTS), so a batch need not look its keys up first when retries
+// are rare: the caller rolls back and creates one at a time.
 struct IdempotentResult {
+  std::string caller;
   std::string request_id;
   std::string resource_name;
   absl::Time create_time;

@@ -259,9 +259,10 @@ SlaPolicy ParsePolicy(const sql::ResultSet& rs) {
 absl::Status MysqlComplaintRepository::Create(absl::Time deadline, ComplaintRow& row,
                                               const std::string& timeline_text, const CreateEvents& events,
                                               const std::string& request_id, const Actor& actor) {
+  const db::IdempotencyKey key{.method = actor.method, .caller = actor.subject, .request_id = request_id};
   auto earlier = [&](sql::Connection& conn) -> std::optional<absl::Status> {
     if (request_id.empty()) return std::nullopt;
-    std::optional<std::string> name = db::FindIdempotentResult(conn, actor.method, request_id);
+    std::optional<std::string> name = db::FindIdempotentResult(conn, key);
     if (!name.has_value()) return std::nullopt;
     absl::StatusOr<ComplaintRow> stored = LoadOne(conn, LastId(*name), false);
     if (!stored.ok()) return stored.status();
@@ -285,13 +286,13 @@ absl::Status MysqlComplaintRepository::Create(absl::Time deadline, ComplaintRow&
         ToProto(actor.now, c.mutable_update_time());
         WriteClocks(conn, row, 0, actor.now);
         InsertTimeline(conn, row.id, pb::STATUS_CHANGE, timeline_text, actor);
-        if (!request_id.empty()) db::RememberIdempotentResult(conn, actor.method, request_id, c.name(), actor.now);
+        if (!request_id.empty()) db::RememberIdempotentResult(conn, key, c.name(), actor.now);
         if (events) AppendEvents(conn, events(c), actor.now);
         return absl::OkStatus();
       },
       {.context = "record complaint"});
   if (status.code() == absl::StatusCode::kAlreadyExists && !request_id.empty()) {
-    // A concurrent retry with the same request id won the race: return its result.
+    // A concurrent retry (same caller, same request id) won the race: return its result.
     return db::WithConnection(pool_, deadline, [&](sql::Connection& conn) -> absl::Status {
       if (auto done = earlier(conn)) return *done;
       return status;
@@ -307,13 +308,14 @@ absl::StatusOr<ComplaintRow> MysqlComplaintRepository::Get(absl::Time deadline, 
 absl::StatusOr<MutateResult> MysqlComplaintRepository::Mutate(absl::Time deadline, int64_t id, const Actor& actor,
                                                               const Mutation& mutate,
                                                               const std::string& request_id) {
+  const db::IdempotencyKey key{.method = actor.method, .caller = actor.subject, .request_id = request_id};
   return db::RunInTransaction(
       pool_, deadline,
       [&](sql::Connection& conn) -> absl::StatusOr<MutateResult> {
         MutateResult result;
         ASSIGN_OR_RETURN(result.row, LoadOne(conn, id, true));
         if (!request_id.empty()) {
-          if (auto name = db::FindIdempotentResult(conn, actor.method, request_id)) {
+          if (auto name = db::FindIdempotentResult(conn, key)) {
             result.created = *name;
             result.replayed = true;
             return result;
@@ -350,7 +352,7 @@ absl::StatusOr<MutateResult> MysqlComplaintRepository::Mutate(absl::Time deadlin
           if (result.created.empty()) result.created = std::move(name);
         }
         if (!request_id.empty() && !result.created.empty()) {
-          db::RememberIdempotentResult(conn, actor.method, request_id, result.created, actor.now);
+          db::RememberIdempotentResult(conn, key, result.created, actor.now);
         }
         AppendEvents(conn, changes.events, actor.now);
         return result;

@@ -328,17 +328,17 @@ auto Read(db::ConnectionPool& pool, absl::Time deadline, absl::string_view conte
   return db::WithConnection(pool, deadline, std::forward<Fn>(fn), context);
 }
 
-// A create that lost a race on its request id: the winner's result.
+// A create that lost a race on its request id (the same caller's
+// concurrent retry): the winner's result.
 template <typename T, typename Load>
 absl::StatusOr<T> ResolveIdempotentRace(const absl::StatusOr<T>& result, db::ConnectionPool& pool,
-                                        absl::Time deadline, absl::string_view method,
-                                        const std::string& request_id, Load&& load) {
+                                        absl::Time deadline, const db::IdempotencyKey& key, Load&& load) {
   if (result.ok() || result.status().code() != absl::StatusCode::kAlreadyExists ||
-      request_id.empty()) {
+      key.request_id.empty()) {
     return result;
   }
-  return Read(pool, deadline, method, [&](sql::Connection& conn) -> absl::StatusOr<T> {
-    auto existing = db::FindIdempotentResult(conn, method, request_id);
+  return Read(pool, deadline, key.method, [&](sql::Connection& conn) -> absl::StatusOr<T> {
+    auto existing = db::FindIdempotentResult(conn, key);
     if (!existing) return result.status();
     return load(conn, *existing);
   });
@@ -478,7 +478,7 @@ absl::StatusOr<std::vector<pb::Customer>> WriteNewCustomers(sql::Connection& con
     const NewCustomer& r = *rows[i];
     created.push_back(AsInserted(r.customer, ids[i], r.actor.now));
     const std::string& name = created.back().name();
-    keys.push_back({r.request_id, name, r.actor.now});
+    keys.push_back({r.actor.subject, r.request_id, name, r.actor.now});
     absl::StrAppend(&audit_sql, i == 0 ? "" : ", ", "(?, ?, ?, ?, ?, ?, ?, ?)");
     audit_params.insert(audit_params.end(), {ids[i], name, std::string("(created)"), std::string(),
                                              r.customer.display_name(), r.actor.subject, r.actor.method,
@@ -531,7 +531,8 @@ absl::StatusOr<pb::Customer> MysqlCustomerRepository::CreateOne(const NewCustome
 absl::StatusOr<pb::Customer> MysqlCustomerRepository::ExplainCreateConflict(const NewCustomer& request,
                                                                             const absl::Status& conflict) {
   return Read(pool_, request.deadline, "create customer", [&](sql::Connection& conn) -> absl::StatusOr<pb::Customer> {
-    if (auto existing = db::FindIdempotentResult(conn, kCreateMethod, request.request_id)) {
+    if (auto existing = db::FindIdempotentResult(
+            conn, {.method = kCreateMethod, .caller = request.actor.subject, .request_id = request.request_id})) {
       ASSIGN_OR_RETURN(pb::Customer first, LoadCustomer(conn, TrailingId(*existing), false));
       return WithSimilar(conn, std::move(first));
     }
@@ -554,14 +555,14 @@ void MysqlCustomerRepository::CreateCustomers(absl::Span<CreateCommit::Item* con
   }
   using Item = CreateCommit::Item;
   // Sorted out before the transaction: requests whose deadline has passed
-  // are not written; a second request with a request id already in the
-  // batch gets the first one's answer; a second request with a credit code
+  // are not written; a second request with a request id its caller already
+  // used in the batch gets the first one's answer; a second request with a credit code
   // already in the batch runs alone afterwards (to be refused with the
   // holder's name).
   const absl::Time now = absl::Now();
   std::vector<Item*> writes, alone;
   std::vector<std::pair<Item*, Item*>> retries;  // (retry, first)
-  std::map<std::string, Item*> by_request_id;
+  std::map<std::pair<std::string, std::string>, Item*> by_caller_request_id;
   std::set<std::string> credit_codes;
   absl::Time deadline = now;
   for (Item* item : batch) {
@@ -571,7 +572,7 @@ void MysqlCustomerRepository::CreateCustomers(absl::Span<CreateCommit::Item* con
       continue;
     }
     if (!r.request_id.empty()) {
-      auto [first, inserted] = by_request_id.emplace(r.request_id, item);
+      auto [first, inserted] = by_caller_request_id.emplace(std::pair(r.actor.subject, r.request_id), item);
       if (!inserted) {
         retries.emplace_back(item, first->second);
         continue;
@@ -717,15 +718,13 @@ absl::StatusOr<std::vector<pb::FieldChange>> MysqlCustomerRepository::ListFieldC
 absl::StatusOr<pb::Contact> MysqlCustomerRepository::CreateContact(
     absl::Time deadline, int64_t customer_id, const CustomerGuard& guard, const pb::Contact& c,
     const std::string& request_id, const Actor& actor) {
-  constexpr absl::string_view kMethod = "CreateContact";
+  const db::IdempotencyKey key{.method = "CreateContact", .caller = actor.subject, .request_id = request_id};
   auto load_named = [customer_id](sql::Connection& conn, const std::string& name) {
     return LoadContact(conn, customer_id, TrailingId(name), false);
   };
   auto result = Tx(pool_, deadline, "create contact", [&](sql::Connection& conn) -> absl::StatusOr<pb::Contact> {
     ASSIGN_OR_RETURN(pb::Customer customer, GuardCustomer(conn, customer_id, guard));
-    if (auto existing = db::FindIdempotentResult(conn, kMethod, request_id)) {
-      return load_named(conn, *existing);
-    }
+    if (auto existing = db::FindIdempotentResult(conn, key)) return load_named(conn, *existing);
     Execute(conn,
             "INSERT INTO contacts (customer_id, display_name, role, phone, title, birthday, hobbies, "
             "family_notes, vip_level, version, create_time, update_time) "
@@ -734,14 +733,14 @@ absl::StatusOr<pb::Contact> MysqlCustomerRepository::CreateContact(
             DateColumn(c.has_birthday(), c.birthday()), c.hobbies(), c.family_notes(),
             int64_t{c.vip_level()}, actor.now, actor.now);
     const int64_t id = db::LastInsertId(conn);
-    db::RememberIdempotentResult(conn, kMethod, request_id, ContactName(customer_id, id), actor.now);
+    db::RememberIdempotentResult(conn, key, ContactName(customer_id, id), actor.now);
     InsertFieldChanges(conn, customer_id, ContactName(customer_id, id),
                        {{"(created)", "", c.display_name()}}, actor);
     ASSIGN_OR_RETURN(pb::Contact created, LoadContact(conn, customer_id, id, false));
     events::AppendEvent(conn, created.name(), ContactAddedEvent(customer, created), actor.now);
     return created;
   });
-  return ResolveIdempotentRace(result, pool_, deadline, kMethod, request_id, load_named);
+  return ResolveIdempotentRace(result, pool_, deadline, key, load_named);
 }
 
 absl::StatusOr<pb::Contact> MysqlCustomerRepository::GetContact(absl::Time deadline,
@@ -1287,7 +1286,7 @@ absl::StatusOr<pb::ChurnSignal> MysqlCustomerRepository::RecordChurnSignal(
     absl::Time deadline, int64_t customer_id,
     const std::function<absl::Status(pb::Customer&, pb::ChurnSignal&)>& apply,
     const pb::ChurnSignal& signal, const std::string& request_id, const Actor& actor) {
-  constexpr absl::string_view kMethod = "RecordChurnSignal";
+  const db::IdempotencyKey key{.method = "RecordChurnSignal", .caller = actor.subject, .request_id = request_id};
   auto load_named = [](sql::Connection& conn, const std::string& name) {
     return LoadChurnSignal(conn, TrailingId(name));
   };
@@ -1296,23 +1295,21 @@ absl::StatusOr<pb::ChurnSignal> MysqlCustomerRepository::RecordChurnSignal(
     pb::Customer after = before;
     pb::ChurnSignal s = signal;
     RETURN_IF_ERROR(apply(after, s));
-    if (auto existing = db::FindIdempotentResult(conn, kMethod, request_id)) {
-      return load_named(conn, *existing);
-    }
+    if (auto existing = db::FindIdempotentResult(conn, key)) return load_named(conn, *existing);
     Execute(conn,
             "INSERT INTO churn_signals (customer_id, kind, magnitude, note, recorded_by, "
             "supervisor_notified, create_time) VALUES (?, ?, ?, ?, ?, ?, ?)",
             customer_id, int64_t{s.kind()}, s.magnitude(), s.note(), actor.subject,
             s.supervisor_notified(), actor.now);
     const int64_t id = db::LastInsertId(conn);
-    db::RememberIdempotentResult(conn, kMethod, request_id,
-                                 absl::StrCat(CustomerName(customer_id), "/churnSignals/", id), actor.now);
+    db::RememberIdempotentResult(conn, key, absl::StrCat(CustomerName(customer_id), "/churnSignals/", id),
+                                 actor.now);
     ASSIGN_OR_RETURN(pb::Customer written, WriteCustomerChanges(conn, before, after, actor));
     ASSIGN_OR_RETURN(pb::ChurnSignal recorded, LoadChurnSignal(conn, id));
     events::AppendEvent(conn, recorded.name(), ChurnSignalEvent(written, recorded), actor.now);
     return recorded;
   });
-  return ResolveIdempotentRace(result, pool_, deadline, kMethod, request_id, load_named);
+  return ResolveIdempotentRace(result, pool_, deadline, key, load_named);
 }
 
 absl::StatusOr<std::vector<pb::ChurnSignal>> MysqlCustomerRepository::ListChurnSignals(
@@ -1360,24 +1357,23 @@ absl::StatusOr<pb::CompetitiveReport> LoadReport(sql::Connection& conn, int64_t 
 
 absl::StatusOr<pb::CompetitiveReport> MysqlCustomerRepository::CreateCompetitiveReport(
     absl::Time deadline, const pb::CompetitiveReport& r, const std::string& request_id, absl::Time now) {
-  constexpr absl::string_view kMethod = "CreateCompetitiveReport";
+  // The author is the caller (CustomerService sets it from the principal).
+  const db::IdempotencyKey key{.method = "CreateCompetitiveReport", .caller = r.author(), .request_id = request_id};
   auto load_named = [](sql::Connection& conn, const std::string& name) {
     return LoadReport(conn, TrailingId(name));
   };
   auto result = Tx(pool_, deadline, "create report", [&](sql::Connection& conn) -> absl::StatusOr<pb::CompetitiveReport> {
-    if (auto existing = db::FindIdempotentResult(conn, kMethod, request_id)) {
-      return load_named(conn, *existing);
-    }
+    if (auto existing = db::FindIdempotentResult(conn, key)) return load_named(conn, *existing);
     Execute(conn,
             "INSERT INTO competitive_reports (author, team, period, competitor_strategy, "
             "counter_poaching, special_needs, industry_trends, create_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             r.author(), r.team(), r.period(), r.competitor_strategy(), r.counter_poaching(),
             r.special_needs(), r.industry_trends(), now);
     const int64_t id = db::LastInsertId(conn);
-    db::RememberIdempotentResult(conn, kMethod, request_id, absl::StrCat("competitiveReports/", id), now);
+    db::RememberIdempotentResult(conn, key, absl::StrCat("competitiveReports/", id), now);
     return LoadReport(conn, id);
   });
-  return ResolveIdempotentRace(result, pool_, deadline, kMethod, request_id, load_named);
+  return ResolveIdempotentRace(result, pool_, deadline, key, load_named);
 }
 
 absl::StatusOr<std::vector<pb::CompetitiveReport>> MysqlCustomerRepository::ListCompetitiveReports(

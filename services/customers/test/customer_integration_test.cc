@@ -11,6 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+#include "common/status/status.h"
+#include "common/testing/request_id_scope.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_database.h"
 #include "common/util/proto_time.h"
@@ -230,6 +233,139 @@ TEST_F(CustomersIntegrationTest, RetriedCreateWithSameRequestIdMakesOneRow) {
   EXPECT_THAT(List({})->customers(), SizeIs(2));
 }
 
+// Issue 8: a request id is scoped to its caller. Keyed on (method, request
+// id) alone, mgr-zhao (another team) reusing mgr-li's request id was handed
+// mgr-li's customer; so were contacts, churn signals and reports.
+TEST_F(CustomersIntegrationTest, RequestIdsAreScopedToTheCaller) {
+  using crm::testing::ExpectRequestIdScopedToCaller;
+  using crm::testing::IdempotentCreate;
+  using Stub = pb::CustomerService::Stub;
+  const std::map<std::string, std::pair<Role, std::string>> teams = {
+      {"mgr-li", {Role::kManager, "east"}}, {"mgr-zhao", {Role::kManager, "west"}},
+      {"sup-east", {Role::kSupervisor, "east"}}, {"admin", {Role::kAdmin, ""}}};
+  // `rpc` as `caller`.
+  auto call = [&](auto rpc, const std::string& caller, const auto& req, auto* resp) {
+    const auto& [role, team] = teams.at(caller);
+    return FromGrpcStatus((stub().*rpc)(server_->As(role, caller, team).get(), req, resp));
+  };
+  int n = 950;
+
+  const IdempotentCreate customers{
+      .create = [&](const std::string& caller, const std::string& request_id) -> absl::StatusOr<std::string> {
+        pb::CreateCustomerRequest req;
+        ++n;
+        *req.mutable_customer() = Enterprise(absl::StrCat("幂等范围客户", n), n);
+        req.set_request_id(request_id);
+        pb::Customer out;
+        RETURN_IF_ERROR(call(&Stub::CreateCustomer, caller, req, &out));
+        return out.name();
+      },
+      .read = [&](const std::string& caller, const std::string& name) -> absl::StatusOr<std::string> {
+        pb::GetCustomerRequest req;
+        req.set_name(name);
+        pb::Customer out;
+        RETURN_IF_ERROR(call(&Stub::GetCustomer, caller, req, &out));
+        out.clear_similar_customers();  // follows other customers' names
+        return out.SerializeAsString();
+      },
+      .count = [&]() -> int64_t {
+        pb::ListCustomersRequest req;
+        req.set_page_size(100);
+        pb::ListCustomersResponse out;
+        EXPECT_THAT(call(&Stub::ListCustomers, "admin", req, &out), crm::testing::IsOk());
+        return out.customers_size();
+      }};
+  ExpectRequestIdScopedToCaller(customers, "mgr-li", "mgr-zhao", "shared-request-id-1");
+
+  // mgr-li's customer, which sup-east (their supervisor) reaches too.
+  auto parent = Create(Enterprise("幂等范围父客户", 990));
+  ASSERT_TRUE(parent.ok()) << parent.status();
+  const IdempotentCreate contacts{
+      .create = [&](const std::string& caller, const std::string& request_id) -> absl::StatusOr<std::string> {
+        pb::CreateContactRequest req;
+        req.set_parent(parent->name());
+        req.mutable_contact()->set_display_name(absl::StrCat("联系人", ++n));
+        req.mutable_contact()->set_role(pb::KEY_PERSON);
+        req.mutable_contact()->set_phone("13800138000");
+        req.set_request_id(request_id);
+        pb::Contact out;
+        RETURN_IF_ERROR(call(&Stub::CreateContact, caller, req, &out));
+        return out.name();
+      },
+      .read = [&](const std::string& caller, const std::string& name) -> absl::StatusOr<std::string> {
+        pb::GetContactRequest req;
+        req.set_name(name);
+        pb::Contact out;
+        RETURN_IF_ERROR(call(&Stub::GetContact, caller, req, &out));
+        return out.SerializeAsString();
+      },
+      .count = [&]() -> int64_t {
+        pb::ListContactsRequest req;
+        req.set_parent(parent->name());
+        pb::ListContactsResponse out;
+        EXPECT_THAT(call(&Stub::ListContacts, "admin", req, &out), crm::testing::IsOk());
+        return out.contacts_size();
+      }};
+  ExpectRequestIdScopedToCaller(contacts, "mgr-li", "sup-east", "shared-request-id-2");
+
+  auto list_signals = [&](const std::string& caller) -> absl::StatusOr<pb::ListChurnSignalsResponse> {
+    pb::ListChurnSignalsRequest req;
+    req.set_parent(parent->name());
+    pb::ListChurnSignalsResponse out;
+    RETURN_IF_ERROR(call(&Stub::ListChurnSignals, caller, req, &out));
+    return out;
+  };
+  const IdempotentCreate churn_signals{
+      .create = [&](const std::string& caller, const std::string& request_id) -> absl::StatusOr<std::string> {
+        pb::RecordChurnSignalRequest req;
+        req.set_parent(parent->name());
+        req.mutable_signal()->set_kind(pb::MEMBERS_LEAVING);
+        req.mutable_signal()->set_magnitude(++n);
+        req.set_request_id(request_id);
+        pb::ChurnSignal out;
+        RETURN_IF_ERROR(call(&Stub::RecordChurnSignal, caller, req, &out));
+        return out.name();
+      },
+      .read = [&](const std::string& caller, const std::string& name) -> absl::StatusOr<std::string> {
+        ASSIGN_OR_RETURN(pb::ListChurnSignalsResponse listed, list_signals(caller));
+        for (const pb::ChurnSignal& s : listed.signals()) {
+          if (s.name() == name) return s.SerializeAsString();
+        }
+        return absl::NotFoundError(name);
+      },
+      .count = [&]() -> int64_t {
+        return list_signals("admin").value_or(pb::ListChurnSignalsResponse()).signals_size();
+      }};
+  ExpectRequestIdScopedToCaller(churn_signals, "mgr-li", "sup-east", "shared-request-id-3");
+
+  auto list_reports = [&](const std::string& caller) -> absl::StatusOr<pb::ListCompetitiveReportsResponse> {
+    pb::ListCompetitiveReportsResponse out;
+    RETURN_IF_ERROR(call(&Stub::ListCompetitiveReports, caller, pb::ListCompetitiveReportsRequest(), &out));
+    return out;
+  };
+  const IdempotentCreate reports{
+      .create = [&](const std::string& caller, const std::string& request_id) -> absl::StatusOr<std::string> {
+        pb::CreateCompetitiveReportRequest req;
+        req.mutable_report()->set_period("2027-01");
+        req.mutable_report()->set_competitor_strategy(absl::StrCat("友商策略 ", ++n));
+        req.set_request_id(request_id);
+        pb::CompetitiveReport out;
+        RETURN_IF_ERROR(call(&Stub::CreateCompetitiveReport, caller, req, &out));
+        return out.name();
+      },
+      .read = [&](const std::string& caller, const std::string& name) -> absl::StatusOr<std::string> {
+        ASSIGN_OR_RETURN(pb::ListCompetitiveReportsResponse listed, list_reports(caller));
+        for (const pb::CompetitiveReport& r : listed.reports()) {
+          if (r.name() == name) return r.SerializeAsString();
+        }
+        return absl::NotFoundError(name);
+      },
+      .count = [&]() -> int64_t {
+        return list_reports("admin").value_or(pb::ListCompetitiveReportsResponse()).reports_size();
+      }};
+  ExpectRequestIdScopedToCaller(reports, "mgr-li", "mgr-zhao", "shared-request-id-4");
+}
+
 TEST_F(CustomersIntegrationTest, ManagersSeeOnlyTheirOwnSupervisorsTheirTeam) {
   auto li = Create(Enterprise("李的客户", 9), Role::kManager, "mgr-li");
   ASSERT_TRUE(li.ok());
@@ -324,21 +460,27 @@ TEST_F(CustomersIntegrationTest, BadTokensAreUnauthenticated) {
   EXPECT_EQ(stub().GetCustomer(&bare, req, &out).error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
+// An import message for `parent` with `count` valid members.
+pb::ImportMembersRequest MembersFor(const std::string& parent, int count) {
+  pb::ImportMembersRequest message;
+  message.set_parent(parent);
+  for (int i = 0; i < count; ++i) {
+    pb::Member* m = message.add_members();
+    m->set_display_name(absl::StrCat("员工", i));
+    m->set_phone(absl::StrCat("138", 10000000 + i));
+    m->set_brand("全球通");
+    m->add_products("5G 套餐");
+  }
+  return message;
+}
+
 TEST_F(CustomersIntegrationTest, ImportKeepsGoodRowsAndReportsBadOnes) {
   auto created = Create(Enterprise("宁德电池有限公司", 31));
   ASSERT_TRUE(created.ok());
   auto ctx = server_->As(Role::kManager, "mgr-li");
   pb::ImportMembersResponse response;
   auto writer = stub().ImportMembers(ctx.get(), &response);
-  pb::ImportMembersRequest first;
-  first.set_parent(created->name());
-  for (int i = 0; i < 1500; ++i) {
-    pb::Member* m = first.add_members();
-    m->set_display_name(absl::StrCat("员工", i));
-    m->set_phone(absl::StrCat("138", 10000000 + i));
-    m->set_brand("全球通");
-    m->add_products("5G 套餐");
-  }
+  pb::ImportMembersRequest first = MembersFor(created->name(), 1500);
   first.mutable_members(3)->set_phone("not-a-phone");  // row 3
   first.mutable_members(7)->set_display_name("");      // row 7
   ASSERT_TRUE(writer->Write(first));
@@ -371,6 +513,33 @@ TEST_F(CustomersIntegrationTest, ImportKeepsGoodRowsAndReportsBadOnes) {
     list.set_page_token(page.next_page_token());
   }
   EXPECT_EQ(total, 1499);
+}
+
+// A message that fails to parse ends the stream's reads like its end does;
+// the import must say so rather than commit what came before as if complete.
+TEST_F(CustomersIntegrationTest, ImportRefusesAMessageWithInvalidUtf8) {
+  auto created = Create(Enterprise("莆田鞋业有限公司", 33));
+  ASSERT_TRUE(created.ok());
+  auto ctx = server_->As(Role::kManager, "mgr-li");
+  pb::ImportMembersResponse response;
+  auto writer = stub().ImportMembers(ctx.get(), &response);
+  ASSERT_TRUE(writer->Write(MembersFor(created->name(), 1000)));  // one whole batch
+  pb::ImportMembersRequest bad = MembersFor("", 2);
+  bad.mutable_members(1)->set_display_name("\xC0\xAF");  // an overlong '/'
+  writer->Write(bad);
+  writer->Write(MembersFor("", 5));
+  writer->WritesDone();
+  absl::Status status = FromGrpcStatus(writer->Finish());
+  EXPECT_THAT(status, HasFieldViolation("members.display_name"));
+  ASSERT_THAT(FieldViolations(status), SizeIs(1));
+  EXPECT_THAT(FieldViolations(status)[0].description, ::testing::HasSubstr("message 1 of the stream"));
+
+  pb::ListMembersRequest list;
+  list.set_parent(created->name());
+  list.set_page_size(1000);
+  pb::ListMembersResponse page;
+  ASSERT_TRUE(stub().ListMembers(server_->As(Role::kManager, "mgr-li").get(), list, &page).ok());
+  EXPECT_EQ(page.members_size(), 1000) << "the batch flushed before the bad message stays, nothing after it";
 }
 
 TEST_F(CustomersIntegrationTest, ContactsLifecycleAndAudit) {
@@ -1219,6 +1388,61 @@ TEST_F(CustomersIntegrationTest, ABatchAnswersEachRequestAndCommitsTheGoodOnes) 
   ASSERT_TRUE(second[0].result.ok()) << second[0].result.status();
   EXPECT_THAT(second[1].result, StatusIs(absl::StatusCode::kAlreadyExists));
   EXPECT_EQ(server_->Events().size(), events_before + 3);
+}
+
+// Issue 8 in the group commit: two callers' creates with one request id in
+// one batch are two customers, and each caller's retry in a later batch
+// gets its own.
+TEST_F(CustomersIntegrationTest, ABatchKeepsEachCallersRequestIdsApart) {
+  db::ConnectionPool pool(db_->config());
+  MysqlCustomerRepository repo(pool);
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  const Actor li{"mgr-li", "CreateCustomer", server_->clock().Now()};
+  const Actor zhao{"mgr-zhao", "CreateCustomer", server_->clock().Now()};
+  auto owned_by = [](const pb::Customer& c, const std::string& owner, const std::string& team) {
+    pb::Customer out = c;
+    out.set_status(pb::ACTIVE);
+    out.set_owner(owner);
+    out.set_team(team);
+    return out;
+  };
+  const pb::Customer lis = owned_by(Enterprise("批量李的客户", 920), "mgr-li", "east");
+  const pb::Customer zhaos = owned_by(Enterprise("批量赵的客户", 921), "mgr-zhao", "west");
+  const pb::Customer other = owned_by(Enterprise("批量另一客户", 922), "mgr-li", "east");
+  const std::string shared = "batch-shared-request-id";
+  using NewCustomer = MysqlCustomerRepository::NewCustomer;
+  using Item = MysqlCustomerRepository::CreateCommit::Item;
+  auto run = [&](std::vector<NewCustomer> requests) {
+    std::vector<Item> items;
+    for (const NewCustomer& r : requests) items.push_back(Item{r});
+    std::vector<Item*> batch;
+    for (Item& item : items) batch.push_back(&item);
+    repo.CreateCustomers(absl::MakeSpan(batch));
+    std::vector<std::string> names;
+    for (const Item& item : items) {
+      names.push_back(item.result.ok() ? item.result->name() : item.result.status().ToString());
+    }
+    return names;
+  };
+
+  const std::vector<std::string> first =
+      run({{deadline, lis, shared, li}, {deadline, zhaos, shared, zhao}, {deadline, lis, shared, li}});
+  ASSERT_EQ(first[0].rfind("customers/", 0), 0u) << first[0];
+  ASSERT_EQ(first[1].rfind("customers/", 0), 0u) << first[1];
+  EXPECT_NE(first[1], first[0]);
+  EXPECT_EQ(first[2], first[0]);
+  auto zhaos_read = Get(first[1], Role::kManager, "mgr-zhao", "west");
+  ASSERT_TRUE(zhaos_read.ok()) << zhaos_read.status();
+  EXPECT_EQ(zhaos_read->display_name(), zhaos.display_name());
+
+  const std::vector<std::string> retried =
+      run({{deadline, zhaos, shared, zhao}, {deadline, other, "batch-other", li}, {deadline, lis, shared, li}});
+  EXPECT_EQ(retried[0], first[1]);
+  EXPECT_EQ(retried[2], first[0]);
+  pb::ListCustomersRequest all;
+  auto listed = List(all, Role::kAdmin, "admin");
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_THAT(listed->customers(), SizeIs(3));
 }
 
 }  // namespace

@@ -303,9 +303,10 @@ absl::Status MysqlOpportunityRepository::Create(absl::Time deadline, Collection 
                                                 const std::string& parent_name, int64_t parent_id,
                                                 Message& resource, const std::string& request_id,
                                                 const Actor& actor, const CreateEvents& events) {
+  const db::IdempotencyKey key{.method = actor.method, .caller = actor.subject, .request_id = request_id};
   auto earlier = [&](sql::Connection& conn) -> std::optional<absl::Status> {
     if (request_id.empty()) return std::nullopt;
-    std::optional<std::string> name = db::FindIdempotentResult(conn, actor.method, request_id);
+    std::optional<std::string> name = db::FindIdempotentResult(conn, key);
     if (!name.has_value()) return std::nullopt;
     return Load(conn, c, IdOf(*name), false, resource);
   };
@@ -342,13 +343,13 @@ absl::Status MysqlOpportunityRepository::Create(absl::Time deadline, Collection 
         if (c == Collection::kProposals) {
           InsertRevision(conn, id, static_cast<const pb::Proposal&>(resource), actor);
         }
-        if (!request_id.empty()) db::RememberIdempotentResult(conn, actor.method, request_id, name, actor.now);
+        if (!request_id.empty()) db::RememberIdempotentResult(conn, key, name, actor.now);
         if (events) AppendEvents(conn, events(resource), actor.now);
         return absl::OkStatus();
       },
       {.context = "create"});
   if (status.code() == absl::StatusCode::kAlreadyExists && !request_id.empty()) {
-    // A concurrent retry with the same request id won the race: return its result.
+    // A concurrent retry (same caller, same request id) won the race: return its result.
     absl::Status replay = db::WithConnection(pool_, deadline, [&](sql::Connection& conn) -> absl::Status {
       if (auto done = earlier(conn)) return *done;
       return status;

@@ -193,7 +193,8 @@ absl::StatusOr<pb::CareRecord> SchedulingService::RecordCare(const Call& call, c
       call.deadline,
       [&](SchedulingTx& tx) -> absl::Status {
         if (!req.request_id().empty()) {
-          if (std::optional<std::string> done = tx.FindRequest("RecordCare", req.request_id())) {
+          if (std::optional<std::string> done =
+                  tx.FindRequest("RecordCare", call.principal.subject, req.request_id())) {
             std::optional<DocMeta> meta = tx.GetDoc(DocTable::kCareRecords, internal::IdOf(*done), false, care);
             if (!meta) return absl::InternalError("idempotency key points at a missing care record");
             care.set_name(*done);
@@ -211,7 +212,9 @@ absl::StatusOr<pb::CareRecord> SchedulingService::RecordCare(const Call& call, c
         care.set_name(absl::StrCat("careRecords/", id));
         tx.TouchCare(care.contact(), when);
         tx.Audit(care.name(), call.principal.subject, "RecordCare", pb::CareKind_Name(care.kind()), now);
-        if (!req.request_id().empty()) tx.RememberRequest("RecordCare", req.request_id(), care.name(), now);
+        if (!req.request_id().empty()) {
+          tx.RememberRequest("RecordCare", call.principal.subject, req.request_id(), care.name(), now);
+        }
         return absl::OkStatus();
       },
       "RecordCare"));

@@ -627,13 +627,14 @@ void MysqlSchedulingTx::Audit(const std::string& resource, const std::string& ac
               resource, actor, method, detail.substr(0, 2000), now);
 }
 
-std::optional<std::string> MysqlSchedulingTx::FindRequest(const std::string& method, const std::string& request_id) {
-  return db::FindIdempotentResult(conn_, method, request_id);
+std::optional<std::string> MysqlSchedulingTx::FindRequest(const std::string& method, const std::string& caller,
+                                                          const std::string& request_id) {
+  return db::FindIdempotentResult(conn_, {.method = method, .caller = caller, .request_id = request_id});
 }
 
-void MysqlSchedulingTx::RememberRequest(const std::string& method, const std::string& request_id,
-                                        const std::string& resource, absl::Time now) {
-  db::RememberIdempotentResult(conn_, method, request_id, resource, now);
+void MysqlSchedulingTx::RememberRequest(const std::string& method, const std::string& caller,
+                                        const std::string& request_id, const std::string& resource, absl::Time now) {
+  db::RememberIdempotentResult(conn_, {.method = method, .caller = caller, .request_id = request_id}, resource, now);
 }
 
 void MysqlSchedulingTx::Publish(const std::string& resource, const google::protobuf::Message& payload,

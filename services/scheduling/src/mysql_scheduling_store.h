@@ -71,9 +71,10 @@ class MysqlSchedulingTx final : public SchedulingTx {
 
   void Audit(const std::string& resource, const std::string& actor, const std::string& method,
              const std::string& detail, absl::Time now) override;
-  std::optional<std::string> FindRequest(const std::string& method, const std::string& request_id) override;
-  void RememberRequest(const std::string& method, const std::string& request_id, const std::string& resource,
-                       absl::Time now) override;
+  std::optional<std::string> FindRequest(const std::string& method, const std::string& caller,
+                                         const std::string& request_id) override;
+  void RememberRequest(const std::string& method, const std::string& caller, const std::string& request_id,
+                       const std::string& resource, absl::Time now) override;
   void Publish(const std::string& resource, const google::protobuf::Message& payload, absl::Time now) override;
 
  private:

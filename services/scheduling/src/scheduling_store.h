@@ -195,8 +195,10 @@ class SchedulingTx {
   // ---- audit trail, idempotency (AIP-155), outbox events
   virtual void Audit(const std::string& resource, const std::string& actor, const std::string& method,
                      const std::string& detail, absl::Time now) = 0;
-  virtual std::optional<std::string> FindRequest(const std::string& method, const std::string& request_id) = 0;
-  virtual void RememberRequest(const std::string& method, const std::string& request_id,
+  // Request ids are scoped to the caller (the principal's subject).
+  virtual std::optional<std::string> FindRequest(const std::string& method, const std::string& caller,
+                                                 const std::string& request_id) = 0;
+  virtual void RememberRequest(const std::string& method, const std::string& caller, const std::string& request_id,
                                const std::string& resource, absl::Time now) = 0;
   // Queued and appended to the outbox when the transaction commits.
   virtual void Publish(const std::string& resource, const google::protobuf::Message& payload, absl::Time now) = 0;

@@ -195,7 +195,8 @@ absl::StatusOr<pb::Task> SchedulingService::CreateUrgentTask(const Call& call,
       call.deadline,
       [&](SchedulingTx& tx) -> absl::Status {
         if (!req.request_id().empty()) {
-          if (std::optional<std::string> done = tx.FindRequest("CreateUrgentTask", req.request_id())) {
+          if (std::optional<std::string> done =
+                  tx.FindRequest("CreateUrgentTask", call.principal.subject, req.request_id())) {
             ASSIGN_OR_RETURN(Stored<pb::Task> first, VisibleTask(tx, call, *done, false));
             task = std::move(first.message);
             return absl::OkStatus();
@@ -213,7 +214,9 @@ absl::StatusOr<pb::Task> SchedulingService::CreateUrgentTask(const Call& call,
         if (!created) return absl::AbortedError("a concurrent urgent task took the same key; retry");
         task = *std::move(created);
         tx.Audit(task.name(), call.principal.subject, "CreateUrgentTask", pb::TaskKind_Name(task.kind()), now);
-        if (!req.request_id().empty()) tx.RememberRequest("CreateUrgentTask", req.request_id(), task.name(), now);
+        if (!req.request_id().empty()) {
+          tx.RememberRequest("CreateUrgentTask", call.principal.subject, req.request_id(), task.name(), now);
+        }
         return absl::OkStatus();
       },
       "CreateUrgentTask"));

@@ -143,7 +143,8 @@ absl::StatusOr<pb::Visit> SchedulingService::BookVisit(const Call& call, const p
         // one manager are serialised from here to commit.
         tx.LockManager(owner);
         if (!req.request_id().empty()) {
-          if (std::optional<std::string> done = tx.FindRequest("BookVisit", req.request_id())) {
+          if (std::optional<std::string> done =
+                  tx.FindRequest("BookVisit", call.principal.subject, req.request_id())) {
             ASSIGN_OR_RETURN(Stored<pb::Visit> first, VisibleVisit(tx, call, *done, false));
             visit = std::move(first.message);
             return absl::OkStatus();
@@ -157,7 +158,9 @@ absl::StatusOr<pb::Visit> SchedulingService::BookVisit(const Call& call, const p
         ToProto(now, visit.mutable_update_time());
         tx.Audit(visit.name(), call.principal.subject, "BookVisit",
                  absl::StrCat(visit.customer(), " ", pb::VisitPurpose_Name(visit.purpose())), now);
-        if (!req.request_id().empty()) tx.RememberRequest("BookVisit", req.request_id(), visit.name(), now);
+        if (!req.request_id().empty()) {
+          tx.RememberRequest("BookVisit", call.principal.subject, req.request_id(), visit.name(), now);
+        }
         tx.Publish(visit.name(), BookedEvent(visit), now);
         return absl::OkStatus();
       },

@@ -176,7 +176,8 @@ absl::StatusOr<pb::WorkPlan> SchedulingService::CreateWorkPlan(const Call& call,
       call.deadline,
       [&](SchedulingTx& tx) -> absl::Status {
         if (!req.request_id().empty()) {
-          if (std::optional<std::string> done = tx.FindRequest("CreateWorkPlan", req.request_id())) {
+          if (std::optional<std::string> done =
+                  tx.FindRequest("CreateWorkPlan", call.principal.subject, req.request_id())) {
             std::optional<DocMeta> meta = tx.GetDoc(DocTable::kWorkPlans, IdOf(*done), false, plan);
             if (!meta) return absl::InternalError("idempotency key points at a missing plan");
             FillMeta(*meta, "workPlans", plan);
@@ -195,7 +196,9 @@ absl::StatusOr<pb::WorkPlan> SchedulingService::CreateWorkPlan(const Call& call,
         meta.create_time = meta.update_time = now;
         FillMeta(meta, "workPlans", plan);
         tx.Audit(plan.name(), call.principal.subject, "CreateWorkPlan", meta.key, now);
-        if (!req.request_id().empty()) tx.RememberRequest("CreateWorkPlan", req.request_id(), plan.name(), now);
+        if (!req.request_id().empty()) {
+          tx.RememberRequest("CreateWorkPlan", call.principal.subject, req.request_id(), plan.name(), now);
+        }
         return absl::OkStatus();
       },
       "CreateWorkPlan"));
@@ -317,7 +320,8 @@ absl::StatusOr<pb::WorkLogEntry> SchedulingService::AddWorkLogEntry(const Call& 
       call.deadline,
       [&](SchedulingTx& tx) -> absl::Status {
         if (!req.request_id().empty()) {
-          if (std::optional<std::string> done = tx.FindRequest("AddWorkLogEntry", req.request_id())) {
+          if (std::optional<std::string> done =
+                  tx.FindRequest("AddWorkLogEntry", call.principal.subject, req.request_id())) {
             std::optional<DocMeta> meta = tx.GetDoc(DocTable::kWorkLog, IdOf(*done), false, entry);
             if (!meta) return absl::InternalError("idempotency key points at a missing entry");
             FillMeta(*meta, "workLogEntries", entry);
@@ -339,7 +343,9 @@ absl::StatusOr<pb::WorkLogEntry> SchedulingService::AddWorkLogEntry(const Call& 
         meta.id = tx.InsertDoc(DocTable::kWorkLog, meta, entry, now);
         meta.create_time = meta.update_time = now;
         FillMeta(meta, "workLogEntries", entry);
-        if (!req.request_id().empty()) tx.RememberRequest("AddWorkLogEntry", req.request_id(), entry.name(), now);
+        if (!req.request_id().empty()) {
+          tx.RememberRequest("AddWorkLogEntry", call.principal.subject, req.request_id(), entry.name(), now);
+        }
         return absl::OkStatus();
       },
       "AddWorkLogEntry"));
@@ -463,7 +469,8 @@ absl::StatusOr<pb::ExpenseClaim> SchedulingService::CreateExpenseClaim(const Cal
       call.deadline,
       [&](SchedulingTx& tx) -> absl::Status {
         if (!req.request_id().empty()) {
-          if (std::optional<std::string> done = tx.FindRequest("CreateExpenseClaim", req.request_id())) {
+          if (std::optional<std::string> done =
+                  tx.FindRequest("CreateExpenseClaim", call.principal.subject, req.request_id())) {
             std::optional<DocMeta> meta = tx.GetDoc(DocTable::kExpenseClaims, IdOf(*done), false, claim);
             if (!meta) return absl::InternalError("idempotency key points at a missing claim");
             FillMeta(*meta, "expenseClaims", claim);
@@ -478,7 +485,9 @@ absl::StatusOr<pb::ExpenseClaim> SchedulingService::CreateExpenseClaim(const Cal
         meta.create_time = meta.update_time = now;
         FillMeta(meta, "expenseClaims", claim);
         tx.Audit(claim.name(), call.principal.subject, "CreateExpenseClaim", claim.month(), now);
-        if (!req.request_id().empty()) tx.RememberRequest("CreateExpenseClaim", req.request_id(), claim.name(), now);
+        if (!req.request_id().empty()) {
+          tx.RememberRequest("CreateExpenseClaim", call.principal.subject, req.request_id(), claim.name(), now);
+        }
         return absl::OkStatus();
       },
       "CreateExpenseClaim"));
