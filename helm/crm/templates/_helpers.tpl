@@ -96,10 +96,21 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- end }}
 {{- end }}
 
+{{/* The Secret with the service's tls.crt, tls.key and ca.crt. */}}
+{{- define "crm.tlsSecretName" -}}
+{{- index .root.Values.tls.serviceSecrets .svc | default .root.Values.tls.secretName }}
+{{- end }}
+
+{{/* TLS is on for the service's pods; never for the migration Job, which neither serves nor calls. */}}
+{{- define "crm.tlsOn" -}}
+{{- if and .root.Values.tls.enabled (not .migration) }}true{{ end }}
+{{- end }}
+
 {{/*
 The CRM_* configuration of a service as JSON (flag --x is CRM_X). Used by the
 ConfigMap and, inline, by the migration Job (a pre-install hook runs before
-the ConfigMap exists). The chart's own keys win over values' env.
+the ConfigMap exists; its context has "migration" true). The chart's own keys
+win over values' env.
 */}}
 {{- define "crm.env" -}}
 {{- $root := .root }}
@@ -141,6 +152,23 @@ the ConfigMap exists). The chart's own keys win over values' env.
 {{- if $v.httpPort }}
 {{- $_ := set $env "CRM_HTTP_LISTEN_ADDRESS" (printf "0.0.0.0:%d" (int $v.httpPort)) }}
 {{- end }}
+{{- if include "crm.tlsOn" . }}
+{{- /* Every listener speaks TLS and every outgoing channel checks the peer against ca.crt; the probes get a plaintext health-only port. */}}
+{{- $_ := set $env "CRM_TLS_CERT_FILE" (printf "%s/tls.crt" $dir) }}
+{{- $_ := set $env "CRM_TLS_KEY_FILE" (printf "%s/tls.key" $dir) }}
+{{- $_ := set $env "CRM_TLS_CA_FILE" (printf "%s/ca.crt" $dir) }}
+{{- $_ := set $env "CRM_HEALTH_PORT" (toString $root.Values.probes.healthPort) }}
+{{- if $root.Values.tls.requireClientCerts }}
+{{- /* The gateway's ports are public: its clients need no certificate. */}}
+{{- if ne .svc "gateway" }}
+{{- $_ := set $env "CRM_TLS_CLIENT_CA_FILE" (printf "%s/ca.crt" $dir) }}
+{{- end }}
+{{- if index (include "crm.peers" $root | fromJson) .svc }}
+{{- $_ := set $env "CRM_TLS_CLIENT_CERT_FILE" (printf "%s/tls.crt" $dir) }}
+{{- $_ := set $env "CRM_TLS_CLIENT_KEY_FILE" (printf "%s/tls.key" $dir) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- $all := merge $env ($v.env | default dict) ($root.Values.env | default dict) }}
 {{- range $k, $val := $all }}
 {{- $_ := set $all $k (toString $val) }}
@@ -176,6 +204,14 @@ the ConfigMap exists). The chart's own keys win over values' env.
       - secret:
           name: {{ $root.Values.auth.serviceTokenSecret.name }}
           items: [{key: {{ $root.Values.auth.serviceTokenSecret.key | quote }}, path: service-token}]
+      {{- end }}
+      {{- if include "crm.tlsOn" . }}
+      - secret:
+          name: {{ include "crm.tlsSecretName" . }}
+          items:
+            - {key: tls.crt, path: tls.crt}
+            - {key: tls.key, path: tls.key}
+            - {key: ca.crt, path: ca.crt}
       {{- end }}
 - name: tmp
   emptyDir:
