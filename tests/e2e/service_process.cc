@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -19,6 +20,21 @@
 #include "gtest/gtest.h"
 
 namespace crm::testing {
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;  // g++
+#elif defined(__has_feature)
+constexpr bool kAddressSanitizer = __has_feature(address_sanitizer);  // clang++
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
+// cmake/CrmSanitizers.cmake gives every test these in a sanitizer build;
+// the services, built the same way, need the same suppressions.
+constexpr const char* kSanitizerOptions[] = {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"};
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<ServiceProcess>> ServiceProcess::Create(std::string name, std::string binary,
                                                                        const PrivateMariaDb* server) {
@@ -53,12 +69,28 @@ ServiceProcess::ServiceProcess(std::string name, std::string binary, std::option
           {"CRM_JWT_ISSUER", kE2eIssuer},
           {"CRM_HEALTH_PROBE_MS", "100"},
           {"CRM_SHUTDOWN_GRACE_SECONDS", "5"}};
+  for (const char* name : kSanitizerOptions) {
+    if (const char* value = std::getenv(name)) env_[name] = value;
+  }
 }
 
 ServiceProcess::~ServiceProcess() {
-  if (::testing::Test::HasFailure()) std::cerr << name_ << " log:\n" << Log();
+  if (kAddressSanitizer) Stop(SIGTERM, absl::Seconds(20));  // scans the log if it exited
   child_.reset();  // kills and reaps a process still running
+  ExpectNoSanitizerReport(std::nullopt);
+  if (::testing::Test::HasFailure()) std::cerr << name_ << " log:\n" << Log();
   for (const std::string& f : files_) std::remove(f.c_str());
+}
+
+void ServiceProcess::ExpectNoSanitizerReport(std::optional<int> wait_status) {
+  const std::string log = Log();
+  if (log.size() <= log_checked_) return;
+  const std::string report = SanitizerReport(std::string_view(log).substr(log_checked_));
+  log_checked_ = log.size();
+  if (report.empty()) return;
+  ADD_FAILURE() << name_ << " (" << binary_ << ") wrote a sanitizer report"
+                << (wait_status ? absl::StrCat(", wait status ", *wait_status) : "") << ":\n"
+                << report;
 }
 
 std::string ServiceProcess::WriteFile(const std::string& suffix, const std::string& content) {
@@ -111,14 +143,18 @@ void ServiceProcess::Signal(int signal) const {
 std::optional<int> ServiceProcess::Stop(int signal, absl::Duration timeout) {
   if (child_ == nullptr) return std::nullopt;
   child_->Signal(signal);
-  return child_->WaitFor(timeout);
+  const std::optional<int> status = child_->WaitFor(timeout);
+  if (status) ExpectNoSanitizerReport(status);
+  return status;
 }
 
 std::optional<int> ServiceProcess::RunToExit(absl::Duration timeout) {
   auto child = ChildProcess::Start({binary_}, env_, log_file_);
   if (!child.ok()) return std::nullopt;
   child_ = std::move(*child);
-  return child_->WaitFor(timeout);
+  const std::optional<int> status = child_->WaitFor(timeout);
+  if (status) ExpectNoSanitizerReport(status);
+  return status;
 }
 
 void ServiceProcess::ShareDatabaseWith(const ServiceProcess& other) {
@@ -277,6 +313,26 @@ absl::StatusOr<int> StopProcess(ServiceProcess& process, int signal) {
 }
 
 }  // namespace
+
+std::string SanitizerReport(std::string_view log) {
+  constexpr std::string_view kMarkers[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"};
+  constexpr int kMaxLines = 40;
+  auto next_line = [&log](size_t from) {
+    const size_t end = log.find('\n', from);
+    return end == std::string_view::npos ? log.size() : end + 1;
+  };
+  for (size_t start = 0; start < log.size(); start = next_line(start)) {
+    const std::string_view line = log.substr(start, next_line(start) - start);
+    if (line.starts_with('{')) continue;
+    for (std::string_view marker : kMarkers) {
+      if (line.find(marker) == std::string_view::npos) continue;
+      size_t end = start;
+      for (int n = 0; n < kMaxLines && end < log.size(); ++n) end = next_line(end);
+      return std::string(log.substr(start, end - start));
+    }
+  }
+  return "";
+}
 
 absl::StatusOr<int> ServiceSuite::Kill(Service service) { return StopProcess(process(service), SIGKILL); }
 absl::StatusOr<int> ServiceSuite::Terminate(Service service) { return StopProcess(process(service), SIGTERM); }

@@ -4,6 +4,13 @@
 // key files in the test's temp dir, 127.0.0.1 and a port it picks itself.
 // Every file it writes is removed, and the process is killed and reaped, when
 // the object goes away; the service's log is printed if the test failed.
+// The test's own sanitizer settings (ASAN_OPTIONS, LSAN_OPTIONS,
+// UBSAN_OPTIONS: suppressions, halt on error) are handed on, and each time
+// the process has exited its log is scanned: a sanitizer report in it
+// fails the test (ADD_FAILURE with the report). In an AddressSanitizer
+// build a process still running at the end gets SIGTERM before SIGKILL, so
+// that LeakSanitizer checks it at exit; one killed with SIGKILL on purpose
+// is not leak-checked.
 
 #include <grpcpp/grpcpp.h>
 
@@ -43,7 +50,8 @@ class ServiceProcess {
   // Starts it again on the port it had (after Stop), so that clients'
   // channels reconnect to it.
   absl::Status Restart();
-  // SIGTERM (graceful) or SIGKILL (crash) and wait; the raw wait status.
+  // SIGTERM (graceful) or SIGKILL (crash) and wait; the raw wait status
+  // (nullopt if it did not exit in time).
   std::optional<int> Stop(int signal, absl::Duration timeout = absl::Seconds(30));
   // Sends `signal` without waiting (Stop waits).
   void Signal(int signal) const;
@@ -63,6 +71,9 @@ class ServiceProcess {
  private:
   ServiceProcess(std::string name, std::string binary, std::optional<TestDatabase> owned, db::DbConfig db);
   std::string WriteFile(const std::string& suffix, const std::string& content);
+  // Once the process has exited: ADD_FAILURE if the log written since the
+  // last check holds a sanitizer report.
+  void ExpectNoSanitizerReport(std::optional<int> wait_status);
 
   std::string name_, binary_;
   std::optional<TestDatabase> owned_db_;  // dropped with this object
@@ -70,6 +81,7 @@ class ServiceProcess {
   std::optional<db::DbConfig> shared_db_;
   std::map<std::string, std::string> env_;
   std::string port_file_, log_file_;
+  size_t log_checked_ = 0;  // bytes of the log already scanned
   std::vector<std::string> files_;
   std::unique_ptr<ChildProcess> child_;
   int port_ = 0;
@@ -169,5 +181,11 @@ absl::TimeZone BusinessZone();
 
 // A loopback port nobody listens on right now (bound, read, released).
 int FreeLoopbackPort();
+
+// The first AddressSanitizer, LeakSanitizer or UndefinedBehaviorSanitizer
+// ("runtime error:") report in a process's log, up to 40 lines from its
+// first line; "" if there is none. The services' own log lines (JSON,
+// starting with '{') are never taken for one, whatever they quote.
+std::string SanitizerReport(std::string_view log);
 
 }  // namespace crm::testing
