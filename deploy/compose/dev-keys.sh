@@ -9,9 +9,17 @@
 #   page-token.key         signs page tokens, shared by every replica
 #   db-root.password       MariaDB root
 #   db-<svc>.password      one database user per service
+#   tls/                   with --tls only: deploy/local/dev-certs.sh's CA and
+#                          certificates, for compose.tls.yaml
 #
 # CRM_DEV_KEYS_DIR writes them elsewhere (tests).
 set -euo pipefail
+
+case ${1:-} in
+  "") tls=0 ;;
+  --tls) tls=1 ;;
+  *) echo "usage: dev-keys.sh [--tls]" >&2; exit 2 ;;
+esac
 
 readonly DIR=${CRM_DEV_KEYS_DIR:-$(dirname -- "$(realpath -- "${BASH_SOURCE[0]}")")/dev-keys}
 readonly SERVICES=(customers opportunities complaints scheduling)
@@ -35,3 +43,9 @@ make_secret jwt-hs256.key
 make_secret page-token.key
 make_secret db-root.password
 for svc in "${SERVICES[@]}"; do make_secret "db-$svc.password"; done
+if (( tls )); then
+  bash "$(dirname -- "$(realpath -- "${BASH_SOURCE[0]}")")/../local/dev-certs.sh" "$DIR/tls"
+  # As above: the containers' user must read the keys it is given (mode 644
+  # inside the mode-700 folders); the CA's key is never mounted and stays 600.
+  for svc in "${SERVICES[@]}" gateway; do chmod 644 -- "$DIR/tls/$svc.key"; done
+fi

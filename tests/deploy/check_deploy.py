@@ -17,6 +17,9 @@
   waits for, every CRM_* variable a flag of that service, ports as in
   deploy/local/run.sh, peers addressed by compose name and port, passwords
   and keys only as mounted files made by dev-keys.sh.
+- deploy/compose/compose.tls.yaml: each service's TLS files are secrets that
+  `dev-keys.sh --tls` makes, readable by the containers; mutual TLS except
+  on the gateway's public ports.
 - helm/crm/values.yaml and ci/production-values.yaml: the same ports, and
   extra env names that are flags of the services they go to.
 
@@ -43,6 +46,7 @@ REPO = facts.REPO
 DOCKERFILE = "deploy/docker/Dockerfile"
 COMPOSE = "deploy/compose/compose.yaml"
 DEV_KEYS = "deploy/compose/dev-keys.sh"
+COMPOSE_TLS = "deploy/compose/compose.tls.yaml"
 VALUES_FILES = ["helm/crm/values.yaml", "helm/crm/ci/production-values.yaml"]
 RUNTIME_BASE = "debian:12-slim"
 BUILD_BASE = "debian:12"
@@ -368,6 +372,48 @@ def check_compose(c, ports, http_port):
             c.check(not any(k.startswith("CRM_DB_") for k in env), f"{COMPOSE}: {svc} owns no database but gets CRM_DB_*")
 
 
+def check_compose_tls(c):
+    """compose.tls.yaml: every service's TLS files are secrets made by dev-keys.sh --tls (run into a
+    temporary folder), readable by the containers; mutual TLS except on the gateway's public ports."""
+    import stat
+    import tempfile
+    text = facts.read(COMPOSE_TLS)
+    tls = mini_yaml.load(text)
+    try:
+        import yaml
+        c.check(yaml.safe_load(text) == tls, f"{COMPOSE_TLS}: mini_yaml and PyYAML read it differently")
+    except ImportError:
+        pass
+    services, secrets = tls.get("services", {}), tls.get("secrets", {})
+    c.check(set(services) == set(facts.services()), f"{COMPOSE_TLS}: services {sorted(services)}, expected the long-running ones")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = os.path.join(tmp, "dev-keys")
+        run = subprocess.run(["bash", os.path.join(REPO, DEV_KEYS), "--tls"], capture_output=True, text=True,
+                             env=dict(os.environ, CRM_DEV_KEYS_DIR=folder))
+        if not c.check(run.returncode == 0, f"{DEV_KEYS} --tls failed: {run.stderr.strip()}"):
+            return
+        for svc in facts.services():
+            env, mounted = services.get(svc, {}).get("environment", {}), services.get(svc, {}).get("secrets", [])
+            calls = any(f"CRM_{p.upper()}_ADDRESS" in facts.env_names(svc) for p in facts.services())
+            want = {"CRM_TLS_CERT_FILE": f"{svc}.crt", "CRM_TLS_KEY_FILE": f"{svc}.key", "CRM_TLS_CA_FILE": "ca.crt"}
+            if svc != "gateway":
+                want["CRM_TLS_CLIENT_CA_FILE"] = "ca.crt"
+            if calls:
+                want.update({"CRM_TLS_CLIENT_CERT_FILE": f"{svc}.crt", "CRM_TLS_CLIENT_KEY_FILE": f"{svc}.key"})
+            c.check(set(env) == set(want), f"{COMPOSE_TLS}: {svc} sets {sorted(env)}, expected {sorted(want)}")
+            for var, file in want.items():
+                secret = str(env.get(var, "")).removeprefix("/run/secrets/")
+                source = secrets.get(secret, {}).get("file", "")
+                c.check(secret in mounted and source == f"./dev-keys/tls/{file}" and var in facts.env_names(svc),
+                        f"{COMPOSE_TLS}: {svc} {var} must be the mounted secret of dev-keys/tls/{file}")
+                path = os.path.join(folder, "tls", file)
+                c.check(os.path.isfile(path) and stat.S_IMODE(os.stat(path).st_mode) & 0o004,
+                        f"{DEV_KEYS} --tls: {file} missing or unreadable for the containers' user")
+        ca_key = os.path.join(folder, "tls", "ca.key")
+        c.check(os.path.isfile(ca_key) and stat.S_IMODE(os.stat(ca_key).st_mode) == 0o600,
+                f"{DEV_KEYS} --tls: the CA key must stay mode 600")
+
+
 def dev_key_files(c):
     """The files dev-keys.sh makes (run into a temporary folder), checked for modes and content."""
     import stat
@@ -460,6 +506,7 @@ def main():
     executables = facts.executables()
     check_dockerfile(c, ports, http_port, executables)
     check_compose(c, ports, http_port)
+    check_compose_tls(c)
     check_dev_keys(c)
     for path in VALUES_FILES:
         check_values(c, ports, http_port, path)
