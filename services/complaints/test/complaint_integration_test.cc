@@ -1,12 +1,15 @@
 // The complaints service over gRPC against MariaDB, with the real customers
 // service in-process (its own database) for tier and VIP lookups.
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/db/sql.h"
 #include "common/db/transaction.h"
 #include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+#include "common/testing/request_id_scope.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_database.h"
 #include "common/util/proto_time.h"
@@ -256,6 +259,56 @@ TEST_F(ComplaintsIntegrationTest, RetriesWithOneRequestIdRecordOnce) {
   for (const std::string& n : names) EXPECT_EQ(n, names[0]);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM complaints"), before + 1);
   EXPECT_EQ(EventsOf(names[0], "ComplaintRecorded").size(), 1u);
+}
+
+// Issue 8: a request id is scoped to its caller. Keyed on (method, request
+// id) alone, mgr-zhao (another team) reusing mgr-wang's request id was
+// handed mgr-wang's complaint, and a supervisor's note with the request id
+// of the manager's note was dropped as a retry of it.
+TEST_F(ComplaintsIntegrationTest, RequestIdsAreScopedToTheCaller) {
+  const std::map<std::string, Principal> who = {{"mgr-wang", {Role::kManager, "mgr-wang", "east"}},
+                                                {"mgr-zhao", {Role::kManager, "mgr-zhao", "west"}},
+                                                {"sup-east", {Role::kSupervisor, "sup-east", "east"}}};
+  const std::map<std::string, std::string> customers = {{"mgr-wang", NewCustomer(4, "mgr-wang", "east")},
+                                                        {"mgr-zhao", NewCustomer(4, "mgr-zhao", "west")}};
+  const crm::testing::IdempotentCreate complaints{
+      .create = [&](const std::string& caller, const std::string& request_id) -> absl::StatusOr<std::string> {
+        ASSIGN_OR_RETURN(pb::Complaint c, Record(Draft(customers.at(caller)), who.at(caller), request_id));
+        return c.name();
+      },
+      .read = [&](const std::string& caller, const std::string& name) -> absl::StatusOr<std::string> {
+        ASSIGN_OR_RETURN(pb::Complaint c, Get(name, who.at(caller)));
+        return c.SerializeAsString();
+      },
+      .count = [] { return Count("SELECT COUNT(*) FROM complaints"); }};
+  crm::testing::ExpectRequestIdScopedToCaller(complaints, "mgr-wang", "mgr-zhao", RequestId());
+
+  // Notes on one complaint by its manager and their supervisor.
+  auto complaint = Record(Draft(customers.at("mgr-wang")));
+  ASSERT_THAT(complaint, IsOk());
+  const std::string id = complaint->name().substr(complaint->name().rfind('/') + 1);
+  int n = 0;
+  const crm::testing::IdempotentCreate notes{
+      .create = [&](const std::string& caller, const std::string& request_id) -> absl::StatusOr<std::string> {
+        pb::AddComplaintNoteRequest req;
+        req.set_parent(complaint->name());
+        req.set_text(absl::StrCat("备注 ", ++n));
+        req.set_request_id(request_id);
+        ASSIGN_OR_RETURN(pb::TimelineEntry note, Invoke(&Stub::AddComplaintNote, req, who.at(caller)));
+        return note.name();
+      },
+      .read = [&](const std::string& caller, const std::string& name) -> absl::StatusOr<std::string> {
+        pb::ListTimelineRequest req;
+        req.set_parent(complaint->name());
+        req.set_page_size(100);
+        ASSIGN_OR_RETURN(pb::ListTimelineResponse timeline, Invoke(&Stub::ListTimeline, req, who.at(caller)));
+        for (const pb::TimelineEntry& e : timeline.entries()) {
+          if (e.name() == name) return e.SerializeAsString();
+        }
+        return absl::NotFoundError(name);
+      },
+      .count = [&] { return Count(absl::StrCat("SELECT COUNT(*) FROM timeline WHERE complaint_id = ", id)); }};
+  crm::testing::ExpectRequestIdScopedToCaller(notes, "mgr-wang", "sup-east", RequestId());
 }
 
 TEST_F(ComplaintsIntegrationTest, BadInputIsRefusedByFieldAndWritesNothing) {

@@ -1,6 +1,7 @@
 // The opportunities service over gRPC against MariaDB, with the real
 // customers service in-process (its own database) for customer lookups.
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -8,6 +9,8 @@
 #include "common/db/transaction.h"
 #include "common/events/test/event_test_support.h"
 #include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+#include "common/testing/request_id_scope.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_database.h"
 #include "common/util/proto_time.h"
@@ -287,6 +290,67 @@ TEST_F(OpportunitiesIntegrationTest, RetriedCreateWithTheSameRequestIdMakesOneRo
   pb::ListOpportunitiesResponse resp;
   ASSERT_TRUE(stub().ListOpportunities(As(Role::kManager, "mgr-li").get(), list, &resp).ok());
   EXPECT_EQ(resp.opportunities_size(), 1);
+}
+
+// Issue 8: a request id is scoped to its caller. Keyed on (method, request
+// id) alone, mgr-zhao (another team) reusing mgr-li's request id was handed
+// mgr-li's opportunity, on a customer mgr-zhao cannot see.
+TEST_F(OpportunitiesIntegrationTest, RequestIdsAreScopedToTheCaller) {
+  using Stub = pb::OpportunityService::Stub;
+  const std::map<std::string, std::string> teams = {{"mgr-li", "east"}, {"mgr-zhao", "west"}};
+  const std::map<std::string, std::string> customers = {{"mgr-li", NewCustomer("mgr-li", "east")},
+                                                        {"mgr-zhao", NewCustomer("mgr-zhao", "west")}};
+  // `rpc` as manager `caller`.
+  auto call = [&](auto rpc, const std::string& caller, const auto& req, auto* resp) {
+    return FromGrpcStatus((stub().*rpc)(As(Role::kManager, caller, teams.at(caller)).get(), req, resp));
+  };
+  auto count = [](const std::string& table) -> int64_t {
+    auto n = db::WithConnection(server_->pool(), absl::Now() + absl::Seconds(10),
+                                [&](sql::Connection& conn) -> absl::StatusOr<int64_t> {
+                                  auto rs = db::Query(conn, absl::StrCat("SELECT COUNT(*) FROM ", table));
+                                  return rs->next() ? rs->getInt64(1) : 0;
+                                });
+    EXPECT_TRUE(n.ok()) << n.status();
+    return n.value_or(-1);
+  };
+  int n = 0;
+
+  const crm::testing::IdempotentCreate opportunities{
+      .create = [&](const std::string& caller, const std::string& request_id) -> absl::StatusOr<std::string> {
+        ASSIGN_OR_RETURN(pb::Opportunity o,
+                         CreateOpportunity(customers.at(caller), pb::DEPOSIT, 1000 + ++n, caller, request_id));
+        return o.name();
+      },
+      .read = [&](const std::string& caller, const std::string& name) -> absl::StatusOr<std::string> {
+        pb::GetOpportunityRequest req;
+        req.set_name(name);
+        pb::Opportunity out;
+        RETURN_IF_ERROR(call(&Stub::GetOpportunity, caller, req, &out));
+        return out.SerializeAsString();
+      },
+      .count = [&] { return count("opportunities"); }};
+  crm::testing::ExpectRequestIdScopedToCaller(opportunities, "mgr-li", "mgr-zhao", Uuid("shared"));
+
+  const crm::testing::IdempotentCreate needs{
+      .create = [&](const std::string& caller, const std::string& request_id) -> absl::StatusOr<std::string> {
+        pb::CreateNeedRequest req;
+        req.mutable_need()->set_customer(customers.at(caller));
+        req.mutable_need()->set_source(pb::KEY_PERSON_RELATION);
+        req.mutable_need()->set_title(absl::StrCat("需求 ", ++n));
+        req.set_request_id(request_id);
+        pb::Need out;
+        RETURN_IF_ERROR(call(&Stub::CreateNeed, caller, req, &out));
+        return out.name();
+      },
+      .read = [&](const std::string& caller, const std::string& name) -> absl::StatusOr<std::string> {
+        pb::GetNeedRequest req;
+        req.set_name(name);
+        pb::Need out;
+        RETURN_IF_ERROR(call(&Stub::GetNeed, caller, req, &out));
+        return out.SerializeAsString();
+      },
+      .count = [&] { return count("needs"); }};
+  crm::testing::ExpectRequestIdScopedToCaller(needs, "mgr-li", "mgr-zhao", Uuid("shared"));
 }
 
 TEST_F(OpportunitiesIntegrationTest, ConcurrentUpdatesWithTheSameEtagExactlyOneWins) {

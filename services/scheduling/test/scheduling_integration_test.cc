@@ -3,6 +3,7 @@
 // tiers. Events of the other services are applied through the same intake
 // the consumers use (event_intake.h); the e2e test runs the real feeds.
 #include <atomic>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -14,6 +15,8 @@
 #include "common/server/server.h"
 #include "common/db/sql.h"
 #include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+#include "common/testing/request_id_scope.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_database.h"
 #include "common/util/proto_time.h"
@@ -309,6 +312,110 @@ TEST_F(SchedulingIntegrationTest, BookingIsIdempotentByRequestId) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(first->name(), again->name());
   EXPECT_EQ(CountRows("visits"), before + 1);
+}
+
+// Issue 8: a request id is scoped to its caller. Keyed on (method, request
+// id) alone, a second caller reusing a first caller's request id was handed
+// the first caller's visit, plan, log entry or claim.
+TEST_F(SchedulingIntegrationTest, RequestIdsAreScopedToTheCaller) {
+  using crm::testing::ExpectRequestIdScopedToCaller;
+  using crm::testing::IdempotentCreate;
+  using Stub = pb::SchedulingService::Stub;
+  const std::map<std::string, Role> roles = {
+      {"mgr-wang", Role::kManager}, {"sup-east", Role::kSupervisor}, {"mgr-idem-a", Role::kManager},
+      {"mgr-idem-b", Role::kManager}};
+  auto call = [&](auto rpc, const std::string& caller, const auto& req, auto* resp) {
+    return Status((stub_->*rpc)(As(roles.at(caller), caller).get(), req, resp));
+  };
+  int n = 0;
+
+  // mgr-wang books for themself, sup-east for mgr-idem-v, on mgr-wang's customer.
+  const IdempotentCreate visits{
+      .create = [&](const std::string& caller, const std::string& request_id) -> absl::StatusOr<std::string> {
+        const pb::Visit v = NewVisit(CustomerAt(3), Local(2027, 3, 1 + ++n, 9), absl::Hours(1));
+        ASSIGN_OR_RETURN(pb::Visit booked, Book(v, caller == "mgr-wang" ? "mgr-wang" : "mgr-idem-v", request_id));
+        return booked.name();
+      },
+      .read = [&](const std::string& caller, const std::string& name) -> absl::StatusOr<std::string> {
+        pb::GetVisitRequest req;
+        req.set_name(name);
+        pb::Visit out;
+        RETURN_IF_ERROR(call(&Stub::GetVisit, caller, req, &out));
+        return out.SerializeAsString();
+      },
+      .count = [] { return CountRows("visits"); }};
+  ExpectRequestIdScopedToCaller(visits, "mgr-wang", "sup-east", RequestId());
+
+  const IdempotentCreate plans{
+      .create = [&](const std::string& caller, const std::string& request_id) -> absl::StatusOr<std::string> {
+        pb::CreateWorkPlanRequest req;
+        req.mutable_plan()->set_period(pb::YEAR);
+        req.mutable_plan()->mutable_period_start()->set_year(2028 + ++n);
+        req.mutable_plan()->mutable_period_start()->set_month(1);
+        req.mutable_plan()->mutable_period_start()->set_day(1);
+        req.mutable_plan()->add_items()->set_text("visit every A customer");
+        req.set_request_id(request_id);
+        pb::WorkPlan out;
+        RETURN_IF_ERROR(call(&Stub::CreateWorkPlan, caller, req, &out));
+        return out.name();
+      },
+      .read = [&](const std::string& caller, const std::string& name) -> absl::StatusOr<std::string> {
+        pb::GetWorkPlanRequest req;
+        req.set_name(name);
+        pb::WorkPlan out;
+        RETURN_IF_ERROR(call(&Stub::GetWorkPlan, caller, req, &out));
+        return out.SerializeAsString();
+      },
+      .count = [] { return CountRows("work_plans"); }};
+  ExpectRequestIdScopedToCaller(plans, "mgr-idem-a", "mgr-idem-b", RequestId());
+
+  const IdempotentCreate log_entries{
+      .create = [&](const std::string& caller, const std::string& request_id) -> absl::StatusOr<std::string> {
+        pb::AddWorkLogEntryRequest req;
+        req.mutable_entry()->mutable_date()->set_year(2027);
+        req.mutable_entry()->mutable_date()->set_month(1);
+        req.mutable_entry()->mutable_date()->set_day(1);
+        req.mutable_entry()->set_text(absl::StrCat("called customer ", ++n));
+        req.mutable_entry()->set_minutes(30);
+        req.set_request_id(request_id);
+        pb::WorkLogEntry out;
+        RETURN_IF_ERROR(call(&Stub::AddWorkLogEntry, caller, req, &out));
+        return out.name();
+      },
+      .read = [&](const std::string& caller, const std::string& name) -> absl::StatusOr<std::string> {
+        pb::ListWorkLogEntriesRequest req;
+        req.mutable_start_date()->set_year(2027);
+        req.mutable_start_date()->set_month(1);
+        req.mutable_start_date()->set_day(1);
+        *req.mutable_end_date() = req.start_date();
+        pb::ListWorkLogEntriesResponse out;
+        RETURN_IF_ERROR(call(&Stub::ListWorkLogEntries, caller, req, &out));
+        for (const pb::WorkLogEntry& e : out.entries()) {
+          if (e.name() == name) return e.SerializeAsString();
+        }
+        return absl::NotFoundError(name);
+      },
+      .count = [] { return CountRows("work_log_entries"); }};
+  ExpectRequestIdScopedToCaller(log_entries, "mgr-idem-a", "mgr-idem-b", RequestId());
+
+  const IdempotentCreate claims{
+      .create = [&](const std::string& caller, const std::string& request_id) -> absl::StatusOr<std::string> {
+        pb::CreateExpenseClaimRequest req;
+        req.mutable_claim()->set_month("2027-01");
+        req.set_request_id(request_id);
+        pb::ExpenseClaim out;
+        RETURN_IF_ERROR(call(&Stub::CreateExpenseClaim, caller, req, &out));
+        return out.name();
+      },
+      .read = [&](const std::string& caller, const std::string& name) -> absl::StatusOr<std::string> {
+        pb::GetExpenseClaimRequest req;
+        req.set_name(name);
+        pb::ExpenseClaim out;
+        RETURN_IF_ERROR(call(&Stub::GetExpenseClaim, caller, req, &out));
+        return out.SerializeAsString();
+      },
+      .count = [] { return CountRows("expense_claims"); }};
+  ExpectRequestIdScopedToCaller(claims, "mgr-idem-a", "mgr-idem-b", RequestId());
 }
 
 TEST_F(SchedulingIntegrationTest, BadBookingsNameTheFieldAndWriteNothing) {
