@@ -7,9 +7,9 @@
 #include <mutex>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status.h"
@@ -68,17 +68,27 @@ class RequestParseErrorInterceptor : public grpc::experimental::Interceptor {
 
 class RequestParseErrorInterceptorFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) override {
-    // "/crm.customers.v1.CustomerService/GetCustomer" → "crm.customers.v1.CustomerService.GetCustomer".
-    absl::string_view path = info->method();
-    absl::ConsumePrefix(&path, "/");
-    const pb::MethodDescriptor* method =
-        pb::DescriptorPool::generated_pool()->FindMethodByName(absl::StrReplaceAll(path, {{"/", "."}}));
-    // Methods without a compiled-in descriptor (the gateway's raw proxy)
-    // parse nothing here.
-    if (method == nullptr) return nullptr;
-    return new RequestParseErrorInterceptor(*method->input_type());
+  explicit RequestParseErrorInterceptorFactory(const std::vector<std::string>& service_names) {
+    for (const std::string& service_name : service_names) {
+      const pb::ServiceDescriptor* service = pb::DescriptorPool::generated_pool()->FindServiceByName(service_name);
+      if (service == nullptr) continue;
+      for (int i = 0; i < service->method_count(); ++i) {
+        const pb::MethodDescriptor* method = service->method(i);
+        request_types_.emplace(absl::StrCat("/", service->full_name(), "/", method->name()), method->input_type());
+      }
+    }
   }
+
+  grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) override {
+    // Built once, read-only afterwards: no lock on the call path. Other
+    // methods (health, reflection, the gateway's raw proxy) go uninspected.
+    auto it = request_types_.find(info->method());
+    if (it == request_types_.end()) return nullptr;
+    return new RequestParseErrorInterceptor(*it->second);
+  }
+
+ private:
+  absl::flat_hash_map<std::string, const pb::Descriptor*> request_types_;
 };
 
 }  // namespace
@@ -118,8 +128,9 @@ absl::Status StreamEndStatus(const pb::Descriptor& message_type, int64_t message
   return InvalidUtf8(message_type, field, absl::StrCat(" (message ", messages_read, " of the stream)"));
 }
 
-std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeRequestParseErrorInterceptorFactory() {
-  return std::make_unique<RequestParseErrorInterceptorFactory>();
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeRequestParseErrorInterceptorFactory(
+    const std::vector<std::string>& service_names) {
+  return std::make_unique<RequestParseErrorInterceptorFactory>(service_names);
 }
 
 }  // namespace crm::server

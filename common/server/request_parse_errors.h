@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -41,8 +42,10 @@ std::string FieldPathFrom(const google::protobuf::Descriptor& root, absl::string
 // `messages_read` (zero-based) failed to parse.
 absl::Status StreamEndStatus(const google::protobuf::Descriptor& message_type, int64_t messages_read);
 
-// The unary half: rewrites the status of a call whose request failed to
-// parse on invalid UTF-8. GrpcServer installs it on every server.
-std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeRequestParseErrorInterceptorFactory();
+// The unary half: rewrites the status of a call to one of `service_names`
+// (fully qualified) whose request failed to parse on invalid UTF-8.
+// GrpcServer installs it on every server.
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeRequestParseErrorInterceptorFactory(
+    const std::vector<std::string>& service_names);
 
 }  // namespace crm::server

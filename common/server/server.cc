@@ -78,7 +78,7 @@ absl::StatusOr<int> GrpcServer::Start() {
   if (generic_service_ != nullptr) builder.RegisterCallbackGenericService(generic_service_);
   CaptureRequestParseErrors();
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(MakeRequestParseErrorInterceptorFactory());
+  interceptors.push_back(MakeRequestParseErrorInterceptorFactory(service_names_));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
 
   server_ = builder.BuildAndStart();
