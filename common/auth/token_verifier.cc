@@ -38,6 +38,8 @@ constexpr int kMinRsaBits = 2048;
 // When full the cache starts over, which bounds memory under a flood of
 // distinct valid tokens at the price of re-verifying.
 constexpr size_t kMaxCachedTokens = 4096;
+// The width of the owner/team columns a principal's names are stored in.
+constexpr size_t kMaxPrincipalNameBytes = 100;
 
 using google::protobuf::Struct;
 using google::protobuf::Value;
@@ -268,6 +270,10 @@ absl::StatusOr<TokenVerifier::VerifiedToken> TokenVerifier::VerifySignatureAndCl
   if (sub == nullptr || sub->kind_case() != Value::kStringValue || sub->string_value().empty()) {
     return Unauthenticated("token has no subject");
   }
+  // Subjects and teams are stored as owners, authors and idempotency
+  // callers in columns of 100 characters: a longer one could only fail
+  // deep inside a write.
+  if (sub->string_value().size() > kMaxPrincipalNameBytes) return Unauthenticated("token subject too long");
   principal.subject = sub->string_value();
   const Value* role_claim = Field(*claims, "role");
   std::optional<Role> role;
@@ -278,6 +284,7 @@ absl::StatusOr<TokenVerifier::VerifiedToken> TokenVerifier::VerifySignatureAndCl
   principal.role = *role;
   if (const Value* team = Field(*claims, "team"); team != nullptr) {
     if (team->kind_case() != Value::kStringValue) return Unauthenticated("malformed token team");
+    if (team->string_value().size() > kMaxPrincipalNameBytes) return Unauthenticated("token team too long");
     principal.team = team->string_value();
   }
   return verified;

@@ -168,6 +168,21 @@ TEST_F(TokenVerifierTest, TeamIsOptional) {
   EXPECT_EQ(principal->team, "");
 }
 
+TEST_F(TokenVerifierTest, OverlongSubjectOrTeamIsRefused) {
+  const std::string at_limit(100, 's');
+  const std::string over(101, 's');
+  auto with = [&](absl::string_view sub, absl::string_view team) {
+    return hs256_->Verify(SignHs256(
+        kHs256Header,
+        absl::Substitute(R"({"iss":"crm-test","aud":"crm","sub":"$0","role":"MANAGER","team":"$1","exp":$2})", sub,
+                         team, absl::ToUnixSeconds(kNow + absl::Hours(1))),
+        kKey));
+  };
+  EXPECT_THAT(with(at_limit, at_limit), IsOk());
+  EXPECT_THAT(with(over, "north"), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(with("u-42", over), StatusIs(absl::StatusCode::kUnauthenticated));
+}
+
 TEST_F(TokenVerifierTest, MintedTokenVerifies) {
   const Principal in{.subject = "张三", .role = Role::kPhoneManager, .team = "华东"};
   auto token = MintHs256Token(kKey, kIssuer, kAudience, in, kNow, absl::Hours(12));
