@@ -5,7 +5,9 @@
 # the whole tree, test suite included, is compiled and linked with those
 # sanitizers. Undefined behaviour is fatal (-fno-sanitize-recover), so a test
 # cannot pass over it. crm_test() gives every test CRM_SANITIZER_TEST_ENV,
-# which e2e tests hand on to the service processes they start.
+# which the e2e launcher (tests/e2e/service_process.h) hands on to the
+# service processes it starts. Reports go to stderr, which the launcher
+# writes to each service's log and scans (a report fails the test).
 #
 # CRM_FUZZ=ON (clang++ only): the libFuzzer targets of tests/fuzz. Every
 # library they link is instrumented for coverage feedback

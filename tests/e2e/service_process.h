@@ -136,6 +136,7 @@ class ServiceSuite {
 
   // Creates every service's database and environment; starts nothing.
   static absl::StatusOr<std::unique_ptr<ServiceSuite>> Create(Options options);
+  ~ServiceSuite();
 
   // Starts customers, opportunities, complaints, scheduling, then the
   // gateway (and waits for its HTTP front to answer, if asked for).
