@@ -30,9 +30,12 @@ constexpr bool kAddressSanitizer = __has_feature(address_sanitizer);  // clang++
 constexpr bool kAddressSanitizer = false;
 #endif
 
-// cmake/CrmSanitizers.cmake gives every test these in a sanitizer build;
-// the services, built the same way, need the same suppressions.
-constexpr const char* kSanitizerOptions[] = {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"};
+// Passed on from the test's environment (cmake/CrmTest.cmake): in a
+// sanitizer build the services need the same suppressions, and as clients
+// of each other the same quick gRPC backup poller, so a service stopped
+// while its callers' channels sit idle stops at once.
+constexpr const char* kInheritedEnvironment[] = {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS",
+                                                 "GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS"};
 
 }  // namespace
 
@@ -69,7 +72,7 @@ ServiceProcess::ServiceProcess(std::string name, std::string binary, std::option
           {"CRM_JWT_ISSUER", kE2eIssuer},
           {"CRM_HEALTH_PROBE_MS", "100"},
           {"CRM_SHUTDOWN_GRACE_SECONDS", "5"}};
-  for (const char* name : kSanitizerOptions) {
+  for (const char* name : kInheritedEnvironment) {
     if (const char* value = std::getenv(name)) env_[name] = value;
   }
 }
