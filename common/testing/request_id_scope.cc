@@ -1,5 +1,6 @@
 #include "common/testing/request_id_scope.h"
 
+#include "absl/strings/ascii.h"
 #include "gtest/gtest.h"
 
 namespace crm::testing {
@@ -29,6 +30,15 @@ void ExpectRequestIdScopedToCaller(const IdempotentCreate& c, const std::string&
   ASSERT_TRUE(b_retry.ok()) << b_retry.status();
   EXPECT_EQ(*b_retry, *b);
   EXPECT_EQ(c.count(), before + 2) << "a retry made a new resource";
+
+  // Request ids are compared byte for byte: the same id in another case is
+  // another request, never a replay of the first (it may still be refused
+  // by the resource's own rules, e.g. one expense claim per month).
+  std::string other_case = request_id;
+  for (char& ch : other_case) ch = absl::ascii_isupper(ch) ? absl::ascii_tolower(ch) : absl::ascii_toupper(ch);
+  ASSERT_NE(other_case, request_id) << "the request id needs a letter";
+  const absl::StatusOr<std::string> a_other_case = c.create(first, other_case);
+  if (a_other_case.ok()) EXPECT_NE(*a_other_case, *a) << "\"" << other_case << "\" replayed \"" << request_id << "\"";
 }
 
 }  // namespace crm::testing

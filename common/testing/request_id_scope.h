@@ -24,7 +24,8 @@ struct IdempotentCreate {
 };
 
 // Creates as `first`, then as `second` with the same request id, then
-// retries both; adds a failure for every property that does not hold.
+// retries both, then creates as `first` with the request id in another
+// case; adds a failure for every property that does not hold.
 void ExpectRequestIdScopedToCaller(const IdempotentCreate& c, const std::string& first, const std::string& second,
                                    const std::string& request_id);
 
