@@ -27,7 +27,8 @@ class Connection;
 namespace crm::db {
 
 // Request ids are client-chosen (a UUID is recommended): 1..64 printable
-// ASCII characters. Empty means "not idempotent".
+// ASCII characters, compared byte for byte ("abc" and "ABC" are two
+// requests). Empty means "not idempotent".
 absl::Status ValidateRequestId(absl::string_view request_id, absl::string_view field = "request_id");
 
 // One caller's request: named fields, so a caller and a request id (both
