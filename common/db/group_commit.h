@@ -3,12 +3,12 @@
 // written are gathered and written together by one thread, in one
 // transaction, so they share its round trips and its durable commit.
 //
-// Leader/follower: a caller that finds no batch running runs one at once
-// (no added wait when idle) with itself and whatever is queued; callers that
-// arrive meanwhile queue, and when the batch ends (or, with max_running > 1,
-// while it runs) the oldest of them leads the next one with everything
-// queued by then. Every caller returns only
-// after the batch holding its request has finished, with its own result.
+// Leader/follower: a caller that finds a free batch slot runs a batch at
+// once (no added wait when idle); callers that arrive while every slot
+// (max_running) is taken queue, and when a batch ends the oldest of them
+// leads the next one with everything queued by then. Every caller returns
+// only after the batch holding its request has finished, with its own
+// result.
 //
 //   GroupCommit<Create, absl::StatusOr<Row>> creates(
 //       {.max_batch = 32}, [&](absl::Span<Item* const> batch) {
@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <semaphore>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -61,13 +62,25 @@ class GroupCommit {
 
   Result Submit(const Request& request) {
     Waiter self{Item{request}};
-    absl::MutexLock lock(&mu_);
-    queue_.push_back(&self);
-    const auto done_or_next = [this, &self]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return self.done || (running_ < options_.max_running && queue_.front() == &self);
-    };
-    mu_.Await(absl::Condition(&done_or_next));
-    if (!self.done) Lead();
+    bool queued = false;
+    {
+      absl::MutexLock lock(&mu_);
+      // A free slot means nothing is queued: Finish hands every freed slot
+      // to the front of the queue.
+      if (running_ < options_.max_running) {
+        ++running_;
+        self.state = State::kLead;
+      } else {
+        queue_.push_back(&self);
+        queued = true;
+      }
+    }
+    if (queued) {
+      // Woken once: to lead a batch, or with the result. The semaphore's
+      // release/acquire orders the state and result written before it.
+      self.wake.acquire();
+    }
+    if (self.state == State::kLead) Lead(self);
     return std::move(self.item.result);
   }
 
@@ -78,38 +91,62 @@ class GroupCommit {
   }
 
  private:
+  enum class State { kQueued, kLead, kDone };
   struct Waiter {
     Item item;
-    bool done = false;
+    State state = State::kQueued;
+    std::binary_semaphore wake{0};
   };
 
-  // Runs one batch from the front of the queue (the caller's own request
-  // first) with the mutex released, then wakes its callers.
-  void Lead() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    ++running_;
-    size_t take = std::min(queue_.size(), options_.max_batch);
-    if (options_.power_of_two) {
-      size_t p = 1;
-      while (p * 2 <= take) p *= 2;
-      take = p;
+  // Runs one batch: `self` and what is queued behind it, taken now, with
+  // the mutex released.
+  void Lead(Waiter& self) {
+    std::vector<Waiter*> batch = {&self};
+    {
+      absl::MutexLock lock(&mu_);
+      size_t take = std::min(queue_.size() + 1, options_.max_batch);
+      if (options_.power_of_two) {
+        size_t p = 1;
+        while (p * 2 <= take) p *= 2;
+        take = p;
+      }
+      const auto end = queue_.begin() + static_cast<std::ptrdiff_t>(take - 1);
+      batch.insert(batch.end(), queue_.begin(), end);
+      queue_.erase(queue_.begin(), end);
     }
-    std::vector<Waiter*> batch(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
     std::vector<Item*> items;
     items.reserve(batch.size());
     for (Waiter* w : batch) items.push_back(&w->item);
     // Followers must be released even if the batch function throws.
     struct Finish {
-      GroupCommit* self;
+      GroupCommit* group;
       std::vector<Waiter*>& batch;
-      ~Finish() {
-        self->mu_.Lock();
-        for (Waiter* w : batch) w->done = true;
-        --self->running_;
-      }
+      ~Finish() { group->Finish(batch); }
     } finish{this, batch};
-    mu_.Unlock();
     run_(absl::MakeConstSpan(items));
+  }
+
+  // Marks `batch` (led by its first waiter) done, hands the freed slot to
+  // the front of the queue, and wakes them all. Each waiter has its own
+  // semaphore, so they wake in parallel rather than one after another
+  // through the mutex.
+  void Finish(const std::vector<Waiter*>& batch) {
+    std::vector<Waiter*> wake(batch.begin() + 1, batch.end());
+    {
+      absl::MutexLock lock(&mu_);
+      for (Waiter* w : wake) w->state = State::kDone;
+      --running_;
+      while (running_ < options_.max_running && !queue_.empty()) {
+        Waiter* next = queue_.front();
+        queue_.pop_front();
+        next->state = State::kLead;
+        ++running_;
+        wake.push_back(next);
+      }
+    }
+    // After the unlock: once released, a waiter may return and its Waiter
+    // (on its stack) is gone.
+    for (Waiter* w : wake) w->wake.release();
   }
 
   GroupCommitOptions options_;

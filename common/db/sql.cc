@@ -2,6 +2,8 @@
 
 #include <cppconn/statement.h>
 
+#include "absl/time/civil_time.h"
+
 namespace crm::db {
 
 std::string FormatDateTime(absl::Time t) {
@@ -9,12 +11,42 @@ std::string FormatDateTime(absl::Time t) {
 }
 
 absl::Time ParseDateTime(const std::string& s) {
-  absl::Time t;
-  std::string err;
-  if (!absl::ParseTime("%Y-%m-%d %H:%M:%E*S", s, absl::UTCTimeZone(), &t, &err)) {
+  // By hand, not absl::ParseTime: rows carry several of these and the format
+  // is fixed, so the general parser was a visible share of a point read.
+  const auto digits = [&s](size_t pos, size_t n, int& out) {
+    if (pos + n > s.size()) return false;
+    int v = 0;
+    for (size_t i = pos; i < pos + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      v = v * 10 + (s[i] - '0');
+    }
+    out = v;
+    return true;
+  };
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!digits(0, 4, year) || s.size() < 19 || s[4] != '-' || !digits(5, 2, month) || s[7] != '-' ||
+      !digits(8, 2, day) || s[10] != ' ' || !digits(11, 2, hour) || s[13] != ':' ||
+      !digits(14, 2, minute) || s[16] != ':' || !digits(17, 2, second)) {
     return absl::InfinitePast();
   }
-  return t;
+  int64_t micros = 0;
+  if (s.size() > 19) {
+    const size_t fraction = s.size() - 20;
+    int value = 0;
+    if (s[19] != '.' || fraction == 0 || fraction > 6 || !digits(20, fraction, value)) {
+      return absl::InfinitePast();
+    }
+    micros = value;
+    for (size_t i = fraction; i < 6; ++i) micros *= 10;
+  }
+  const absl::CivilSecond civil(year, month, day, hour, minute, second);
+  // CivilSecond normalizes out-of-range fields (month 13 → next year): such
+  // text is not a DATETIME.
+  if (civil.year() != year || civil.month() != month || civil.day() != day || civil.hour() != hour ||
+      civil.minute() != minute || civil.second() != second) {
+    return absl::InfinitePast();
+  }
+  return absl::FromCivil(civil, absl::UTCTimeZone()) + absl::Microseconds(micros);
 }
 
 namespace {
@@ -52,6 +84,16 @@ std::string GetString(const sql::ResultSet& rs, const char* column) {
 }
 
 std::optional<absl::Time> GetTime(const sql::ResultSet& rs, const char* column) {
+  if (rs.isNull(column)) return std::nullopt;
+  return ParseDateTime(rs.getString(column));
+}
+
+std::string GetString(const sql::ResultSet& rs, uint32_t column) {
+  if (rs.isNull(column)) return std::string();
+  return rs.getString(column);
+}
+
+std::optional<absl::Time> GetTime(const sql::ResultSet& rs, uint32_t column) {
   if (rs.isNull(column)) return std::nullopt;
   return ParseDateTime(rs.getString(column));
 }

@@ -11,18 +11,42 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
+#include <string_view>
 #include <type_traits>
 #include <variant>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/db/statement_cache.h"
 
 namespace crm::db {
 
 std::string FormatDateTime(absl::Time t);
+// Reads "YYYY-MM-DD HH:MM:SS[.ffffff]" (how DATETIME(6) comes back) as UTC;
+// InfinitePast for anything else.
 absl::Time ParseDateTime(const std::string& s);
+
+// The 1-based position of `name` in a comma-separated column list such as
+// "id, kind, display_name", found at compile time (a name not in the list
+// does not compile). Reading a column by position skips what reading it by
+// name costs Connector/C++ on every call: upper-casing the name and a map
+// lookup.
+consteval uint32_t ColumnIndex(std::string_view columns, std::string_view name) {
+  uint32_t index = 1;
+  size_t start = 0;
+  while (true) {
+    size_t end = columns.find(',', start);
+    std::string_view column = columns.substr(start, end == std::string_view::npos ? end : end - start);
+    while (!column.empty() && column.front() == ' ') column.remove_prefix(1);
+    while (!column.empty() && column.back() == ' ') column.remove_suffix(1);
+    if (column == name) return index;
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+    ++index;
+  }
+  throw "column not in the list";
+}
 
 inline void Bind(sql::PreparedStatement& ps, unsigned i, absl::string_view v) {
   ps.setString(i, sql::SQLString(v.data(), v.size()));
@@ -92,5 +116,7 @@ int64_t LastInsertId(sql::Connection& conn);
 // Column readers that map NULL to an empty value.
 std::string GetString(const sql::ResultSet& rs, const char* column);
 std::optional<absl::Time> GetTime(const sql::ResultSet& rs, const char* column);
+std::string GetString(const sql::ResultSet& rs, uint32_t column);
+std::optional<absl::Time> GetTime(const sql::ResultSet& rs, uint32_t column);
 
 }  // namespace crm::db

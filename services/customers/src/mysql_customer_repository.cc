@@ -73,48 +73,51 @@ std::optional<std::string> DateColumn(bool has, const crm::type::v1::Date& d) {
   return FormatYmd(d.year(), d.month(), d.day());
 }
 
+// Columns are read by position in kCustomerColumns (see db::ColumnIndex).
+consteval uint32_t Col(std::string_view name) { return db::ColumnIndex(kCustomerColumns, name); }
+
 pb::Customer CustomerFromRow(const sql::ResultSet& rs) {
   pb::Customer c;
-  const int64_t id = rs.getInt64("id");
+  const int64_t id = rs.getInt64(Col("id"));
   c.set_name(CustomerName(id));
-  c.set_kind(static_cast<pb::CustomerKind>(rs.getInt("kind")));
-  c.set_display_name(rs.getString("display_name"));
-  c.set_credit_code(db::GetString(rs, "credit_code"));
-  c.set_industry(rs.getString("industry"));
-  c.set_address(rs.getString("address"));
-  if (!rs.isNull("latitude")) {
-    c.mutable_location()->set_latitude(static_cast<double>(rs.getDouble("latitude")));
-    c.mutable_location()->set_longitude(static_cast<double>(rs.getDouble("longitude")));
+  c.set_kind(static_cast<pb::CustomerKind>(rs.getInt(Col("kind"))));
+  c.set_display_name(rs.getString(Col("display_name")));
+  c.set_credit_code(db::GetString(rs, Col("credit_code")));
+  c.set_industry(rs.getString(Col("industry")));
+  c.set_address(rs.getString(Col("address")));
+  if (!rs.isNull(Col("latitude"))) {
+    c.mutable_location()->set_latitude(static_cast<double>(rs.getDouble(Col("latitude"))));
+    c.mutable_location()->set_longitude(static_cast<double>(rs.getDouble(Col("longitude"))));
   }
-  if (!std::string(rs.getString("revenue_currency")).empty()) {
+  if (!std::string(rs.getString(Col("revenue_currency"))).empty()) {
     auto* m = c.mutable_annual_revenue();
-    m->set_currency_code(rs.getString("revenue_currency"));
-    m->set_units(rs.getInt64("revenue_units"));
-    m->set_nanos(rs.getInt("revenue_nanos"));
+    m->set_currency_code(rs.getString(Col("revenue_currency")));
+    m->set_units(rs.getInt64(Col("revenue_units")));
+    m->set_nanos(rs.getInt(Col("revenue_nanos")));
   }
-  c.set_employee_count(rs.getInt64("employee_count"));
-  c.set_qualification_rating(rs.getString("qualification_rating"));
-  c.set_it_usage_notes(rs.getString("it_usage_notes"));
-  c.set_competitor_notes(rs.getString("competitor_notes"));
-  c.set_status(static_cast<pb::CustomerStatus>(rs.getInt("status")));
-  c.set_owner(rs.getString("owner"));
-  c.set_team(rs.getString("team"));
-  c.set_high_value(rs.getBoolean("high_value"));
-  c.set_phone(rs.getString("phone"));
-  c.set_risk_tolerance(static_cast<pb::RiskTolerance>(rs.getInt("risk_tolerance")));
-  if (!rs.isNull("risk_assessed_on")) ParseDate(rs.getString("risk_assessed_on"), c.mutable_risk_assessed_on());
-  c.set_aml_rating(static_cast<pb::AmlRating>(rs.getInt("aml_rating")));
-  c.set_tier(static_cast<pb::Tier>(rs.getInt("tier")));
-  c.set_value_score(static_cast<double>(rs.getDouble("value_score")));
-  c.set_churn_risk(rs.getBoolean("churn_risk"));
-  c.set_retention_stage(static_cast<pb::RetentionStage>(rs.getInt("retention_stage")));
-  if (auto t = db::GetTime(rs, "last_verified_at")) ToProto(*t, c.mutable_last_verified_time());
-  if (auto t = db::GetTime(rs, "directory_collected_at")) {
+  c.set_employee_count(rs.getInt64(Col("employee_count")));
+  c.set_qualification_rating(rs.getString(Col("qualification_rating")));
+  c.set_it_usage_notes(rs.getString(Col("it_usage_notes")));
+  c.set_competitor_notes(rs.getString(Col("competitor_notes")));
+  c.set_status(static_cast<pb::CustomerStatus>(rs.getInt(Col("status"))));
+  c.set_owner(rs.getString(Col("owner")));
+  c.set_team(rs.getString(Col("team")));
+  c.set_high_value(rs.getBoolean(Col("high_value")));
+  c.set_phone(rs.getString(Col("phone")));
+  c.set_risk_tolerance(static_cast<pb::RiskTolerance>(rs.getInt(Col("risk_tolerance"))));
+  if (!rs.isNull(Col("risk_assessed_on"))) ParseDate(rs.getString(Col("risk_assessed_on")), c.mutable_risk_assessed_on());
+  c.set_aml_rating(static_cast<pb::AmlRating>(rs.getInt(Col("aml_rating"))));
+  c.set_tier(static_cast<pb::Tier>(rs.getInt(Col("tier"))));
+  c.set_value_score(static_cast<double>(rs.getDouble(Col("value_score"))));
+  c.set_churn_risk(rs.getBoolean(Col("churn_risk")));
+  c.set_retention_stage(static_cast<pb::RetentionStage>(rs.getInt(Col("retention_stage"))));
+  if (auto t = db::GetTime(rs, Col("last_verified_at"))) ToProto(*t, c.mutable_last_verified_time());
+  if (auto t = db::GetTime(rs, Col("directory_collected_at"))) {
     ToProto(*t, c.mutable_directory_collected_time());
   }
-  c.set_etag(absl::StrCat(rs.getInt64("version")));
-  ToProto(db::ParseDateTime(rs.getString("create_time")), c.mutable_create_time());
-  ToProto(db::ParseDateTime(rs.getString("update_time")), c.mutable_update_time());
+  c.set_etag(absl::StrCat(rs.getInt64(Col("version"))));
+  ToProto(db::ParseDateTime(rs.getString(Col("create_time"))), c.mutable_create_time());
+  ToProto(db::ParseDateTime(rs.getString(Col("update_time"))), c.mutable_update_time());
   c.set_service_mode(ServiceModeFor(c.tier(), c.high_value()));
   c.set_completeness(Completeness(c));
   return c;
@@ -363,6 +366,13 @@ constexpr size_t kMaxCreateBatch = 32;
 // round trips larger).
 constexpr int kCreateBatchesRunning = 2;
 constexpr int kMaxSimilar = 10;
+// Concurrent GetCustomer calls answered by one query at most.
+constexpr size_t kMaxReadBatch = 32;
+// One read batch at a time: reads queue behind it and share the next query.
+// Measured with bench/ at 32 callers: two at once gave batches of 3.2 reads
+// on average and cost MariaDB 20–24 µs of CPU per GetCustomer; one at once,
+// 8.6 reads and 11–12 µs (a lone read still runs at once).
+constexpr int kReadBatchesRunning = 1;
 
 // DATETIME(6) keeps microseconds.
 absl::Time AsStored(absl::Time t) { return absl::FromUnixMicros(absl::ToUnixMicros(t)); }
@@ -507,7 +517,11 @@ absl::StatusOr<std::vector<pb::Customer>> WriteNewCustomers(sql::Connection& con
 MysqlCustomerRepository::MysqlCustomerRepository(db::ConnectionPool& pool)
     : pool_(pool),
       creates_({.max_batch = kMaxCreateBatch, .max_running = kCreateBatchesRunning},
-               [this](absl::Span<CreateCommit::Item* const> batch) { CreateCustomers(batch); }) {}
+               [this](absl::Span<CreateCommit::Item* const> batch) { CreateCustomers(batch); }),
+      // Every queued read joins the next batch: the IN list is padded to a
+      // power of two instead (see GetCustomers).
+      reads_({.max_batch = kMaxReadBatch, .max_running = kReadBatchesRunning, .power_of_two = false},
+             [this](absl::Span<ReadBatch::Item* const> batch) { GetCustomers(batch); }) {}
 
 absl::StatusOr<pb::Customer> MysqlCustomerRepository::CreateCustomer(absl::Time deadline,
                                                                      const pb::Customer& c,
@@ -639,8 +653,57 @@ void MysqlCustomerRepository::CreateCustomers(absl::Span<CreateCommit::Item* con
 }
 
 absl::StatusOr<pb::Customer> MysqlCustomerRepository::GetCustomer(absl::Time deadline, int64_t id) {
-  return Read(pool_, deadline, "get customer",
-              [&](sql::Connection& conn) { return LoadCustomer(conn, id, false); });
+  return reads_.Submit(CustomerRead{deadline, id});
+}
+
+void MysqlCustomerRepository::GetCustomers(absl::Span<ReadBatch::Item* const> batch) {
+  // Each read's query starts after its call arrived, so a batch sees every
+  // write committed before any of its calls: batching changes no answer.
+  const absl::Time now = absl::Now();
+  std::vector<ReadBatch::Item*> reads;
+  absl::Time deadline = now;
+  for (ReadBatch::Item* item : batch) {
+    if (item->request.deadline <= now) {
+      item->result = absl::DeadlineExceededError("deadline passed before the customer was read");
+      continue;
+    }
+    reads.push_back(item);
+    deadline = std::max(deadline, item->request.deadline);
+  }
+  if (reads.empty()) return;
+  if (reads.size() == 1) {
+    const int64_t id = reads[0]->request.id;
+    reads[0]->result = Read(pool_, deadline, "get customer",
+                            [&](sql::Connection& conn) { return LoadCustomer(conn, id, false); });
+    return;
+  }
+  // The IN list is padded to a power of two with the last id repeated, so
+  // every pooled connection caches at most log2(kMaxReadBatch) such texts.
+  std::vector<Param> ids;
+  for (const ReadBatch::Item* item : reads) ids.emplace_back(item->request.id);
+  size_t placeholders = 2;
+  while (placeholders < ids.size()) placeholders *= 2;
+  ids.resize(placeholders, ids.back());
+  std::string sql = absl::StrCat("SELECT ", kCustomerColumns, " FROM customers WHERE id IN (?");
+  for (size_t i = 1; i < placeholders; ++i) sql += ", ?";
+  sql += ")";
+  absl::StatusOr<absl::flat_hash_map<int64_t, pb::Customer>> rows =
+      Read(pool_, deadline, "get customers",
+           [&](sql::Connection& conn) -> absl::StatusOr<absl::flat_hash_map<int64_t, pb::Customer>> {
+             db::ResultSetPtr rs = db::QueryDynamic(conn, sql, ids);
+             absl::flat_hash_map<int64_t, pb::Customer> by_id;
+             while (rs->next()) by_id.emplace(rs->getInt64(Col("id")), CustomerFromRow(*rs));
+             return by_id;
+           });
+  for (ReadBatch::Item* item : reads) {
+    if (!rows.ok()) {
+      item->result = rows.status();
+      continue;
+    }
+    auto row = rows->find(item->request.id);
+    item->result = row == rows->end() ? absl::StatusOr<pb::Customer>(CustomerNotFound(item->request.id))
+                                      : absl::StatusOr<pb::Customer>(row->second);
+  }
 }
 
 absl::StatusOr<pb::Customer> MysqlCustomerRepository::MutateCustomer(absl::Time deadline, int64_t id,

@@ -8,6 +8,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <mysql_driver.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "common/status/grpc_status.h"
@@ -1443,6 +1444,62 @@ TEST_F(CustomersIntegrationTest, ABatchKeepsEachCallersRequestIdsApart) {
   auto listed = List(all, Role::kAdmin, "admin");
   ASSERT_TRUE(listed.ok()) << listed.status();
   EXPECT_THAT(listed->customers(), SizeIs(3));
+}
+
+// GetCustomer's read batching: one batch answers every read as a lone read
+// would — each its own row, a missing id NOT_FOUND, an id read twice in the
+// batch both times, an expired read DEADLINE_EXCEEDED — and a batch whose
+// size is not a power of two pads its IN list without changing an answer.
+TEST_F(CustomersIntegrationTest, ABatchOfReadsAnswersEachReadAsAloneReadWould) {
+  std::vector<pb::Customer> created;
+  for (int i = 0; i < 3; ++i) {
+    pb::Customer c = Enterprise(absl::StrCat("批量读取", i), 930 + i);
+    c.set_owner("mgr-li");
+    auto made = Create(c);
+    ASSERT_TRUE(made.ok()) << made.status();
+    created.push_back(*made);
+  }
+  db::ConnectionPool pool(db_->config());
+  MysqlCustomerRepository repo(pool);
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  const auto id_of = [](const pb::Customer& c) {
+    int64_t id = 0;
+    EXPECT_TRUE(absl::SimpleAtoi(absl::string_view(c.name()).substr(10), &id)) << c.name();
+    return id;
+  };
+  const int64_t missing = id_of(created[2]) + 1000;
+  using Read = MysqlCustomerRepository::CustomerRead;
+  using Item = MysqlCustomerRepository::ReadBatch::Item;
+  const Read reads[] = {{deadline, id_of(created[1])},
+                        {deadline, missing},
+                        {deadline, id_of(created[0])},
+                        {absl::Now() - absl::Seconds(1), id_of(created[2])},
+                        {deadline, id_of(created[1])},
+                        {deadline, id_of(created[2])}};
+  std::vector<Item> items;
+  for (const Read& r : reads) items.push_back(Item{r});
+  std::vector<Item*> batch;
+  for (Item& item : items) batch.push_back(&item);
+
+  repo.GetCustomers(absl::MakeSpan(batch));
+
+  const auto expect_read = [&](const Item& item, const pb::Customer& want) {
+    ASSERT_TRUE(item.result.ok()) << item.result.status();
+    auto alone = Get(want.name());
+    ASSERT_TRUE(alone.ok()) << alone.status();
+    google::protobuf::util::MessageDifferencer differ;
+    std::string diff;
+    differ.ReportDifferencesToString(&diff);
+    EXPECT_TRUE(differ.Compare(*alone, *item.result)) << diff;
+  };
+  expect_read(items[0], created[1]);
+  EXPECT_THAT(items[1].result, StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_NE(items[1].result.status().message().find(absl::StrCat("customers/", missing)), std::string::npos)
+      << items[1].result.status();
+  expect_read(items[2], created[0]);
+  EXPECT_THAT(items[3].result, StatusIs(absl::StatusCode::kDeadlineExceeded));
+  expect_read(items[4], created[1]);
+  expect_read(items[5], created[2]);
 }
 
 }  // namespace
