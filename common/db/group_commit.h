@@ -16,10 +16,15 @@
 //       });
 //   absl::StatusOr<Row> row = creates.Submit(request);
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
-#include <semaphore>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -39,6 +44,30 @@ struct GroupCommitOptions {
   // (multi-row INSERTs, IN lists), and each text is a prepared statement in
   // every pooled connection's cache: this bounds them to log2(max_batch) + 1.
   bool power_of_two = true;
+};
+
+// One thread waits until another posts; a bare futex. A waiter here waits
+// for a database round trip, so it sleeps at once: std::binary_semaphore
+// spins and calls sched_yield first, which on two cores only took CPU from
+// the thread it waited for (a sixth of crm-customers' CPU under CreateCustomer
+// load).
+class Wakeup {
+ public:
+  void Wait() {
+    while (posted_.load(std::memory_order_acquire) == 0) {
+      syscall(SYS_futex, &posted_, FUTEX_WAIT_PRIVATE, 0, nullptr, nullptr, 0);
+    }
+  }
+  // The waiter may return (and this object be gone) as soon as the store
+  // lands; the wake-up call after it only names the address, which the
+  // kernel tolerates, and a later waiter at that address re-checks its word.
+  void Post() {
+    posted_.store(1, std::memory_order_release);
+    syscall(SYS_futex, &posted_, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  }
+
+ private:
+  std::atomic<uint32_t> posted_{0};
 };
 
 template <typename Request, typename Result>
@@ -76,9 +105,9 @@ class GroupCommit {
       }
     }
     if (queued) {
-      // Woken once: to lead a batch, or with the result. The semaphore's
-      // release/acquire orders the state and result written before it.
-      self.wake.acquire();
+      // Woken once: to lead a batch, or with the result. Post/Wait order
+      // the state and result written before it.
+      self.wake.Wait();
     }
     if (self.state == State::kLead) Lead(self);
     return std::move(self.item.result);
@@ -95,7 +124,7 @@ class GroupCommit {
   struct Waiter {
     Item item;
     State state = State::kQueued;
-    std::binary_semaphore wake{0};
+    Wakeup wake;
   };
 
   // Runs one batch: `self` and what is queued behind it, taken now, with
@@ -128,7 +157,7 @@ class GroupCommit {
 
   // Marks `batch` (led by its first waiter) done, hands the freed slot to
   // the front of the queue, and wakes them all. Each waiter has its own
-  // semaphore, so they wake in parallel rather than one after another
+  // Wakeup, so they wake in parallel rather than one after another
   // through the mutex.
   void Finish(const std::vector<Waiter*>& batch) {
     std::vector<Waiter*> wake(batch.begin() + 1, batch.end());
@@ -146,7 +175,7 @@ class GroupCommit {
     }
     // After the unlock: once released, a waiter may return and its Waiter
     // (on its stack) is gone.
-    for (Waiter* w : wake) w->wake.release();
+    for (Waiter* w : wake) w->wake.Post();
   }
 
   GroupCommitOptions options_;
