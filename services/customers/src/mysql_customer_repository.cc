@@ -697,14 +697,22 @@ void MysqlCustomerRepository::GetCustomers(absl::Span<ReadBatch::Item* const> ba
              while (rs->next()) by_id.emplace(rs->getInt64(Col("id")), CustomerFromRow(*rs));
              return by_id;
            });
+  if (!rows.ok()) {
+    for (ReadBatch::Item* item : reads) item->result = rows.status();
+    return;
+  }
+  // The last read of each row takes it; earlier reads of the same id copy.
+  absl::flat_hash_map<int64_t, int> reads_left;
+  for (const ReadBatch::Item* item : reads) ++reads_left[item->request.id];
   for (ReadBatch::Item* item : reads) {
-    if (!rows.ok()) {
-      item->result = rows.status();
-      continue;
-    }
     auto row = rows->find(item->request.id);
-    item->result = row == rows->end() ? absl::StatusOr<pb::Customer>(CustomerNotFound(item->request.id))
-                                      : absl::StatusOr<pb::Customer>(row->second);
+    if (row == rows->end()) {
+      item->result = CustomerNotFound(item->request.id);
+    } else if (--reads_left[item->request.id] == 0) {
+      item->result = std::move(row->second);
+    } else {
+      item->result = row->second;
+    }
   }
 }
 
