@@ -67,6 +67,8 @@ class Wakeup {
   }
 
  private:
+  // The kernel reads the word itself.
+  static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) && std::atomic<uint32_t>::is_always_lock_free);
   std::atomic<uint32_t> posted_{0};
 };
 

@@ -1,6 +1,11 @@
 #include "services/customers/src/customer_events.h"
 #include "services/customers/src/customer_rules.h"
 
+#include <random>
+#include <regex>
+#include <string>
+#include <vector>
+
 #include "absl/time/civil_time.h"
 #include "common/testing/status_matchers.h"
 #include "common/util/proto_time.h"
@@ -48,6 +53,27 @@ TEST(CreditCodeTest, RejectsWrongCheckDigitLengthAndCharset) {
   EXPECT_FALSE(IsValidCreditCode("91350100m000100Y43"));  // lower case
 }
 
+// IsValidPhone is hand-written; the pattern it implements is the oracle.
+TEST(PhoneTest, AgreesWithThePatternOnGeneratedNumbers) {
+  const std::regex pattern(R"(^(\+86[- ]?)?(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}(-[0-9]{1,6})?)$)");
+  std::mt19937 rng(20261124);
+  const std::string alphabet = "0123456789-- +x";
+  const std::vector<std::string> prefixes = {"", "+86", "+86-", "+86 ", "0", "1", "13", "010-", "0591", "+8"};
+  int accepted = 0;
+  for (int i = 0; i < 200000; ++i) {
+    std::string phone = prefixes[rng() % prefixes.size()];
+    const size_t length = rng() % 18;
+    // Mostly digits, so that valid numbers come up often.
+    for (size_t j = 0; j < length; ++j) {
+      phone += rng() % 4 != 0 ? static_cast<char>('0' + rng() % 10) : alphabet[rng() % alphabet.size()];
+    }
+    const bool want = std::regex_match(phone, pattern);
+    ASSERT_EQ(IsValidPhone(phone), want) << "\"" << phone << "\"";
+    accepted += want;
+  }
+  EXPECT_GT(accepted, 1000);  // the comparison covered valid numbers too
+}
+
 TEST(PhoneTest, MobileAndLandline) {
   EXPECT_TRUE(IsValidPhone("13800138000"));
   EXPECT_TRUE(IsValidPhone("+86 13800138000"));
@@ -57,6 +83,12 @@ TEST(PhoneTest, MobileAndLandline) {
   EXPECT_FALSE(IsValidPhone("1380013800"));
   EXPECT_FALSE(IsValidPhone("phone"));
   EXPECT_FALSE(IsValidPhone(""));
+  EXPECT_TRUE(IsValidPhone("05918765432"));     // area and number undivided
+  EXPECT_TRUE(IsValidPhone("05918765432-12"));  // ... with an extension
+  EXPECT_FALSE(IsValidPhone("0591876543210"));  // 12 digits after the 0
+  EXPECT_FALSE(IsValidPhone("0591--87654321"));
+  EXPECT_FALSE(IsValidPhone("0591-87654321-1234567"));
+  EXPECT_FALSE(IsValidPhone("+86  13800138000"));
 }
 
 TEST(ValidateCustomerTest, NamesEveryBadField) {
