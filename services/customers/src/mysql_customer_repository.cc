@@ -689,30 +689,30 @@ void MysqlCustomerRepository::GetCustomers(absl::Span<ReadBatch::Item* const> ba
   std::string sql = absl::StrCat("SELECT ", kCustomerColumns, " FROM customers WHERE id IN (?");
   for (size_t i = 1; i < placeholders; ++i) sql += ", ?";
   sql += ")";
-  absl::StatusOr<absl::flat_hash_map<int64_t, pb::Customer>> rows =
-      Read(pool_, deadline, "get customers",
-           [&](sql::Connection& conn) -> absl::StatusOr<absl::flat_hash_map<int64_t, pb::Customer>> {
-             db::ResultSetPtr rs = db::QueryDynamic(conn, sql, ids);
-             absl::flat_hash_map<int64_t, pb::Customer> by_id;
-             while (rs->next()) by_id.emplace(rs->getInt64(Col("id")), CustomerFromRow(*rs));
-             return by_id;
-           });
+  // At most kMaxReadBatch rows: plain vectors and linear scans beat hashing.
+  using Rows = std::vector<std::pair<int64_t, pb::Customer>>;
+  absl::StatusOr<Rows> rows = Read(pool_, deadline, "get customers", [&](sql::Connection& conn) -> absl::StatusOr<Rows> {
+    db::ResultSetPtr rs = db::QueryDynamic(conn, sql, ids);
+    Rows out;
+    out.reserve(reads.size());
+    while (rs->next()) out.emplace_back(rs->getInt64(Col("id")), CustomerFromRow(*rs));
+    return out;
+  });
   if (!rows.ok()) {
     for (ReadBatch::Item* item : reads) item->result = rows.status();
     return;
   }
-  // The last read of each row takes it; earlier reads of the same id copy.
-  absl::flat_hash_map<int64_t, int> reads_left;
-  for (const ReadBatch::Item* item : reads) ++reads_left[item->request.id];
-  for (ReadBatch::Item* item : reads) {
-    auto row = rows->find(item->request.id);
+  for (size_t i = 0; i < reads.size(); ++i) {
+    const int64_t id = reads[i]->request.id;
+    auto row = std::find_if(rows->begin(), rows->end(), [id](const auto& r) { return r.first == id; });
     if (row == rows->end()) {
-      item->result = CustomerNotFound(item->request.id);
-    } else if (--reads_left[item->request.id] == 0) {
-      item->result = std::move(row->second);
-    } else {
-      item->result = row->second;
+      reads[i]->result = CustomerNotFound(id);
+      continue;
     }
+    // The last read of a row takes it; an earlier read of the same id copies.
+    const bool read_again = std::any_of(reads.begin() + static_cast<std::ptrdiff_t>(i) + 1, reads.end(),
+                                        [id](const ReadBatch::Item* later) { return later->request.id == id; });
+    reads[i]->result = read_again ? row->second : std::move(row->second);
   }
 }
 
