@@ -20,6 +20,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <time.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +32,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 
 namespace crm::db {
@@ -57,6 +62,16 @@ class Wakeup {
     while (posted_.load(std::memory_order_acquire) == 0) {
       syscall(SYS_futex, &posted_, FUTEX_WAIT_PRIVATE, 0, nullptr, nullptr, 0);
     }
+  }
+  // False when `deadline` passes first.
+  bool WaitUntil(absl::Time deadline) {
+    while (posted_.load(std::memory_order_acquire) == 0) {
+      const absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) return false;
+      const timespec relative = absl::ToTimespec(left);
+      syscall(SYS_futex, &posted_, FUTEX_WAIT_PRIVATE, 0, &relative, nullptr, 0);
+    }
+    return true;
   }
   // The waiter may return (and this object be gone) as soon as the store
   // lands; the wake-up call after it only names the address, which the
@@ -92,6 +107,14 @@ class GroupCommit {
   GroupCommit& operator=(const GroupCommit&) = delete;
 
   Result Submit(const Request& request) {
+    return Submit(request, absl::InfiniteFuture(), [] { return Result{}; });
+  }
+
+  // As above, but a request still queued when `deadline` passes leaves the
+  // queue unwritten and returns expired(). One already taken into a batch
+  // waits for it: the batch holds its item.
+  template <typename Expired>
+  Result Submit(const Request& request, absl::Time deadline, Expired expired) {
     Waiter self{Item{request}};
     bool queued = false;
     {
@@ -105,6 +128,14 @@ class GroupCommit {
         queue_.push_back(&self);
         queued = true;
       }
+    }
+    if (queued && deadline != absl::InfiniteFuture() && !self.wake.WaitUntil(deadline)) {
+      absl::MutexLock lock(&mu_);
+      if (self.state == State::kQueued) {
+        queue_.erase(std::find(queue_.begin(), queue_.end(), &self));
+        return expired();
+      }
+      // Taken meanwhile: its wake-up is posted or about to be.
     }
     if (queued) {
       // Woken once: to lead a batch, or with the result. Post/Wait order

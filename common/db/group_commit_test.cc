@@ -132,6 +132,33 @@ TEST(GroupCommitTest, WithTwoRunningASecondBatchStartsWhileTheFirstIsHeld) {
   EXPECT_EQ(started.load(), 3);
 }
 
+TEST(GroupCommitTest, AQueuedRequestLeavesUnwrittenAtItsDeadline) {
+  absl::Notification release;
+  std::atomic<int> batches{0};
+  std::vector<int> written;  // read after the threads are joined
+  Doubler commits({.max_batch = 8}, [&](absl::Span<Doubler::Item* const> batch) {
+    if (++batches == 1) release.WaitForNotification();
+    for (Doubler::Item* item : batch) {
+      written.push_back(item->request);
+      item->result = item->request * 2;
+    }
+  });
+  int first_result = 0;
+  std::thread leader([&] { first_result = commits.Submit(1); });
+  ASSERT_TRUE(Eventually([&] { return batches.load() == 1; }));
+
+  // Queued behind the held batch; its deadline passes while it waits.
+  EXPECT_EQ(commits.Submit(5, absl::Now() + absl::Milliseconds(20), [] { return -1; }), -1);
+  EXPECT_EQ(commits.Pending(), 0u);
+  EXPECT_EQ(batches.load(), 1);  // the first batch is still held
+
+  release.Notify();
+  leader.join();
+  EXPECT_EQ(first_result, 2);
+  EXPECT_EQ(commits.Submit(7, absl::Now() + absl::Seconds(10), [] { return -1; }), 14);
+  EXPECT_THAT(written, ElementsAre(1, 7));  // 5 was never written
+}
+
 TEST(GroupCommitTest, ManyCallersAllAnswered) {
   std::atomic<int> batches{0};
   GroupCommit<int, int> commits({.max_batch = 16, .max_running = 2}, [&](absl::Span<Doubler::Item* const> batch) {

@@ -529,7 +529,9 @@ absl::StatusOr<pb::Customer> MysqlCustomerRepository::CreateCustomer(absl::Time 
                                                                      const pb::Customer& c,
                                                                      const std::string& request_id,
                                                                      const Actor& actor) {
-  return creates_.Submit(NewCustomer{deadline, c, request_id, actor});
+  return creates_.Submit(NewCustomer{deadline, c, request_id, actor}, deadline, [] {
+    return absl::DeadlineExceededError("deadline passed before the customer was written");
+  });
 }
 
 absl::StatusOr<pb::Customer> MysqlCustomerRepository::CreateOne(const NewCustomer& request) {
@@ -655,7 +657,9 @@ void MysqlCustomerRepository::CreateCustomers(absl::Span<CreateCommit::Item* con
 }
 
 absl::StatusOr<pb::Customer> MysqlCustomerRepository::GetCustomer(absl::Time deadline, int64_t id) {
-  return reads_.Submit(CustomerRead{deadline, id});
+  return reads_.Submit(CustomerRead{deadline, id}, deadline, [] {
+    return absl::DeadlineExceededError("deadline passed before the customer was read");
+  });
 }
 
 void MysqlCustomerRepository::GetCustomers(absl::Span<ReadBatch::Item* const> batch) {
