@@ -1,14 +1,16 @@
 #pragma once
 // Group commit: concurrent requests that arrive while a batch is being
 // written are gathered and written together by one thread, in one
-// transaction, so they share its round trips and its durable commit.
+// transaction, so they share its round trips and its durable commit. The
+// same batching serves reads (GetCustomer: one `id IN (…)` query a batch).
 //
 // Leader/follower: a caller that finds a free batch slot runs a batch at
 // once (no added wait when idle); callers that arrive while every slot
 // (max_running) is taken queue, and when a batch ends the oldest of them
 // leads the next one with everything queued by then. Every caller returns
 // only after the batch holding its request has finished, with its own
-// result.
+// result; given a deadline, a caller still queued when it passes leaves
+// the queue unwritten instead.
 //
 //   GroupCommit<Create, absl::StatusOr<Row>> creates(
 //       {.max_batch = 32}, [&](absl::Span<Item* const> batch) {
