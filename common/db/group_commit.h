@@ -137,7 +137,7 @@ class GroupCommit {
         queue_.erase(std::find(queue_.begin(), queue_.end(), &self));
         return expired();
       }
-      // Taken meanwhile: its wake-up is posted or about to be.
+      // Taken into a batch, or to lead one, meanwhile: wait for it.
     }
     if (queued) {
       // Woken once: to lead a batch, or with the result. Post/Wait order
@@ -155,7 +155,9 @@ class GroupCommit {
   }
 
  private:
-  enum class State { kQueued, kLead, kDone };
+  // kQueued: in queue_. kBatched: taken into a running batch, which holds
+  // its item. kLead: to lead the next batch. kDone: its result is set.
+  enum class State { kQueued, kBatched, kLead, kDone };
   struct Waiter {
     Item item;
     State state = State::kQueued;
@@ -175,6 +177,7 @@ class GroupCommit {
         take = p;
       }
       const auto end = queue_.begin() + static_cast<std::ptrdiff_t>(take - 1);
+      for (auto it = queue_.begin(); it != end; ++it) (*it)->state = State::kBatched;
       batch.insert(batch.end(), queue_.begin(), end);
       queue_.erase(queue_.begin(), end);
     }

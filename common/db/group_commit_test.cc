@@ -159,6 +159,40 @@ TEST(GroupCommitTest, AQueuedRequestLeavesUnwrittenAtItsDeadline) {
   EXPECT_THAT(written, ElementsAre(1, 7));  // 5 was never written
 }
 
+// A request already taken into a running batch stays for it when its
+// deadline passes: the batch holds its item (leaving then crashed the
+// customers service in the fault test).
+TEST(GroupCommitTest, ARequestInARunningBatchWaitsPastItsDeadline) {
+  absl::Notification release_first, release_second;
+  std::atomic<int> batches{0};
+  Doubler commits({.max_batch = 8, .power_of_two = false}, [&](absl::Span<Doubler::Item* const> batch) {
+    (++batches == 1 ? release_first : release_second).WaitForNotification();
+    for (Doubler::Item* item : batch) item->result = item->request * 2;
+  });
+  std::thread first([&] { EXPECT_EQ(commits.Submit(1), 2); });
+  ASSERT_TRUE(Eventually([&] { return batches.load() == 1; }));
+  std::thread second([&] { EXPECT_EQ(commits.Submit(2), 4); });
+  ASSERT_TRUE(Eventually([&] { return commits.Pending() == 1; }));
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(500);
+  std::atomic<bool> third_returned{false};
+  int third_result = 0;
+  std::thread third([&] {
+    third_result = commits.Submit(3, deadline, [] { return -1; });
+    third_returned = true;
+  });
+  ASSERT_TRUE(Eventually([&] { return commits.Pending() == 2; }));
+  release_first.Notify();  // the second leads a batch with the third in it, held
+  ASSERT_TRUE(Eventually([&] { return batches.load() == 2; }));
+  ASSERT_LT(absl::Now(), deadline) << "the machine was too slow to take the third before its deadline";
+  ASSERT_TRUE(Eventually([&] { return absl::Now() > deadline + absl::Milliseconds(50); }));
+  EXPECT_FALSE(third_returned.load());
+  release_second.Notify();
+  first.join();
+  second.join();
+  third.join();
+  EXPECT_EQ(third_result, 6);
+}
+
 TEST(GroupCommitTest, ManyCallersAllAnswered) {
   std::atomic<int> batches{0};
   GroupCommit<int, int> commits({.max_batch = 16, .max_running = 2}, [&](absl::Span<Doubler::Item* const> batch) {
