@@ -1090,17 +1090,19 @@ absl::StatusOr<CustomerRepository::RankingOutcome> MysqlCustomerRepository::Reco
     Execute(conn, "DROP TEMPORARY TABLE IF EXISTS tier_updates");
     Execute(conn,
             "CREATE TEMPORARY TABLE tier_updates (id BIGINT NOT NULL PRIMARY KEY, "
-            "score DOUBLE NOT NULL, tier TINYINT NOT NULL, moved TINYINT NOT NULL) ENGINE=MEMORY");
+            "score DOUBLE NOT NULL, tier TINYINT NOT NULL, moved TINYINT NOT NULL, "
+            "old_tier TINYINT NOT NULL, `rank` BIGINT NOT NULL, position BIGINT NOT NULL) ENGINE=MEMORY");
     constexpr size_t kBatch = 1000;
     for (size_t start = 0; start < dirty.size(); start += kBatch) {
       const size_t end = std::min(dirty.size(), start + kBatch);
-      std::string sql = "INSERT INTO tier_updates (id, score, tier, moved) VALUES ";
+      std::string sql = "INSERT INTO tier_updates (id, score, tier, moved, old_tier, `rank`, position) VALUES ";
       std::vector<Param> params;
-      params.reserve((end - start) * 4);
+      params.reserve((end - start) * 7);
       for (size_t i = start; i < end; ++i) {
-        absl::StrAppend(&sql, i == start ? "" : ",", "(?,?,?,?)");
-        params.insert(params.end(), {dirty[i]->id, dirty[i]->score, int64_t{dirty[i]->tier},
-                                     int64_t{dirty[i]->tier != dirty[i]->old_tier}});
+        const RankingResult& r = *dirty[i];
+        absl::StrAppend(&sql, i == start ? "" : ",", "(?,?,?,?,?,?,?)");
+        params.insert(params.end(), {r.id, r.score, int64_t{r.tier}, int64_t{r.tier != r.old_tier},
+                                     int64_t{r.old_tier}, r.rank, static_cast<int64_t>(i)});
       }
       db::ExecuteDynamic(conn, sql, params);
     }
@@ -1119,21 +1121,13 @@ absl::StatusOr<CustomerRepository::RankingOutcome> MysqlCustomerRepository::Reco
       for (const RankingResult* r : dirty) {
         if (r->tier != r->old_tier) moved.push_back(r);
       }
-      for (size_t start = 0; start < moved.size(); start += kBatch) {
-        const size_t end = std::min(moved.size(), start + kBatch);
-        std::string sql =
-            "INSERT INTO tier_changes (customer_id, old_tier, new_tier, score, reason, change_time) "
-            "VALUES ";
-        std::vector<Param> params;
-        for (size_t i = start; i < end; ++i) {
-          const RankingResult& r = *moved[i];
-          absl::StrAppend(&sql, i == start ? "" : ",", "(?,?,?,?,?,?)");
-          params.insert(params.end(),
-                        {r.id, int64_t{r.old_tier}, int64_t{r.tier}, r.score,
-                         absl::StrCat(reason, " (rank ", r.rank, " of ", results.size(), ")"), now});
-        }
-        db::ExecuteDynamic(conn, sql, params);
-      }
+      // One statement from the rows already on the server: binding 100 000
+      // rows' history from here took a quarter of a full recompute.
+      Execute(conn,
+              "INSERT INTO tier_changes (customer_id, old_tier, new_tier, score, reason, change_time) "
+              "SELECT id, old_tier, tier, score, CONCAT(?, ' (rank ', `rank`, ' of ', ?, ')'), ? "
+              "FROM tier_updates WHERE moved = 1 ORDER BY position",
+              reason, static_cast<int64_t>(results.size()), now);
       AppendTierChangedEvents(conn, moved, now);
       db::internal::Commit(conn);
     } catch (const sql::SQLException&) {

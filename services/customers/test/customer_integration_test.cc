@@ -643,11 +643,16 @@ TEST_F(CustomersIntegrationTest, RecomputeTiersRanksAndRecordsChanges) {
   ASSERT_TRUE(stub().ListTierChanges(server_->As(Role::kManager, "mgr-li").get(), list, &changes).ok());
   ASSERT_THAT(changes.changes(), SizeIs(10));
   int to_a2 = 0;
-  for (const auto& c : changes.changes()) {
+  for (int i = 0; i < changes.changes_size(); ++i) {
+    const pb::TierChange& c = changes.changes(i);
     EXPECT_EQ(c.old_tier(), pb::TIER_UNSPECIFIED);
     if (c.new_tier() == pb::A2) ++to_a2;
+    // Recorded in rank order, each with its rank and score.
+    EXPECT_EQ(c.reason(), absl::StrCat("on demand by admin (rank ", i + 1, " of 10)"));
+    if (i > 0) EXPECT_LE(c.score(), changes.changes(i - 1).score());
   }
   EXPECT_EQ(to_a2, 1);
+  EXPECT_EQ(changes.changes(0).new_tier(), pb::A2);
   // The top customer (largest revenue, most employees) is served one-to-one.
   pb::ListCustomersRequest a_only;
   a_only.set_tier(pb::A2);
@@ -655,6 +660,8 @@ TEST_F(CustomersIntegrationTest, RecomputeTiersRanksAndRecordsChanges) {
   ASSERT_THAT(top->customers(), SizeIs(1));
   EXPECT_EQ(top->customers(0).display_name(), "分级客户10");
   EXPECT_EQ(top->customers(0).service_mode(), pb::ONE_TO_ONE);
+  EXPECT_EQ(changes.changes(0).customer(), top->customers(0).name());
+  EXPECT_DOUBLE_EQ(changes.changes(0).score(), top->customers(0).value_score());
 }
 
 TEST_F(CustomersIntegrationTest, StaleCustomersAppearWhenTheirIntervalPasses) {
