@@ -9,8 +9,10 @@
 // (max_running) is taken queue, and when a batch ends the oldest of them
 // leads the next one with everything queued by then. Every caller returns
 // only after the batch holding its request has finished, with its own
-// result; given a deadline, a caller still queued when it passes leaves
-// the queue unwritten instead.
+// result. Given a deadline, a caller leaves when it passes: unwritten if its
+// request was still queued; if a running batch holds it, that batch may
+// still write it (the request and result are shared with the batch, so the
+// caller need not stay). Only a batch's leader, whose thread runs it, stays.
 //
 //   GroupCommit<Create, absl::StatusOr<Row>> creates(
 //       {.max_batch = 32}, [&](absl::Span<Item* const> batch) {
@@ -30,6 +32,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -93,8 +96,10 @@ template <typename Request, typename Result>
 class GroupCommit {
  public:
   // One caller's request and the result the batch function sets for it.
+  // Held by value: a caller past its deadline may return while its batch
+  // still runs.
   struct Item {
-    const Request& request;
+    Request request;
     Result result{};
   };
   // Runs one batch; sets every item's result. Called by one thread at a time.
@@ -108,16 +113,17 @@ class GroupCommit {
   GroupCommit(const GroupCommit&) = delete;
   GroupCommit& operator=(const GroupCommit&) = delete;
 
-  Result Submit(const Request& request) {
-    return Submit(request, absl::InfiniteFuture(), [] { return Result{}; });
+  Result Submit(Request request) {
+    return Submit(std::move(request), absl::InfiniteFuture(), [] { return Result{}; });
   }
 
-  // As above, but a request still queued when `deadline` passes leaves the
-  // queue unwritten and returns expired(). One already taken into a batch
-  // waits for it: the batch holds its item.
+  // As above, but a caller still waiting when `deadline` passes returns
+  // expired(): a queued request leaves the queue unwritten; one taken into
+  // a running batch stays in it and may still be written. A caller chosen
+  // to lead a batch leads it (the batch function sees the expired request).
   template <typename Expired>
-  Result Submit(const Request& request, absl::Time deadline, Expired expired) {
-    Waiter self{Item{request}};
+  Result Submit(Request request, absl::Time deadline, Expired expired) {
+    auto self = std::make_shared<Waiter>(Item{std::move(request)});
     bool queued = false;
     {
       absl::MutexLock lock(&mu_);
@@ -125,27 +131,33 @@ class GroupCommit {
       // to the front of the queue.
       if (running_ < options_.max_running) {
         ++running_;
-        self.state = State::kLead;
+        self->state = State::kLead;
       } else {
-        queue_.push_back(&self);
+        queue_.push_back(self);
         queued = true;
       }
     }
-    if (queued && deadline != absl::InfiniteFuture() && !self.wake.WaitUntil(deadline)) {
+    if (queued && deadline != absl::InfiniteFuture() && !self->wake.WaitUntil(deadline)) {
       absl::MutexLock lock(&mu_);
-      if (self.state == State::kQueued) {
-        queue_.erase(std::find(queue_.begin(), queue_.end(), &self));
-        return expired();
+      switch (self->state) {
+        case State::kQueued:
+          queue_.erase(std::find(queue_.begin(), queue_.end(), self));
+          return expired();
+        case State::kBatched:
+          return expired();  // the batch keeps `self` alive until it ends
+        case State::kDone:
+          return std::move(self->item.result);  // set before the state
+        case State::kLead:
+          break;  // Finish handed it a slot: it must run the batch
       }
-      // Taken into a batch, or to lead one, meanwhile: wait for it.
     }
     if (queued) {
       // Woken once: to lead a batch, or with the result. Post/Wait order
       // the state and result written before it.
-      self.wake.Wait();
+      self->wake.Wait();
     }
-    if (self.state == State::kLead) Lead(self);
-    return std::move(self.item.result);
+    if (self->state == State::kLead) Lead(self);
+    return std::move(self->item.result);
   }
 
   // Requests queued and not yet taken by a batch.
@@ -166,8 +178,8 @@ class GroupCommit {
 
   // Runs one batch: `self` and what is queued behind it, taken now, with
   // the mutex released.
-  void Lead(Waiter& self) {
-    std::vector<Waiter*> batch = {&self};
+  void Lead(const std::shared_ptr<Waiter>& self) {
+    std::vector<std::shared_ptr<Waiter>> batch = {self};
     {
       absl::MutexLock lock(&mu_);
       size_t take = std::min(queue_.size() + 1, options_.max_batch);
@@ -183,11 +195,11 @@ class GroupCommit {
     }
     std::vector<Item*> items;
     items.reserve(batch.size());
-    for (Waiter* w : batch) items.push_back(&w->item);
+    for (const auto& w : batch) items.push_back(&w->item);
     // Followers must be released even if the batch function throws.
     struct Finish {
       GroupCommit* group;
-      std::vector<Waiter*>& batch;
+      std::vector<std::shared_ptr<Waiter>>& batch;
       ~Finish() { group->Finish(batch); }
     } finish{this, batch};
     run_(absl::MakeConstSpan(items));
@@ -197,29 +209,27 @@ class GroupCommit {
   // the front of the queue, and wakes them all. Each waiter has its own
   // Wakeup, so they wake in parallel rather than one after another
   // through the mutex.
-  void Finish(const std::vector<Waiter*>& batch) {
-    std::vector<Waiter*> wake(batch.begin() + 1, batch.end());
+  void Finish(const std::vector<std::shared_ptr<Waiter>>& batch) {
+    std::vector<std::shared_ptr<Waiter>> wake(batch.begin() + 1, batch.end());
     {
       absl::MutexLock lock(&mu_);
-      for (Waiter* w : wake) w->state = State::kDone;
+      for (const auto& w : wake) w->state = State::kDone;
       --running_;
       while (running_ < options_.max_running && !queue_.empty()) {
-        Waiter* next = queue_.front();
+        queue_.front()->state = State::kLead;
+        wake.push_back(std::move(queue_.front()));
         queue_.pop_front();
-        next->state = State::kLead;
         ++running_;
-        wake.push_back(next);
       }
     }
-    // After the unlock: once released, a waiter may return and its Waiter
-    // (on its stack) is gone.
-    for (Waiter* w : wake) w->wake.Post();
+    // Posted after the unlock, so a woken waiter does not wait for the mutex.
+    for (const auto& w : wake) w->wake.Post();
   }
 
   GroupCommitOptions options_;
   const BatchFn run_;
   mutable absl::Mutex mu_;
-  std::deque<Waiter*> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::shared_ptr<Waiter>> queue_ ABSL_GUARDED_BY(mu_);
   int running_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -14,12 +14,13 @@ class MysqlCustomerRepository final : public CustomerRepository {
   explicit MysqlCustomerRepository(db::ConnectionPool& pool);
 
   // One CreateCustomer call. Concurrent calls are written together: see
-  // CreateCustomers.
+  // CreateCustomers. A copy, not references: a caller past its deadline
+  // returns while its batch may still write it.
   struct NewCustomer {
     absl::Time deadline;
-    const pb::Customer& customer;
-    const std::string& request_id;
-    const Actor& actor;
+    pb::Customer customer;
+    std::string request_id;
+    Actor actor;
   };
   using CreateCommit = db::GroupCommit<NewCustomer, absl::StatusOr<pb::Customer>>;
   // Creates the batch's customers in one transaction (multi-row INSERTs of

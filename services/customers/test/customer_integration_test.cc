@@ -649,7 +649,9 @@ TEST_F(CustomersIntegrationTest, RecomputeTiersRanksAndRecordsChanges) {
     if (c.new_tier() == pb::A2) ++to_a2;
     // Recorded in rank order, each with its rank and score.
     EXPECT_EQ(c.reason(), absl::StrCat("on demand by admin (rank ", i + 1, " of 10)"));
-    if (i > 0) EXPECT_LE(c.score(), changes.changes(i - 1).score());
+    if (i > 0) {
+      EXPECT_LE(c.score(), changes.changes(i - 1).score());
+    }
   }
   EXPECT_EQ(to_a2, 1);
   EXPECT_EQ(changes.changes(0).new_tier(), pb::A2);
