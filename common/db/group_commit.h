@@ -11,8 +11,8 @@
 // only after the batch holding its request has finished, with its own
 // result. Given a deadline, a caller leaves when it passes: unwritten if its
 // request was still queued; if a running batch holds it, that batch may
-// still write it (the request and result are shared with the batch, so the
-// caller need not stay). Only a batch's leader, whose thread runs it, stays.
+// still write it (the batch holds its own copy of the request, so the caller
+// need not stay). Only a batch's leader, whose thread runs it, stays.
 //
 //   GroupCommit<Create, absl::StatusOr<Row>> creates(
 //       {.max_batch = 32}, [&](absl::Span<Item* const> batch) {
@@ -32,7 +32,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <memory>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -95,9 +94,10 @@ class Wakeup {
 template <typename Request, typename Result>
 class GroupCommit {
  public:
-  // One caller's request and the result the batch function sets for it.
-  // Held by value: a caller past its deadline may return while its batch
-  // still runs.
+  // One request of a batch and the result the batch function sets for it.
+  // The batch owns its items: requests are moved in when the batch takes
+  // them and results moved out to the callers still waiting when it ends,
+  // so a caller past its deadline can return while its batch runs.
   struct Item {
     Request request;
     Result result{};
@@ -123,7 +123,7 @@ class GroupCommit {
   // to lead a batch leads it (the batch function sees the expired request).
   template <typename Expired>
   Result Submit(Request request, absl::Time deadline, Expired expired) {
-    auto self = std::make_shared<Waiter>(Item{std::move(request)});
+    Waiter self{std::move(request)};
     bool queued = false;
     {
       absl::MutexLock lock(&mu_);
@@ -131,33 +131,31 @@ class GroupCommit {
       // to the front of the queue.
       if (running_ < options_.max_running) {
         ++running_;
-        self->state = State::kLead;
+        self.state = State::kLead;
       } else {
-        queue_.push_back(self);
+        queue_.push_back(&self);
         queued = true;
       }
     }
-    if (queued && deadline != absl::InfiniteFuture() && !self->wake.WaitUntil(deadline)) {
+    if (queued && deadline != absl::InfiniteFuture() && !self.wake.WaitUntil(deadline)) {
       absl::MutexLock lock(&mu_);
-      switch (self->state) {
-        case State::kQueued:
-          queue_.erase(std::find(queue_.begin(), queue_.end(), self));
-          return expired();
-        case State::kBatched:
-          return expired();  // the batch keeps `self` alive until it ends
-        case State::kDone:
-          return std::move(self->item.result);  // set before the state
-        case State::kLead:
-          break;  // Finish handed it a slot: it must run the batch
+      if (self.state == State::kQueued) {
+        queue_.erase(std::find(queue_.begin(), queue_.end(), &self));
+        return expired();
       }
+      if (self.state == State::kBatched) {
+        *self.slot = nullptr;  // Finish neither sets its result nor wakes it
+        return expired();
+      }
+      // Done, or handed a slot to lead: the wake-up is on its way.
     }
     if (queued) {
       // Woken once: to lead a batch, or with the result. Post/Wait order
       // the state and result written before it.
-      self->wake.Wait();
+      self.wake.Wait();
     }
-    if (self->state == State::kLead) Lead(self);
-    return std::move(self->item.result);
+    if (self.state == State::kLead) Lead(self);
+    return std::move(self.result);
   }
 
   // Requests queued and not yet taken by a batch.
@@ -167,19 +165,26 @@ class GroupCommit {
   }
 
  private:
-  // kQueued: in queue_. kBatched: taken into a running batch, which holds
-  // its item. kLead: to lead the next batch. kDone: its result is set.
+  // kQueued: in queue_. kBatched: its request is in a running batch.
+  // kLead: to lead the next batch. kDone: its result is set.
   enum class State { kQueued, kBatched, kLead, kDone };
+  // On its caller's stack.
   struct Waiter {
-    Item item;
+    explicit Waiter(Request r) : request(std::move(r)) {}
+    Request request;
+    Result result{};
     State state = State::kQueued;
+    // While batched: its entry in the batch, cleared if it leaves (the batch
+    // must not touch a returned caller's stack).
+    Waiter** slot = nullptr;
     Wakeup wake;
   };
 
   // Runs one batch: `self` and what is queued behind it, taken now, with
   // the mutex released.
-  void Lead(const std::shared_ptr<Waiter>& self) {
-    std::vector<std::shared_ptr<Waiter>> batch = {self};
+  void Lead(Waiter& self) {
+    std::vector<Waiter*> batch = {&self};
+    std::vector<Item> items;
     {
       absl::MutexLock lock(&mu_);
       size_t take = std::min(queue_.size() + 1, options_.max_batch);
@@ -192,44 +197,58 @@ class GroupCommit {
       for (auto it = queue_.begin(); it != end; ++it) (*it)->state = State::kBatched;
       batch.insert(batch.end(), queue_.begin(), end);
       queue_.erase(queue_.begin(), end);
+      for (size_t i = 1; i < batch.size(); ++i) batch[i]->slot = &batch[i];
+      // Under the lock: once it is released, a batched caller may leave.
+      items.reserve(batch.size());
+      for (Waiter* w : batch) items.push_back(Item{std::move(w->request)});
     }
-    std::vector<Item*> items;
-    items.reserve(batch.size());
-    for (const auto& w : batch) items.push_back(&w->item);
+    std::vector<Item*> pointers;
+    pointers.reserve(items.size());
+    for (Item& item : items) pointers.push_back(&item);
     // Followers must be released even if the batch function throws.
     struct Finish {
       GroupCommit* group;
-      std::vector<std::shared_ptr<Waiter>>& batch;
-      ~Finish() { group->Finish(batch); }
-    } finish{this, batch};
-    run_(absl::MakeConstSpan(items));
+      std::vector<Waiter*>& batch;
+      std::vector<Item>& items;
+      ~Finish() { group->Finish(batch, items); }
+    } finish{this, batch, items};
+    run_(absl::MakeConstSpan(pointers));
   }
 
-  // Marks `batch` (led by its first waiter) done, hands the freed slot to
-  // the front of the queue, and wakes them all. Each waiter has its own
-  // Wakeup, so they wake in parallel rather than one after another
-  // through the mutex.
-  void Finish(const std::vector<std::shared_ptr<Waiter>>& batch) {
-    std::vector<std::shared_ptr<Waiter>> wake(batch.begin() + 1, batch.end());
+  // Hands each result to its caller if still waiting, marks the batch (led
+  // by its first waiter) done, hands the freed slot to the front of the
+  // queue, and wakes them all. Each waiter has its own Wakeup, so they wake
+  // in parallel rather than one after another through the mutex.
+  void Finish(std::vector<Waiter*>& batch, std::vector<Item>& items) {
+    batch[0]->result = std::move(items[0].result);
+    std::vector<Waiter*> wake;
+    wake.reserve(batch.size());
     {
       absl::MutexLock lock(&mu_);
-      for (const auto& w : wake) w->state = State::kDone;
+      for (size_t i = 1; i < batch.size(); ++i) {
+        if (batch[i] == nullptr) continue;  // it left at its deadline
+        batch[i]->result = std::move(items[i].result);
+        batch[i]->state = State::kDone;
+        wake.push_back(batch[i]);
+      }
       --running_;
       while (running_ < options_.max_running && !queue_.empty()) {
-        queue_.front()->state = State::kLead;
-        wake.push_back(std::move(queue_.front()));
+        Waiter* next = queue_.front();
         queue_.pop_front();
+        next->state = State::kLead;
         ++running_;
+        wake.push_back(next);
       }
     }
-    // Posted after the unlock, so a woken waiter does not wait for the mutex.
-    for (const auto& w : wake) w->wake.Post();
+    // After the unlock, so a woken waiter does not wait for the mutex. A
+    // waiter marked done or to lead waits for this even past its deadline.
+    for (Waiter* w : wake) w->wake.Post();
   }
 
   GroupCommitOptions options_;
   const BatchFn run_;
   mutable absl::Mutex mu_;
-  std::deque<std::shared_ptr<Waiter>> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<Waiter*> queue_ ABSL_GUARDED_BY(mu_);
   int running_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
