@@ -118,9 +118,10 @@ class GroupCommit {
   }
 
   // As above, but a caller still waiting when `deadline` passes returns
-  // expired(): a queued request leaves the queue unwritten; one taken into
-  // a running batch stays in it and may still be written. A caller chosen
-  // to lead a batch leads it (the batch function sees the expired request).
+  // expired(): a queued request leaves the queue unwritten; a request taken
+  // into a running batch returns too, and the batch may still write it. A
+  // caller chosen to lead a batch leads it (the batch function sees the
+  // expired request).
   template <typename Expired>
   Result Submit(Request request, absl::Time deadline, Expired expired) {
     Waiter self{std::move(request)};
