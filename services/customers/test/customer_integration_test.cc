@@ -33,6 +33,7 @@ using ::crm::testing::HasFieldViolation;
 using ::crm::testing::StatusIs;
 using auth::Role;
 using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 using ::testing::UnorderedElementsAre;
@@ -1398,6 +1399,68 @@ TEST_F(CustomersIntegrationTest, ABatchAnswersEachRequestAndCommitsTheGoodOnes) 
   ASSERT_TRUE(second[0].result.ok()) << second[0].result.status();
   EXPECT_THAT(second[1].result, StatusIs(absl::StatusCode::kAlreadyExists));
   EXPECT_EQ(server_->Events().size(), events_before + 3);
+}
+
+// CUS-11 in a batch: similar names are found by one range read over the
+// batch's name keys; a key that a far more common one crowds out of that
+// read's limit is answered by per-key reads, and keys are compared as the
+// column's collation does ("café" and "cafe" are one name).
+TEST_F(CustomersIntegrationTest, ABatchFindsSimilarNamesForEveryKey) {
+  std::vector<std::string> common;  // "aaa" sorts before "zzz": it fills the range read first
+  for (int i = 0; i < 30; ++i) {
+    pb::Customer c;
+    c.set_kind(pb::INDIVIDUAL);
+    c.set_display_name(i % 2 == 0 ? "AAA" : "aaa ltd");
+    auto created = Create(c);
+    ASSERT_TRUE(created.ok()) << created.status();
+    common.push_back(created->name());
+  }
+  pb::Customer rare;
+  rare.set_kind(pb::INDIVIDUAL);
+  rare.set_display_name("zzz");
+  auto rare_created = Create(rare);
+  ASSERT_TRUE(rare_created.ok());
+  pb::Customer plain;
+  plain.set_kind(pb::INDIVIDUAL);
+  plain.set_display_name("Cafe Ltd");
+  auto plain_created = Create(plain);
+  ASSERT_TRUE(plain_created.ok());
+
+  db::ConnectionPool pool(db_->config());
+  MysqlCustomerRepository repo(pool);
+  const Actor actor{"mgr-li", "CreateCustomer", server_->clock().Now()};
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  auto individual = [](const std::string& name) {
+    pb::Customer c;
+    c.set_kind(pb::INDIVIDUAL);
+    c.set_display_name(name);
+    c.set_status(pb::ACTIVE);
+    c.set_owner("mgr-li");
+    c.set_team("east");
+    return c;
+  };
+  using Item = MysqlCustomerRepository::CreateCommit::Item;
+  auto run = [&](std::vector<Item>& items) {
+    std::vector<Item*> batch;
+    for (Item& item : items) batch.push_back(&item);
+    repo.CreateCustomers(absl::MakeSpan(batch));
+    for (const Item& item : items) ASSERT_TRUE(item.result.ok()) << item.result.status();
+  };
+  // 31 rows of "aaa" fill the range read's limit of 2 × 11 before "zzz".
+  std::vector<Item> crowded = {Item{{deadline, individual("aaa"), "similar-1", actor}},
+                               Item{{deadline, individual("ZZZ Inc."), "similar-2", actor}}};
+  ASSERT_NO_FATAL_FAILURE(run(crowded));
+  // The ten lowest ids of the common name; the batch's own row is not listed.
+  EXPECT_THAT(crowded[0].result->similar_customers(),
+              ElementsAreArray(std::vector<std::string>(common.begin(), common.begin() + 10)));
+  EXPECT_THAT(crowded[1].result->similar_customers(), ElementsAre(rare_created->name()));
+
+  // Within the limit: the range read answers, matching by collation.
+  std::vector<Item> accented = {Item{{deadline, individual("Café"), "similar-3", actor}},
+                                Item{{deadline, individual("bbb"), "similar-4", actor}}};
+  ASSERT_NO_FATAL_FAILURE(run(accented));
+  EXPECT_THAT(accented[0].result->similar_customers(), ElementsAre(plain_created->name()));
+  EXPECT_THAT(accented[1].result->similar_customers(), IsEmpty());
 }
 
 // Issue 8 in the group commit: two callers' creates with one request id in
