@@ -29,6 +29,7 @@ namespace {
 
 using ::crm::customers::testing::CustomersServer;
 using ::crm::customers::testing::Enterprise;
+using ::crm::customers::testing::RepositoryIndividual;
 using ::crm::testing::HasFieldViolation;
 using ::crm::testing::StatusIs;
 using auth::Role;
@@ -1341,18 +1342,10 @@ TEST_F(CustomersIntegrationTest, ABatchAnswersEachRequestAndCommitsTheGoodOnes) 
   MysqlCustomerRepository repo(pool);
   const Actor actor{"mgr-li", "CreateCustomer", server_->clock().Now()};
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  auto individual = [](const std::string& name) {
-    pb::Customer c;
-    c.set_kind(pb::INDIVIDUAL);
-    c.set_display_name(name);
-    c.set_status(pb::ACTIVE);
-    c.set_owner("mgr-li");
-    c.set_team("east");
-    return c;
-  };
   using NewCustomer = MysqlCustomerRepository::NewCustomer;
   using Item = MysqlCustomerRepository::CreateCommit::Item;
-  const pb::Customer good1 = individual("批量甲"), good2 = individual("批量乙"), refused = individual("拒绝写入");
+  const pb::Customer good1 = RepositoryIndividual("批量甲"), good2 = RepositoryIndividual("批量乙"),
+                     refused = RepositoryIndividual("拒绝写入");
   pb::Customer taken_code = Enterprise("另一家公司", 910);
   taken_code.set_status(pb::ACTIVE);
   taken_code.set_owner("mgr-li");
@@ -1390,7 +1383,7 @@ TEST_F(CustomersIntegrationTest, ABatchAnswersEachRequestAndCommitsTheGoodOnes) 
 
   // Without a refused row the batch commits in one transaction; the taken
   // credit code is still answered on its own.
-  const pb::Customer good3 = individual("批量丙");
+  const pb::Customer good3 = RepositoryIndividual("批量丙");
   const std::string id5 = "batch-good-3", id6 = "batch-taken-again";
   const NewCustomer fresh{deadline, good3, id5, actor}, taken_again{deadline, taken_code, id6, actor};
   std::vector<Item> second = {Item{fresh}, Item{taken_again}};
@@ -1406,39 +1399,23 @@ TEST_F(CustomersIntegrationTest, ABatchAnswersEachRequestAndCommitsTheGoodOnes) 
 // read's limit is answered by per-key reads, and keys are compared as the
 // column's collation does ("café" and "cafe" are one name).
 TEST_F(CustomersIntegrationTest, ABatchFindsSimilarNamesForEveryKey) {
-  std::vector<std::string> common;  // "aaa" sorts before "zzz": it fills the range read first
-  for (int i = 0; i < 30; ++i) {
+  auto create_individual = [&](const std::string& name) {
     pb::Customer c;
     c.set_kind(pb::INDIVIDUAL);
-    c.set_display_name(i % 2 == 0 ? "AAA" : "aaa ltd");
+    c.set_display_name(name);
     auto created = Create(c);
-    ASSERT_TRUE(created.ok()) << created.status();
-    common.push_back(created->name());
-  }
-  pb::Customer rare;
-  rare.set_kind(pb::INDIVIDUAL);
-  rare.set_display_name("zzz");
-  auto rare_created = Create(rare);
-  ASSERT_TRUE(rare_created.ok());
-  pb::Customer plain;
-  plain.set_kind(pb::INDIVIDUAL);
-  plain.set_display_name("Cafe Ltd");
-  auto plain_created = Create(plain);
-  ASSERT_TRUE(plain_created.ok());
+    EXPECT_TRUE(created.ok()) << created.status();
+    return created.ok() ? created->name() : "";
+  };
+  std::vector<std::string> common;  // "aaa" sorts before "zzz": it fills the range read first
+  for (int i = 0; i < 30; ++i) common.push_back(create_individual(i % 2 == 0 ? "AAA" : "aaa ltd"));
+  const std::string rare = create_individual("zzz");
+  const std::string plain = create_individual("Cafe Ltd");
 
   db::ConnectionPool pool(db_->config());
   MysqlCustomerRepository repo(pool);
   const Actor actor{"mgr-li", "CreateCustomer", server_->clock().Now()};
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  auto individual = [](const std::string& name) {
-    pb::Customer c;
-    c.set_kind(pb::INDIVIDUAL);
-    c.set_display_name(name);
-    c.set_status(pb::ACTIVE);
-    c.set_owner("mgr-li");
-    c.set_team("east");
-    return c;
-  };
   using Item = MysqlCustomerRepository::CreateCommit::Item;
   auto run = [&](std::vector<Item>& items) {
     std::vector<Item*> batch;
@@ -1447,19 +1424,19 @@ TEST_F(CustomersIntegrationTest, ABatchFindsSimilarNamesForEveryKey) {
     for (const Item& item : items) ASSERT_TRUE(item.result.ok()) << item.result.status();
   };
   // 31 rows of "aaa" fill the range read's limit of 2 × 11 before "zzz".
-  std::vector<Item> crowded = {Item{{deadline, individual("aaa"), "similar-1", actor}},
-                               Item{{deadline, individual("ZZZ Inc."), "similar-2", actor}}};
+  std::vector<Item> crowded = {Item{{deadline, RepositoryIndividual("aaa"), "similar-1", actor}},
+                               Item{{deadline, RepositoryIndividual("ZZZ Inc."), "similar-2", actor}}};
   ASSERT_NO_FATAL_FAILURE(run(crowded));
   // The ten lowest ids of the common name; the batch's own row is not listed.
   EXPECT_THAT(crowded[0].result->similar_customers(),
               ElementsAreArray(std::vector<std::string>(common.begin(), common.begin() + 10)));
-  EXPECT_THAT(crowded[1].result->similar_customers(), ElementsAre(rare_created->name()));
+  EXPECT_THAT(crowded[1].result->similar_customers(), ElementsAre(rare));
 
   // Within the limit: the range read answers, matching by collation.
-  std::vector<Item> accented = {Item{{deadline, individual("Café"), "similar-3", actor}},
-                                Item{{deadline, individual("bbb"), "similar-4", actor}}};
+  std::vector<Item> accented = {Item{{deadline, RepositoryIndividual("Café"), "similar-3", actor}},
+                                Item{{deadline, RepositoryIndividual("bbb"), "similar-4", actor}}};
   ASSERT_NO_FATAL_FAILURE(run(accented));
-  EXPECT_THAT(accented[0].result->similar_customers(), ElementsAre(plain_created->name()));
+  EXPECT_THAT(accented[0].result->similar_customers(), ElementsAre(plain));
   EXPECT_THAT(accented[1].result->similar_customers(), IsEmpty());
 }
 

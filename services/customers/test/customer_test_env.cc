@@ -128,4 +128,14 @@ pb::Customer Enterprise(const std::string& display_name, int n) {
   return c;
 }
 
+pb::Customer RepositoryIndividual(const std::string& display_name) {
+  pb::Customer c;
+  c.set_kind(pb::INDIVIDUAL);
+  c.set_display_name(display_name);
+  c.set_status(pb::ACTIVE);
+  c.set_owner("mgr-li");
+  c.set_team("east");
+  return c;
+}
+
 }  // namespace crm::customers::testing

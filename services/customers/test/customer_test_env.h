@@ -77,6 +77,9 @@ server::ServerOptions TestServerOptions();
 
 // A valid enterprise with a unique, valid credit code for sequence `n`.
 pb::Customer Enterprise(const std::string& display_name, int n);
+// An INDIVIDUAL as the repository receives it from CreateCustomer: active,
+// owned by mgr-li of team east (the service sets these from the caller).
+pb::Customer RepositoryIndividual(const std::string& display_name);
 // GB 32100 check character appended to 17 characters.
 std::string WithCheckDigit(const std::string& first17);
 
