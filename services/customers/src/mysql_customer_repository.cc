@@ -458,8 +458,8 @@ std::vector<std::vector<int64_t>> SimilarIdsPerKey(sql::Connection& conn, const 
 }
 
 // As SimilarIdsPerKey, but with one range read over all the keys, which
-// MariaDB plans once instead of once a key (the UNION's planning was a fifth
-// of MariaDB's CPU under CreateCustomer load). Each row says which keys it
+// MariaDB plans once instead of once a key (the UNION, mostly its planning,
+// was a fifth of MariaDB's CPU under CreateCustomer load). Each row says which keys it
 // matches (the collation decides, not byte equality). Only when the read
 // fills its limit can a key have lost rows to a more common one; then the
 // capped per-key reads answer instead.
