@@ -33,7 +33,7 @@ absl::StatusOr<std::string_view> BearerTokenFromMetadata(
 }
 
 absl::StatusOr<Principal> AuthenticateCall(const TokenVerifier& verifier,
-                                           const grpc::ServerContext& context) {
+                                           const grpc::ServerContextBase& context) {
   absl::StatusOr<std::string_view> token = BearerTokenFromMetadata(context.client_metadata());
   if (!token.ok()) return token.status();
   return verifier.Verify(*token);

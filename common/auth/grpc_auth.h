@@ -22,6 +22,6 @@ absl::StatusOr<std::string_view> BearerTokenFromMetadata(
 
 // The caller of `context`, verified by `verifier`; UNAUTHENTICATED otherwise.
 absl::StatusOr<Principal> AuthenticateCall(const TokenVerifier& verifier,
-                                           const grpc::ServerContext& context);
+                                           const grpc::ServerContextBase& context);
 
 }  // namespace crm::auth

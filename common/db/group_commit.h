@@ -1,24 +1,29 @@
 #pragma once
 // Group commit: concurrent requests that arrive while a batch is being
-// written are gathered and written together by one thread, in one
-// transaction, so they share its round trips and its durable commit. The
-// same batching serves reads (GetCustomer: one `id IN (…)` query a batch).
+// written are gathered and written together, in one transaction, so they
+// share its round trips and its durable commit. The same batching serves
+// reads (GetCustomer: one `id IN (…)` query a batch).
 //
-// Leader/follower: a caller that finds a free batch slot runs a batch at
-// once (no added wait when idle); callers that arrive while every slot
-// (max_running) is taken queue, and when a batch ends the oldest of them
-// leads the next one with everything queued by then. Every caller returns
-// only after the batch holding its request has finished, with its own
-// result. Given a deadline, a caller leaves when it passes: unwritten if its
-// request was still queued; if a running batch holds it, that batch may
-// still write it (the batch holds its own copy of the request, so the caller
-// need not stay). Only a batch's leader, whose thread runs it, stays.
+// Runner threads: a GroupCommit owns max_running threads that take what is
+// queued (up to max_batch) and run it as one batch. Callers hand a request
+// in and get its result through a callback on the runner's thread
+// (SubmitAsync, for gRPC's callback API: no server thread waits for the
+// database), or wait for it (Submit). Measured with bench/ at 32 callers
+// against callers that led batches themselves and waited on each other:
+// GetCustomer 19.2–19.5k → 28.6k calls/s, CreateCustomer 7.4–7.5k → 8.9–9.3k
+// (crm-customers' CPU per call 50 → 26 µs and 97 → 64 µs).
+//
+// Deadlines: a request still queued when its deadline passes is answered
+// expired() when a runner reaches it, and never reaches the batch function.
+// A waiting caller returns expired() at its deadline; if a running batch
+// holds its request, that batch may still write it (the batch owns its
+// copy).
 //
 //   GroupCommit<Create, absl::StatusOr<Row>> creates(
 //       {.max_batch = 32}, [&](absl::Span<Item* const> batch) {
 //         ... one transaction for all; batch[i]->result = ...;
-//       });
-//   absl::StatusOr<Row> row = creates.Submit(request);
+//       }, [] { return absl::DeadlineExceededError("…"); });
+//   creates.SubmitAsync(request, deadline, [](absl::StatusOr<Row> row) { … });
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -32,9 +37,12 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -45,14 +53,19 @@ namespace crm::db {
 struct GroupCommitOptions {
   // Most requests in one batch.
   size_t max_batch = 32;
-  // Batches running at once: while one waits for the database (its round
-  // trips, its commit), the next can start with what queued meanwhile.
+  // Batches running at once (runner threads): while one waits for the
+  // database (its round trips, its commit), the next can start with what
+  // queued meanwhile.
   int max_running = 1;
-  // Take only a power of two of the queued requests (the rest lead the next
-  // batch). A batch writes with statements whose text depends on its size
-  // (multi-row INSERTs, IN lists), and each text is a prepared statement in
-  // every pooled connection's cache: this bounds them to log2(max_batch) + 1.
+  // Take only a power of two of the queued requests (the rest go to the
+  // next batch). A batch writes with statements whose text depends on its
+  // size (multi-row INSERTs, IN lists), and each text is a prepared statement
+  // in every pooled connection's cache: this bounds them to log2(max_batch) + 1.
   bool power_of_two = true;
+  // Most SubmitAsync requests queued at once; more are refused. While the
+  // database stalls (up to the pool's read timeout) this bounds the memory
+  // that calls waiting for it hold.
+  size_t max_queued = 4096;
 };
 
 // One thread waits until another posts; a bare futex. A waiter here waits
@@ -77,9 +90,6 @@ class Wakeup {
     }
     return true;
   }
-  // The waiter may return (and this object be gone) as soon as the store
-  // lands; the wake-up call after it only names the address, which the
-  // kernel tolerates, and a later waiter at that address re-checks its word.
   void Post() {
     posted_.store(1, std::memory_order_release);
     syscall(SYS_futex, &posted_, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
@@ -95,68 +105,65 @@ template <typename Request, typename Result>
 class GroupCommit {
  public:
   // One request of a batch and the result the batch function sets for it.
-  // The batch owns its items: requests are moved in when the batch takes
-  // them and results moved out to the callers still waiting when it ends,
-  // so a caller past its deadline can return while its batch runs.
   struct Item {
     Request request;
     Result result{};
   };
-  // Runs one batch; sets every item's result. Called by one thread at a time.
+  // Runs one batch; sets every item's result. An item it leaves unset (or
+  // every item, if it throws) is answered Result{}.
   using BatchFn = std::function<void(absl::Span<Item* const> batch)>;
+  // The answer to a request whose deadline passed before it was written.
+  using ExpiredFn = std::function<Result()>;
+  // Gets a request's result, on a runner thread.
+  using Done = absl::AnyInvocable<void(Result) &&>;
 
-  GroupCommit(GroupCommitOptions options, BatchFn run)
-      : options_(options), run_(std::move(run)) {
+  GroupCommit(GroupCommitOptions options, BatchFn run, ExpiredFn expired)
+      : options_(options), run_(std::move(run)), expired_(std::move(expired)) {
     if (options_.max_batch == 0) options_.max_batch = 1;
     if (options_.max_running < 1) options_.max_running = 1;
+    for (int i = 0; i < options_.max_running; ++i) runners_.emplace_back([this] { RunBatches(); });
   }
   GroupCommit(const GroupCommit&) = delete;
   GroupCommit& operator=(const GroupCommit&) = delete;
-
-  Result Submit(Request request) {
-    return Submit(std::move(request), absl::InfiniteFuture(), [] { return Result{}; });
-  }
-
-  // As above, but a caller still waiting when `deadline` passes returns
-  // expired(): a queued request leaves the queue unwritten; a request taken
-  // into a running batch returns too, and the batch may still write it. A
-  // caller chosen to lead a batch leads it (the batch function sees the
-  // expired request).
-  template <typename Expired>
-  Result Submit(Request request, absl::Time deadline, Expired expired) {
-    Waiter self{std::move(request)};
-    bool queued = false;
+  // Answers everything queued, then stops the runners.
+  ~GroupCommit() {
     {
       absl::MutexLock lock(&mu_);
-      // A free slot means nothing is queued: Finish hands every freed slot
-      // to the front of the queue.
-      if (running_ < options_.max_running) {
-        ++running_;
-        self.state = State::kLead;
-      } else {
-        queue_.push_back(&self);
-        queued = true;
-      }
+      stopping_ = true;
     }
-    if (queued && deadline != absl::InfiniteFuture() && !self.wake.WaitUntil(deadline)) {
+    for (std::thread& runner : runners_) runner.join();
+  }
+
+  // Queues `request`; a runner calls `done` with its result once the batch
+  // holding it has finished (or with expired() once `deadline` has passed
+  // and it was not yet taken). False when max_queued requests are already
+  // waiting; `done` is then left to the caller, unmoved.
+  [[nodiscard]] bool SubmitAsync(Request request, absl::Time deadline, Done&& done) {
+    absl::MutexLock lock(&mu_);
+    if (queue_.size() >= options_.max_queued) return false;
+    queue_.push_back(Queued{Item{std::move(request)}, deadline, std::move(done)});
+    return true;
+  }
+
+  // Queues `request` and waits for its result; returns expired() if
+  // `deadline` passes first. Never refused: a waiting caller holds a server
+  // thread, and their number is capped already.
+  Result Submit(Request request, absl::Time deadline = absl::InfiniteFuture()) {
+    // Shared with the callback: the caller may return before the batch ends.
+    struct Wait {
+      Wakeup wakeup;
+      Result result{};
+    };
+    auto wait = std::make_shared<Wait>();
+    {
       absl::MutexLock lock(&mu_);
-      if (self.state == State::kQueued) {
-        queue_.erase(std::find(queue_.begin(), queue_.end(), &self));
-        return expired();
-      }
-      if (self.state == State::kBatched) {
-        *self.slot = nullptr;  // Finish neither sets its result nor wakes it
-        return expired();
-      }
-      // Done, or handed a slot to lead: the wake-up is on its way.
+      queue_.push_back(Queued{Item{std::move(request)}, deadline, [wait](Result result) mutable {
+                                wait->result = std::move(result);
+                                wait->wakeup.Post();
+                              }});
     }
-    if (queued) {
-      // Woken once: to lead a batch, or with the result. Post/Wait order
-      // the state and result written before it.
-      self.wake.Wait();
-    }
-    if (self.state == State::kLead) Lead(self);
-    return std::move(self.result);
+    if (!wait->wakeup.WaitUntil(deadline)) return expired_();
+    return std::move(wait->result);
   }
 
   // Requests queued and not yet taken by a batch.
@@ -166,91 +173,64 @@ class GroupCommit {
   }
 
  private:
-  // kQueued: in queue_. kBatched: its request is in a running batch.
-  // kLead: to lead the next batch. kDone: its result is set.
-  enum class State { kQueued, kBatched, kLead, kDone };
-  // On its caller's stack.
-  struct Waiter {
-    explicit Waiter(Request r) : request(std::move(r)) {}
-    Request request;
-    Result result{};
-    State state = State::kQueued;
-    // While batched: its entry in the batch, cleared if it leaves (the batch
-    // must not touch a returned caller's stack).
-    Waiter** slot = nullptr;
-    Wakeup wake;
+  struct Queued {
+    Item item;
+    absl::Time deadline;
+    Done done;
   };
 
-  // Runs one batch: `self` and what is queued behind it, taken now, with
-  // the mutex released.
-  void Lead(Waiter& self) {
-    std::vector<Waiter*> batch = {&self};
-    std::vector<Item> items;
-    {
-      absl::MutexLock lock(&mu_);
-      size_t take = std::min(queue_.size() + 1, options_.max_batch);
-      if (options_.power_of_two) {
-        size_t p = 1;
-        while (p * 2 <= take) p *= 2;
-        take = p;
-      }
-      const auto end = queue_.begin() + static_cast<std::ptrdiff_t>(take - 1);
-      for (auto it = queue_.begin(); it != end; ++it) (*it)->state = State::kBatched;
-      batch.insert(batch.end(), queue_.begin(), end);
-      queue_.erase(queue_.begin(), end);
-      for (size_t i = 1; i < batch.size(); ++i) batch[i]->slot = &batch[i];
-      // Under the lock: once it is released, a batched caller may leave.
-      items.reserve(batch.size());
-      for (Waiter* w : batch) items.push_back(Item{std::move(w->request)});
-    }
-    std::vector<Item*> pointers;
-    pointers.reserve(items.size());
-    for (Item& item : items) pointers.push_back(&item);
-    // Followers must be released even if the batch function throws.
-    struct Finish {
-      GroupCommit* group;
-      std::vector<Waiter*>& batch;
-      std::vector<Item>& items;
-      ~Finish() { group->Finish(batch, items); }
-    } finish{this, batch, items};
-    run_(absl::MakeConstSpan(pointers));
-  }
+  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); }
 
-  // Hands each result to its caller if still waiting, marks the batch (led
-  // by its first waiter) done, hands the freed slot to the front of the
-  // queue, and wakes them all. Each waiter has its own Wakeup, so they wake
-  // in parallel rather than one after another through the mutex.
-  void Finish(std::vector<Waiter*>& batch, std::vector<Item>& items) {
-    batch[0]->result = std::move(items[0].result);
-    std::vector<Waiter*> wake;
-    wake.reserve(batch.size());
-    {
-      absl::MutexLock lock(&mu_);
-      for (size_t i = 1; i < batch.size(); ++i) {
-        if (batch[i] == nullptr) continue;  // it left at its deadline
-        batch[i]->result = std::move(items[i].result);
-        batch[i]->state = State::kDone;
-        wake.push_back(batch[i]);
+  // One runner: takes what is queued, answers what has expired, runs the
+  // rest as one batch and hands each result to its callback.
+  void RunBatches() {
+    for (;;) {
+      std::vector<Queued> taken;
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(this, &GroupCommit::HasWork));
+        if (queue_.empty()) return;  // stopping, and everything answered
+        size_t take = std::min(queue_.size(), options_.max_batch);
+        if (options_.power_of_two) {
+          size_t p = 1;
+          while (p * 2 <= take) p *= 2;
+          take = p;
+        }
+        taken.reserve(take);
+        for (size_t i = 0; i < take; ++i) {
+          taken.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
       }
-      --running_;
-      while (running_ < options_.max_running && !queue_.empty()) {
-        Waiter* next = queue_.front();
-        queue_.pop_front();
-        next->state = State::kLead;
-        ++running_;
-        wake.push_back(next);
+      const absl::Time now = absl::Now();
+      std::vector<Item*> batch;
+      batch.reserve(taken.size());
+      for (Queued& q : taken) {
+        if (q.deadline <= now) {
+          q.item.result = expired_();
+        } else {
+          batch.push_back(&q.item);
+        }
       }
+      if (!batch.empty()) {
+        try {
+          run_(absl::MakeConstSpan(batch));
+        } catch (...) {
+          // A runner must not die: its callers would wait forever. Items
+          // the batch did not answer keep Result{}.
+        }
+      }
+      for (Queued& q : taken) std::move(q.done)(std::move(q.item.result));
     }
-    // After the unlock, so a woken waiter does not wait for the mutex. A
-    // waiter marked done or to lead waits for this even past its deadline.
-    for (Waiter* w : wake) w->wake.Post();
   }
 
   GroupCommitOptions options_;
   const BatchFn run_;
+  const ExpiredFn expired_;
   mutable absl::Mutex mu_;
-  std::deque<Waiter*> queue_ ABSL_GUARDED_BY(mu_);
-  int running_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> runners_;
 };
 
 }  // namespace crm::db

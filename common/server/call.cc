@@ -7,7 +7,7 @@
 
 namespace crm::server {
 
-absl::Time CallDeadline(const grpc::ServerContext& context) {
+absl::Time CallDeadline(const grpc::ServerContextBase& context) {
   // Compare in chrono first: "no deadline" is time_point::max().
   const auto cap = std::chrono::system_clock::now() + absl::ToChronoSeconds(kMaxCallDuration);
   return absl::FromChrono(std::min(context.deadline(), cap));

@@ -1,13 +1,18 @@
 #pragma once
 // The one way a handler serves a call: authenticate the bearer token, fix
 // the call's deadline, run the service function, map its status. Handlers
-// stay free of auth and error plumbing.
+// stay free of auth and error plumbing. Serve is for the sync API,
+// ServeAsync for the callback API.
 
 #include <grpcpp/server_context.h>
+#include <grpcpp/support/server_callback.h>
+
+#include <utility>
 
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/auth/grpc_auth.h"
 #include "common/auth/principal.h"
@@ -24,11 +29,11 @@ struct Call {
 
 inline constexpr absl::Duration kMaxCallDuration = absl::Seconds(30);
 
-absl::Time CallDeadline(const grpc::ServerContext& context);
+absl::Time CallDeadline(const grpc::ServerContextBase& context);
 void LogCallError(absl::string_view method, const absl::Status& status);
 
 template <typename Fn>
-grpc::Status Serve(const auth::TokenVerifier& verifier, grpc::ServerContext* context,
+grpc::Status Serve(const auth::TokenVerifier& verifier, grpc::ServerContextBase* context,
                    absl::string_view method, Fn&& fn) {
   auto principal = auth::AuthenticateCall(verifier, *context);
   if (!principal.ok()) return ToGrpcStatus(principal.status());
@@ -36,6 +41,31 @@ grpc::Status Serve(const auth::TokenVerifier& verifier, grpc::ServerContext* con
   absl::Status status = fn(call);
   if (!status.ok()) LogCallError(method, status);
   return ToGrpcStatus(status);
+}
+
+// Serve for a unary method on gRPC's callback API: no server thread waits
+// while the call runs. `start(call, done)` must call `done` exactly once,
+// on any thread; `done` stores the response and finishes the call.
+template <typename Response, typename Start>
+grpc::ServerUnaryReactor* ServeAsync(const auth::TokenVerifier& verifier, grpc::CallbackServerContext* context,
+                                     absl::string_view method, Response* response, Start&& start) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto principal = auth::AuthenticateCall(verifier, *context);
+  if (!principal.ok()) {
+    reactor->Finish(ToGrpcStatus(principal.status()));
+    return reactor;
+  }
+  const Call call{std::move(*principal), CallDeadline(*context)};
+  start(call, [reactor, response, method](absl::StatusOr<Response> result) {
+    if (!result.ok()) {
+      LogCallError(method, result.status());
+      reactor->Finish(ToGrpcStatus(result.status()));
+      return;
+    }
+    *response = *std::move(result);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
 }
 
 }  // namespace crm::server

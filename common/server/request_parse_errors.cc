@@ -53,9 +53,14 @@ class RequestParseErrorInterceptor : public grpc::experimental::Interceptor {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       std::string field = TakeInvalidUtf8Field();
       grpc::Status status = methods->GetSendStatus();
-      // INTERNAL with no message is what the parse failure gives; a
-      // handler's own errors always carry a message.
-      if (!field.empty() && status.error_code() == grpc::StatusCode::INTERNAL && status.error_message().empty()) {
+      // A parse failure gives no message: INTERNAL on the sync API,
+      // UNIMPLEMENTED on the callback API (gRPC 1.51 answers a request it
+      // could not parse as if the method had no handler). A handler's own
+      // errors always carry a message.
+      const bool parse_failure = status.error_message().empty() &&
+                                 (status.error_code() == grpc::StatusCode::INTERNAL ||
+                                  status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+      if (!field.empty() && parse_failure) {
         methods->ModifySendStatus(ToGrpcStatus(InvalidUtf8(request_type_, field, "")));
       }
     }

@@ -1,7 +1,7 @@
 #pragma once
-// gRPC's sync server parses each request before any handler runs and
-// answers a parse failure with INTERNAL and an empty message, naming
-// nothing. The parse failure a client can cause with a well-formed message
+// gRPC's server parses each request before any handler runs and answers a
+// parse failure with an empty message, naming nothing (INTERNAL on the sync
+// API, UNIMPLEMENTED on the callback API). The parse failure a client can cause with a well-formed message
 // is invalid UTF-8 in a proto3 string field, and protobuf names that field
 // only in its log. This captures that log line per thread (the thread that
 // parses a request is the one that then runs its handler and sends its

@@ -1,6 +1,8 @@
 #pragma once
 // gRPC surface of crm.customers.v1.CustomerService: authenticates each call,
 // forwards it to CustomerService and maps the result. Nothing else.
+// CreateCustomer and GetCustomer use the callback API (answered from their
+// batch's thread); the rest the sync API.
 
 #include "common/auth/token_verifier.h"
 #include "crm/customers/v1/customers.grpc.pb.h"
@@ -8,15 +10,19 @@
 
 namespace crm::customers {
 
-class CustomerHandler final : public pb::CustomerService::Service {
+class CustomerHandler final
+    : public pb::CustomerService::WithCallbackMethod_CreateCustomer<
+          pb::CustomerService::WithCallbackMethod_GetCustomer<pb::CustomerService::Service>> {
  public:
   CustomerHandler(CustomerService& service, const auth::TokenVerifier& verifier)
       : service_(service), verifier_(verifier) {}
 
 #define CRM_UNARY(Rpc, Request, Response)                                              \
   grpc::Status Rpc(grpc::ServerContext* ctx, const pb::Request* req, Response* resp) override;
-  CRM_UNARY(CreateCustomer, CreateCustomerRequest, pb::Customer)
-  CRM_UNARY(GetCustomer, GetCustomerRequest, pb::Customer)
+  grpc::ServerUnaryReactor* CreateCustomer(grpc::CallbackServerContext* ctx, const pb::CreateCustomerRequest* req,
+                                           pb::Customer* resp) override;
+  grpc::ServerUnaryReactor* GetCustomer(grpc::CallbackServerContext* ctx, const pb::GetCustomerRequest* req,
+                                        pb::Customer* resp) override;
   CRM_UNARY(UpdateCustomer, UpdateCustomerRequest, pb::Customer)
   CRM_UNARY(ListCustomers, ListCustomersRequest, pb::ListCustomersResponse)
   CRM_UNARY(ArchiveCustomer, ArchiveCustomerRequest, pb::Customer)

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/customers/src/customer_rules.h"
@@ -55,13 +56,19 @@ class CustomerRepository {
  public:
   virtual ~CustomerRepository() = default;
 
+  // Gets a customer (or an error) on another thread: the two hot calls
+  // are answered from the batch that wrote or read them, so no server
+  // thread waits for the database (gRPC's callback API).
+  using CustomerDone = absl::AnyInvocable<void(absl::StatusOr<pb::Customer>) &&>;
+
   // Creates the customer (or returns the one an earlier call with the same
   // request id created), with `similar_customers`: up to 10 others whose
   // name has the same NameKey (CUS-11). ALREADY_EXISTS names the holder of a
   // credit code.
-  virtual absl::StatusOr<pb::Customer> CreateCustomer(absl::Time deadline, const pb::Customer& c,
-                                                      const std::string& request_id,
-                                                      const Actor& actor) = 0;
+  virtual void CreateCustomer(absl::Time deadline, const pb::Customer& c, const std::string& request_id,
+                              const Actor& actor, CustomerDone done) = 0;
+  virtual void GetCustomer(absl::Time deadline, int64_t id, CustomerDone done) = 0;
+  // As above, waiting for the answer.
   virtual absl::StatusOr<pb::Customer> GetCustomer(absl::Time deadline, int64_t id) = 0;
   // Locks the row, runs `mutate` on it and, if it succeeds, writes every
   // changed field with version + 1 and one audit row per field.

@@ -85,8 +85,14 @@ CustomerGuard CustomerService::VisibleGuard(const Call& call, int64_t id) const 
 
 // ---------------------------------------------------------------- customers
 
-absl::StatusOr<pb::Customer> CustomerService::CreateCustomer(const Call& call,
-                                                             const pb::CreateCustomerRequest& req) {
+void CustomerService::CreateCustomer(const Call& call, const pb::CreateCustomerRequest& req, CustomerDone done) {
+  absl::StatusOr<pb::Customer> customer = NewCustomerFor(call, req);
+  if (!customer.ok()) return std::move(done)(customer.status());
+  repo_.CreateCustomer(call.deadline, *customer, req.request_id(), ActorFor(call, "CreateCustomer"), std::move(done));
+}
+
+absl::StatusOr<pb::Customer> CustomerService::NewCustomerFor(const Call& call,
+                                                             const pb::CreateCustomerRequest& req) const {
   const auth::Principal& p = call.principal;
   Violations v;
   if (absl::Status s = db::ValidateRequestId(req.request_id()); !s.ok()) {
@@ -122,14 +128,19 @@ absl::StatusOr<pb::Customer> CustomerService::CreateCustomer(const Call& call,
   }
   ValidateCustomer(c, {}, "customer.", v);
   RETURN_IF_ERROR(v.ToStatus());
-
-  return repo_.CreateCustomer(call.deadline, c, req.request_id(), ActorFor(call, "CreateCustomer"));
+  return c;
 }
 
-absl::StatusOr<pb::Customer> CustomerService::GetCustomer(const Call& call,
-                                                          const pb::GetCustomerRequest& req) {
-  ASSIGN_OR_RETURN(int64_t id, ParseSingleId(req.name(), "customers", "name"));
-  return LoadVisible(call, id);
+void CustomerService::GetCustomer(const Call& call, const pb::GetCustomerRequest& req, CustomerDone done) {
+  absl::StatusOr<int64_t> id = ParseSingleId(req.name(), "customers", "name");
+  if (!id.ok()) return std::move(done)(id.status());
+  repo_.GetCustomer(call.deadline, *id,
+                    [visible = VisibleGuard(call, *id), done = std::move(done)](absl::StatusOr<pb::Customer> c) mutable {
+                      if (c.ok()) {
+                        if (absl::Status s = visible(*c); !s.ok()) c = std::move(s);
+                      }
+                      std::move(done)(std::move(c));
+                    });
 }
 
 absl::StatusOr<pb::Customer> CustomerService::UpdateCustomer(const Call& call,

@@ -21,8 +21,11 @@ class CustomerService {
   CustomerService(CustomerRepository& repo, const Clock& clock, const PageTokenCodec& tokens)
       : repo_(repo), clock_(clock), tokens_(tokens) {}
 
-  absl::StatusOr<pb::Customer> CreateCustomer(const Call& call, const pb::CreateCustomerRequest& req);
-  absl::StatusOr<pb::Customer> GetCustomer(const Call& call, const pb::GetCustomerRequest& req);
+  // The two hot calls answer through `done`, on another thread once their
+  // batch has run (or at once on bad input).
+  using CustomerDone = CustomerRepository::CustomerDone;
+  void CreateCustomer(const Call& call, const pb::CreateCustomerRequest& req, CustomerDone done);
+  void GetCustomer(const Call& call, const pb::GetCustomerRequest& req, CustomerDone done);
   absl::StatusOr<pb::Customer> UpdateCustomer(const Call& call, const pb::UpdateCustomerRequest& req);
   absl::StatusOr<pb::ListCustomersResponse> ListCustomers(const Call& call,
                                                           const pb::ListCustomersRequest& req);
@@ -96,6 +99,8 @@ class CustomerService {
                                                    const pb::AssessRiskToleranceRequest& req);
 
  private:
+  // CreateCustomer's checks and defaults: the customer to write.
+  absl::StatusOr<pb::Customer> NewCustomerFor(const Call& call, const pb::CreateCustomerRequest& req) const;
   Actor ActorFor(const Call& call, std::string method) const;
   // Visible to the caller, else NOT_FOUND (never reveal existence).
   absl::StatusOr<pb::Customer> LoadVisible(const Call& call, int64_t id);

@@ -376,6 +376,14 @@ constexpr size_t kMaxReadBatch = 32;
 // 8.6 reads and 11–12 µs (a lone read still runs at once).
 constexpr int kReadBatchesRunning = 1;
 
+absl::Status CreateExpired() { return absl::DeadlineExceededError("deadline passed before the customer was written"); }
+absl::Status ReadExpired() { return absl::DeadlineExceededError("deadline passed before the customer was read"); }
+// Queued calls hold memory while the database stalls; past the queue's cap
+// a call is refused at once instead.
+absl::Status TooManyWaiting() {
+  return absl::ResourceExhaustedError("too many calls are waiting for the database; retry with backoff");
+}
+
 // DATETIME(6) keeps microseconds.
 absl::Time AsStored(absl::Time t) { return absl::FromUnixMicros(absl::ToUnixMicros(t)); }
 
@@ -559,19 +567,19 @@ absl::StatusOr<std::vector<pb::Customer>> WriteNewCustomers(sql::Connection& con
 MysqlCustomerRepository::MysqlCustomerRepository(db::ConnectionPool& pool)
     : pool_(pool),
       creates_({.max_batch = kMaxCreateBatch, .max_running = kCreateBatchesRunning},
-               [this](absl::Span<CreateCommit::Item* const> batch) { CreateCustomers(batch); }),
+               [this](absl::Span<CreateCommit::Item* const> batch) { CreateCustomers(batch); }, CreateExpired),
       // Every queued read joins the next batch: the IN list is padded to a
       // power of two instead (see GetCustomers).
       reads_({.max_batch = kMaxReadBatch, .max_running = kReadBatchesRunning, .power_of_two = false},
-             [this](absl::Span<ReadBatch::Item* const> batch) { GetCustomers(batch); }) {}
+             [this](absl::Span<ReadBatch::Item* const> batch) { GetCustomers(batch); }, ReadExpired) {}
 
-absl::StatusOr<pb::Customer> MysqlCustomerRepository::CreateCustomer(absl::Time deadline,
-                                                                     const pb::Customer& c,
-                                                                     const std::string& request_id,
-                                                                     const Actor& actor) {
-  return creates_.Submit(NewCustomer{deadline, c, request_id, actor}, deadline, [] {
-    return absl::DeadlineExceededError("deadline passed before the customer was written");
-  });
+
+void MysqlCustomerRepository::CreateCustomer(absl::Time deadline, const pb::Customer& c,
+                                             const std::string& request_id, const Actor& actor,
+                                             CustomerDone done) {
+  if (!creates_.SubmitAsync(NewCustomer{deadline, c, request_id, actor}, deadline, std::move(done))) {
+    std::move(done)(TooManyWaiting());
+  }
 }
 
 absl::StatusOr<pb::Customer> MysqlCustomerRepository::CreateOne(const NewCustomer& request) {
@@ -626,7 +634,7 @@ void MysqlCustomerRepository::CreateCustomers(absl::Span<CreateCommit::Item* con
   for (Item* item : batch) {
     const NewCustomer& r = item->request;
     if (r.deadline <= now) {
-      item->result = absl::DeadlineExceededError("deadline passed before the customer was written");
+      item->result = CreateExpired();
       continue;
     }
     if (!r.request_id.empty()) {
@@ -696,10 +704,14 @@ void MysqlCustomerRepository::CreateCustomers(absl::Span<CreateCommit::Item* con
   for (auto& [retry, first] : retries) retry->result = first->result;
 }
 
+void MysqlCustomerRepository::GetCustomer(absl::Time deadline, int64_t id, CustomerDone done) {
+  if (!reads_.SubmitAsync(CustomerRead{deadline, id}, deadline, std::move(done))) {
+    std::move(done)(TooManyWaiting());
+  }
+}
+
 absl::StatusOr<pb::Customer> MysqlCustomerRepository::GetCustomer(absl::Time deadline, int64_t id) {
-  return reads_.Submit(CustomerRead{deadline, id}, deadline, [] {
-    return absl::DeadlineExceededError("deadline passed before the customer was read");
-  });
+  return reads_.Submit(CustomerRead{deadline, id}, deadline);
 }
 
 void MysqlCustomerRepository::GetCustomers(absl::Span<ReadBatch::Item* const> batch) {
@@ -710,7 +722,7 @@ void MysqlCustomerRepository::GetCustomers(absl::Span<ReadBatch::Item* const> ba
   absl::Time deadline = now;
   for (ReadBatch::Item* item : batch) {
     if (item->request.deadline <= now) {
-      item->result = absl::DeadlineExceededError("deadline passed before the customer was read");
+      item->result = ReadExpired();
       continue;
     }
     reads.push_back(item);

@@ -14,8 +14,8 @@ class MysqlCustomerRepository final : public CustomerRepository {
   explicit MysqlCustomerRepository(db::ConnectionPool& pool);
 
   // One CreateCustomer call. Concurrent calls are written together: see
-  // CreateCustomers. A copy, not references: a caller past its deadline
-  // returns while its batch may still write it.
+  // CreateCustomers. A copy, not references: the batch outlives the call
+  // that queued it.
   struct NewCustomer {
     absl::Time deadline;
     pb::Customer customer;
@@ -28,12 +28,12 @@ class MysqlCustomerRepository final : public CustomerRepository {
   // and sets each item's result. A request that fails on its own — a credit
   // code already held, a request id already used (answered as a retry), a
   // row the database refuses — gets its own answer; the others are created.
-  // CreateCustomer calls this through a group commit; public for tests.
+  // CreateCustomer queues its request for this (a group commit); public for
+  // tests.
   void CreateCustomers(absl::Span<CreateCommit::Item* const> batch);
 
-  absl::StatusOr<pb::Customer> CreateCustomer(absl::Time deadline, const pb::Customer& c,
-                                              const std::string& request_id,
-                                              const Actor& actor) override;
+  void CreateCustomer(absl::Time deadline, const pb::Customer& c, const std::string& request_id, const Actor& actor,
+                      CustomerDone done) override;
   // One GetCustomer call. Concurrent calls are read together: see
   // GetCustomers.
   struct CustomerRead {
@@ -42,10 +42,11 @@ class MysqlCustomerRepository final : public CustomerRepository {
   };
   using ReadBatch = db::GroupCommit<CustomerRead, absl::StatusOr<pb::Customer>>;
   // Reads the batch's customers with one `id IN (…)` query and sets each
-  // item's result (NOT_FOUND for an id with no row). GetCustomer calls this
-  // through the same leader/follower batching as creates; public for tests.
+  // item's result (NOT_FOUND for an id with no row). GetCustomer queues its
+  // request for this, batched as creates are; public for tests.
   void GetCustomers(absl::Span<ReadBatch::Item* const> batch);
 
+  void GetCustomer(absl::Time deadline, int64_t id, CustomerDone done) override;
   absl::StatusOr<pb::Customer> GetCustomer(absl::Time deadline, int64_t id) override;
   absl::StatusOr<pb::Customer> MutateCustomer(absl::Time deadline, int64_t id, const Actor& actor,
                                               const CustomerMutation& mutate) override;
