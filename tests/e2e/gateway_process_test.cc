@@ -166,6 +166,19 @@ TEST_F(GatewayProcessTest, ForwardsCallsWithTheCallersIdentity) {
     done.WaitForNotification();
     EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED) << method;
   }
+
+  // A client-streamed method is refused even with a single message (a unary
+  // forward would carry only that one).
+  cpb::ImportMembersResponse imported;
+  auto import_context = E2eContext(kOwner);
+  auto import = customers_stub_->ImportMembers(import_context.get(), &imported);
+  cpb::ImportMembersRequest chunk;
+  chunk.set_parent(created.name());
+  import->Write(chunk);
+  import->WritesDone();
+  const grpc::Status streamed = import->Finish();
+  EXPECT_EQ(streamed.error_code(), grpc::StatusCode::UNIMPLEMENTED) << streamed.error_message();
+  EXPECT_THAT(streamed.error_message(), ::testing::HasSubstr("unary calls only"));
 }
 
 TEST_F(GatewayProcessTest, RefusesCallsWithoutAValidToken) {

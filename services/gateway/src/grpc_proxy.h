@@ -4,8 +4,9 @@
 // (never decoded or re-encoded). Each call passes the door (token, rate
 // limit), keeps its deadline (capped), caller token and request id
 // (x-request-id, taken from the client or made here), and leaves one
-// access log line and its metrics. Methods no backend serves get
-// UNIMPLEMENTED. Callback API: nothing here blocks.
+// access log line and its metrics. Methods no backend serves, and methods
+// this gateway knows to be streaming, get UNIMPLEMENTED. Callback API:
+// nothing here blocks.
 
 #include <grpcpp/generic/async_generic_service.h>
 
