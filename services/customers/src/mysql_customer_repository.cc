@@ -573,7 +573,8 @@ MysqlCustomerRepository::MysqlCustomerRepository(db::ConnectionPool& pool)
       reads_({.max_batch = kMaxReadBatch, .max_running = kReadBatchesRunning, .power_of_two = false},
              [this](absl::Span<ReadBatch::Item* const> batch) { GetCustomers(batch); }, ReadExpired) {}
 
-
+// SubmitAsync moves `done` only when it queues the request; refused, the
+// callback is still here to answer.
 void MysqlCustomerRepository::CreateCustomer(absl::Time deadline, const pb::Customer& c,
                                              const std::string& request_id, const Actor& actor,
                                              CustomerDone done) {
