@@ -1,6 +1,7 @@
 #include "common/server/call.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/time/clock.h"
 #include "common/util/log.h"
@@ -11,6 +12,12 @@ absl::Time CallDeadline(const grpc::ServerContextBase& context) {
   // Compare in chrono first: "no deadline" is time_point::max().
   const auto cap = std::chrono::system_clock::now() + absl::ToChronoSeconds(kMaxCallDuration);
   return absl::FromChrono(std::min(context.deadline(), cap));
+}
+
+absl::StatusOr<Call> StartCall(const auth::TokenVerifier& verifier, const grpc::ServerContextBase& context) {
+  absl::StatusOr<auth::Principal> principal = auth::AuthenticateCall(verifier, context);
+  if (!principal.ok()) return principal.status();
+  return Call{std::move(*principal), CallDeadline(context)};
 }
 
 void LogCallError(absl::string_view method, const absl::Status& status) {

@@ -30,15 +30,16 @@ struct Call {
 inline constexpr absl::Duration kMaxCallDuration = absl::Seconds(30);
 
 absl::Time CallDeadline(const grpc::ServerContextBase& context);
+// The caller from the bearer token, and the call's deadline.
+absl::StatusOr<Call> StartCall(const auth::TokenVerifier& verifier, const grpc::ServerContextBase& context);
 void LogCallError(absl::string_view method, const absl::Status& status);
 
 template <typename Fn>
 grpc::Status Serve(const auth::TokenVerifier& verifier, grpc::ServerContextBase* context,
                    absl::string_view method, Fn&& fn) {
-  auto principal = auth::AuthenticateCall(verifier, *context);
-  if (!principal.ok()) return ToGrpcStatus(principal.status());
-  const Call call{std::move(*principal), CallDeadline(*context)};
-  absl::Status status = fn(call);
+  const absl::StatusOr<Call> call = StartCall(verifier, *context);
+  if (!call.ok()) return ToGrpcStatus(call.status());
+  absl::Status status = fn(*call);
   if (!status.ok()) LogCallError(method, status);
   return ToGrpcStatus(status);
 }
@@ -50,13 +51,12 @@ template <typename Response, typename Start>
 grpc::ServerUnaryReactor* ServeAsync(const auth::TokenVerifier& verifier, grpc::CallbackServerContext* context,
                                      absl::string_view method, Response* response, Start&& start) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto principal = auth::AuthenticateCall(verifier, *context);
-  if (!principal.ok()) {
-    reactor->Finish(ToGrpcStatus(principal.status()));
+  const absl::StatusOr<Call> call = StartCall(verifier, *context);
+  if (!call.ok()) {
+    reactor->Finish(ToGrpcStatus(call.status()));
     return reactor;
   }
-  const Call call{std::move(*principal), CallDeadline(*context)};
-  start(call, [reactor, response, method](absl::StatusOr<Response> result) {
+  start(*call, [reactor, response, method](absl::StatusOr<Response> result) {
     if (!result.ok()) {
       LogCallError(method, result.status());
       reactor->Finish(ToGrpcStatus(result.status()));
