@@ -62,6 +62,9 @@ struct GroupCommitOptions {
   // size (multi-row INSERTs, IN lists), and each text is a prepared statement
   // in every pooled connection's cache: this bounds them to log2(max_batch) + 1.
   bool power_of_two = true;
+  // While another batch runs, a runner starts the next only once this many
+  // requests wait (or when that batch ends). 1: as soon as one waits.
+  size_t min_batch_while_busy = 1;
   // Most SubmitAsync requests queued at once; more are refused. While the
   // database stalls (up to the pool's read timeout) this bounds the memory
   // that calls waiting for it hold.
@@ -179,7 +182,11 @@ class GroupCommit {
     Done done;
   };
 
-  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); }
+  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (stopping_) return true;
+    if (queue_.empty()) return false;
+    return running_ == 0 || queue_.size() >= options_.min_batch_while_busy;
+  }
 
   // One runner: takes what is queued, answers what has expired, runs the
   // rest as one batch and hands each result to its callback.
@@ -201,6 +208,7 @@ class GroupCommit {
           taken.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
+        ++running_;
       }
       const absl::Time now = absl::Now();
       std::vector<Item*> batch;
@@ -220,6 +228,10 @@ class GroupCommit {
           // the batch did not answer keep Result{}.
         }
       }
+      {
+        absl::MutexLock lock(&mu_);
+        --running_;
+      }
       for (Queued& q : taken) std::move(q.done)(std::move(q.item.result));
     }
   }
@@ -230,6 +242,7 @@ class GroupCommit {
   mutable absl::Mutex mu_;
   std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int running_ ABSL_GUARDED_BY(mu_) = 0;  // batches taken and not yet answered
   std::vector<std::thread> runners_;
 };
 

@@ -139,6 +139,34 @@ TEST(GroupCommitTest, WithTwoRunningASecondBatchStartsWhileTheFirstIsHeld) {
   EXPECT_EQ(started.load(), 3);
 }
 
+TEST(GroupCommitTest, WhileABatchRunsTheNextStartsOnlyOnceMinBatchWhileBusyWait) {
+  Recorder recorder;
+  Doubler commits({.max_batch = 8, .max_running = 2, .power_of_two = false, .min_batch_while_busy = 3},
+                  recorder.Fn(), Expired);
+  std::vector<int> results(5);
+  std::vector<std::thread> threads;
+  auto submit = [&](size_t i) { threads.emplace_back([&, i] { results[i] = commits.Submit(static_cast<int>(i)); }); };
+  submit(0);
+  ASSERT_TRUE(Eventually([&] { return !recorder.first.load(); }));  // held
+  // The second runner is free, but two waiting are fewer than three.
+  submit(1);
+  submit(2);
+  ASSERT_TRUE(Eventually([&] { return commits.Pending() == 2; }));
+  // The third: they start together, while the first batch is still held.
+  submit(3);
+  // (A batch records its size when it ends; the first is still held.)
+  ASSERT_TRUE(Eventually([&] { return recorder.Sizes().size() == 1; }));
+  EXPECT_THAT(recorder.Sizes(), ElementsAre(3));
+  // One alone waits for the held batch to end.
+  submit(4);
+  ASSERT_TRUE(Eventually([&] { return commits.Pending() == 1; }));
+  EXPECT_THAT(recorder.Sizes(), ElementsAre(3));
+  recorder.release.Notify();
+  for (auto& t : threads) t.join();
+  EXPECT_THAT(recorder.Sizes(), ElementsAre(3, 1, 1));
+  EXPECT_THAT(results, ElementsAre(0, 2, 4, 6, 8));
+}
+
 // Collects SubmitAsync answers: the value and the thread that gave it.
 struct Answers {
   absl::Mutex mu;
