@@ -13,6 +13,11 @@
 // GetCustomer 19.2–19.5k → 28.6k calls/s, CreateCustomer 7.4–7.5k → 8.9–9.3k
 // (crm-customers' CPU per call 50 → 26 µs and 97 → 64 µs).
 //
+// With several runners, min_batch_while_busy keeps batches large: while one
+// batch runs, the next starts only once that many requests wait (or when the
+// running one ends), so requests share round trips instead of splitting
+// into small batches.
+//
 // Deadlines: a request still queued when its deadline passes is answered
 // expired() when a runner reaches it, and never reaches the batch function.
 // A waiting caller returns expired() at its deadline; if a running batch
@@ -242,7 +247,7 @@ class GroupCommit {
   mutable absl::Mutex mu_;
   std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  int running_ ABSL_GUARDED_BY(mu_) = 0;  // batches taken and not yet answered
+  int running_ ABSL_GUARDED_BY(mu_) = 0;  // batches taken whose batch function has not returned
   std::vector<std::thread> runners_;
 };
 

@@ -370,8 +370,9 @@ constexpr int kCreateBatchesRunning = 2;
 // While one batch runs, the other starts only once this many creates wait
 // (or when the first ends). Starting at once with whatever waited made
 // batches of 8.5 on average at 32 callers, and each batch's eight round trips
-// were most of the CPU a create cost; waiting for 16 makes them 13–16 and
-// the CPU per create (service + MariaDB + bench) ≈ 175–205 → 145–160 µs.
+// were much of the CPU a create cost; waiting for 16 makes them 13–16, and
+// the CPU per create (service, MariaDB, bench, other) went from 170–177 to
+// 149–155 µs in interleaved runs (bench/README.md).
 constexpr size_t kMinCreateBatchWhileBusy = kMaxCreateBatch / 2;
 constexpr int kMaxSimilar = 10;
 // Concurrent GetCustomer calls answered by one query at most.
