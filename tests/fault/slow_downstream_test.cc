@@ -11,7 +11,10 @@
 // has its own connection with a 2 s timeout, --db_probe_timeout_seconds).
 // Once the link is healthy again, calls succeed within their deadline,
 // health is SERVING, and nothing the load had acknowledged is lost or
-// duplicated.
+// duplicated. Calls with long deadlines wait for the stalled link in the
+// service's batch queue up to its bound; beyond it they are refused at once
+// with RESOURCE_EXHAUSTED, and every one that waited is answered once the
+// link heals.
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
@@ -227,6 +230,92 @@ TEST_F(SlowDownstreamTest, CustomersToMariaDbStalled) {
 
   proxy_->set_mode(FaultProxy::Mode::kPass);
   ExpectRecoveryAndVerify("stall customers -> MariaDB", 1);
+}
+
+// GetCustomer's batch queue holds this many calls (db::GroupCommitOptions'
+// max_queued); the service refuses more at once.
+constexpr int kReadQueueBound = 4096;
+
+TEST_F(SlowDownstreamTest, CallsBeyondTheBatchQueueBoundAreRefusedAtOnceAndTheRestAnswered) {
+  tag_ = "proxy-db-queue";
+  ASSERT_NO_FATAL_FAILURE(StartSuite([](ServiceSuite& suite, FaultProxy& proxy) {
+    const db::DbConfig& db = suite.customers().database();
+    proxy.set_upstream(db.host, db.port);
+    suite.customers().env()["CRM_DB_HOST"] = "127.0.0.1";
+    suite.customers().env()["CRM_DB_PORT"] = absl::StrCat(proxy.port());
+  }));
+  proxy_->set_mode(FaultProxy::Mode::kStall);
+
+  // More GetCustomer calls than the queue holds, all at once on the callback
+  // API, with a deadline far longer than the stall: one batch holds the
+  // stalled link, the queue fills, and the rest must be refused at once.
+  constexpr int kExtra = 256;
+  constexpr int kCalls = kReadQueueBound + kExtra;
+  struct Call {
+    std::unique_ptr<grpc::ClientContext> ctx;
+    cpb::GetCustomerRequest request;
+    cpb::Customer reply;
+    grpc::Status status;
+    absl::Duration latency;
+  };
+  std::vector<Call> calls(kCalls);
+  absl::Mutex mu;
+  int answered = 0, refused = 0;
+  cpb::CustomerService::Stub stub(suite_->customers().channel());
+  for (Call& call : calls) {
+    call.ctx = E2eContext(kProbe);
+    call.ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(25)));
+    call.request.set_name(customer_);
+    const absl::Time start = absl::Now();
+    stub.async()->GetCustomer(call.ctx.get(), &call.request, &call.reply, [&, start](grpc::Status status) {
+      absl::MutexLock lock(&mu);
+      call.status = std::move(status);
+      call.latency = absl::Now() - start;
+      ++answered;
+      if (call.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ++refused;
+    });
+  }
+  // The first batch and the load's own reads take a few places either way;
+  // most extra calls are refused while the link is still stalled.
+  constexpr int kMostlyRefused = kExtra - 64;
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(
+                                        +[](int* n) { return *n >= kMostlyRefused; }, &refused),
+                                    absl::Seconds(20)))
+        << refused << " refused, " << answered << " answered";
+  }
+  proxy_->set_mode(FaultProxy::Mode::kPass);
+  {
+    absl::MutexLock lock(&mu);
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(+[](int* n) { return *n == kCalls; }, &answered),
+                                    absl::Seconds(30)))
+        << answered << " of " << kCalls << " answered";
+  }
+
+  int ok = 0;
+  absl::Duration slowest_refusal;
+  for (const Call& call : calls) {
+    if (call.status.ok()) {
+      ++ok;
+      EXPECT_EQ(call.reply.name(), customer_);
+      continue;
+    }
+    ASSERT_EQ(call.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << call.status.error_message();
+    EXPECT_NE(call.status.error_message().find("too many calls are waiting"), std::string::npos)
+        << call.status.error_message();
+    slowest_refusal = std::max(slowest_refusal, call.latency);
+  }
+  // Refused at once, not after waiting: well inside the 25 s deadline.
+  EXPECT_LT(slowest_refusal, absl::Seconds(10));
+  // The load's queued reads shift the split by a few either way; what
+  // waited in the queue (nearly all of it ours) was answered.
+  EXPECT_GE(refused, kMostlyRefused);
+  EXPECT_GE(ok, kReadQueueBound - 64);
+  EXPECT_EQ(ok + refused, kCalls);
+  std::printf("queue bound: %d of %d calls refused with RESOURCE_EXHAUSTED (slowest refusal %.2f s), %d answered\n",
+              refused, kCalls, absl::ToDoubleSeconds(slowest_refusal), ok);
+  ExpectRecoveryAndVerify("stall customers -> MariaDB, queue bound", 1);
 }
 
 }  // namespace
