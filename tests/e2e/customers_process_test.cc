@@ -119,7 +119,8 @@ TEST_F(CustomersProcessTest, CommittedDataSurvivesACrash) {
   get.set_name(created.name());
   pb::Customer again;
   grpc::Status s = stub_->GetCustomer(E2eContext(kManager).get(), get, &again);
-  ASSERT_TRUE(s.ok()) << s.error_message();
+  // The code too: this failed once, unexplained, with the message not kept.
+  ASSERT_TRUE(s.ok()) << "code " << s.error_code() << ": " << s.error_message() << "\n" << service_->Log();
   EXPECT_EQ(again.display_name(), "崩溃前写入");
 }
 
