@@ -104,7 +104,9 @@ std::string ServiceProcess::WriteFile(const std::string& suffix, const std::stri
   return path;
 }
 
-absl::Status ServiceProcess::Start() {
+absl::Status ServiceProcess::Start() { return Launch(false); }
+
+absl::Status ServiceProcess::Launch(bool keep_channel) {
   std::remove(port_file_.c_str());
   auto child = ChildProcess::Start({binary_}, env_, log_file_);
   if (!child.ok()) return child.status();
@@ -119,12 +121,14 @@ absl::Status ServiceProcess::Start() {
     }
     port = WaitForFileLine(port_file_, absl::Milliseconds(100));
   }
-  const std::string old_address = port_ == 0 ? "" : address();
   if (!port || !absl::SimpleAtoi(*port, &port_)) {
     return absl::DeadlineExceededError(absl::StrCat(name_, " did not start listening"));
   }
-  // Same address: keep the channel, so that stubs made on it reconnect.
-  if (channel_ == nullptr || address() != old_address) {
+  // Only a restart on purpose keeps the channel. A fresh start that happens
+  // to get the old port back must not: that channel saw the old process
+  // die and may still be waiting out its reconnect backoff, failing calls
+  // at once with UNAVAILABLE.
+  if (channel_ == nullptr || !keep_channel) {
     channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
   }
   return absl::OkStatus();
@@ -134,7 +138,7 @@ absl::Status ServiceProcess::Restart() {
   if (port_ == 0) return Start();
   const std::string listen = env_["CRM_LISTEN_ADDRESS"];
   env_["CRM_LISTEN_ADDRESS"] = address();
-  absl::Status started = Start();
+  absl::Status started = Launch(true);
   env_["CRM_LISTEN_ADDRESS"] = listen;
   return started;
 }

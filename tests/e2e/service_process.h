@@ -45,10 +45,10 @@ class ServiceProcess {
   std::map<std::string, std::string>& env() { return env_; }
 
   // Starts the binary and waits until it listens (after its migrations);
-  // fails at once if it exits first.
+  // fails at once if it exits first. channel() is then a new channel.
   absl::Status Start();
   // Starts it again on the port it had (after Stop), so that clients'
-  // channels reconnect to it.
+  // channels reconnect to it; channel() stays the same channel.
   absl::Status Restart();
   // SIGTERM (graceful) or SIGKILL (crash) and wait; the raw wait status
   // (nullopt if it did not exit in time).
@@ -70,6 +70,7 @@ class ServiceProcess {
 
  private:
   ServiceProcess(std::string name, std::string binary, std::optional<TestDatabase> owned, db::DbConfig db);
+  absl::Status Launch(bool keep_channel);
   std::string WriteFile(const std::string& suffix, const std::string& content);
   // Once the process has exited: ADD_FAILURE if the log written since the
   // last check holds a sanitizer report.
