@@ -60,6 +60,7 @@ void Consumer::Run() {
     absl::StatusOr<int> applied = PollOnce();
     if (applied.ok()) {
       backoff.Reset();
+      if (caught_up_) stop_.WaitForNotificationWithTimeout(options_.linger);
       continue;
     }
     if (stop_.HasBeenNotified()) break;
@@ -116,6 +117,7 @@ absl::StatusOr<int> Consumer::PollOnce() {
     if (!token.empty()) context.AddMetadata("authorization", absl::StrCat("Bearer ", token));
   }
   v1::ListEventsResponse response;
+  caught_up_ = false;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::CancelledError("consumer stopping");
@@ -133,6 +135,7 @@ absl::StatusOr<int> Consumer::PollOnce() {
   }
 
   const auto& events = response.events();
+  caught_up_ = !events.empty() && events[events.size() - 1].sequence() >= response.head_sequence();
   int applied = 0;
   for (int begin = 0; begin < events.size() && !stop_.HasBeenNotified();) {
     const int batch = one_at_a_time_ ? 1 : std::max(1, options_.events_per_transaction);

@@ -55,6 +55,15 @@ struct ConsumerOptions {
   int events_per_transaction = 32;
   // Long-poll: how long the producer holds a pull while it has nothing new.
   absl::Duration max_wait = absl::Seconds(10);
+  // After a pull that brought events and caught up with the producer's
+  // head, wait this long before the next, so that what the producer appends
+  // meanwhile comes in one pull and shares transactions. Under a steady
+  // stream a pull per few events cost the producer, this consumer and both
+  // databases: in bench/, the consumers following crm-customers took
+  // ≈ 15 µs of CPU per create (a tenth). A backlog is read without pause;
+  // so is the next pull after an empty one, and an event after a quiet
+  // spell is delivered at once (the pull is already waiting for it).
+  absl::Duration linger = absl::Milliseconds(50);
   // Deadline of a pull beyond max_wait.
   absl::Duration rpc_timeout = absl::Seconds(10);
   // Deadline of one event's transaction.
@@ -115,6 +124,8 @@ class Consumer {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Set by a failed transaction, cleared once a whole page went through.
   bool one_at_a_time_ = false;  // only touched by the polling thread
+  // The last pull brought events up to the producer's head; polling thread only.
+  bool caught_up_ = false;
 
   absl::Notification stop_;
   std::thread thread_;

@@ -5,6 +5,7 @@
 #include <google/protobuf/wrappers.pb.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -369,6 +370,79 @@ TEST_F(EventsIntegrationTest, RepeatedDeliveryToTwoConsumerReplicasAppliesEachEv
   a.Stop();
   b.Stop();
   ExpectEachAppliedOnce(kTotal);
+}
+
+// When each pull of the consumer's background thread starts (its token is
+// asked for right before).
+class PullClock {
+ public:
+  std::function<std::string()> TokenSource() {
+    return [this] {
+      absl::MutexLock lock(&mu_);
+      starts_.push_back(absl::Now());
+      return MintToken(auth::Role::kService);
+    };
+  }
+  bool WaitForPulls(size_t n) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return starts_.size() >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), kWait);
+  }
+  std::vector<absl::Time> starts() const {
+    absl::MutexLock lock(&mu_);
+    return starts_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<absl::Time> starts_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_F(EventsIntegrationTest, ACaughtUpConsumerLingersBeforeItsNextPull) {
+  ASSERT_THAT(PlaceOrder(*producer_pool_, "o1"), IsOk());
+  ConsumerOptions options = Options();
+  options.linger = absl::Milliseconds(300);
+  PullClock clock;
+  options.token_source = clock.TokenSource();
+  bool appended = false;
+  absl::Time first_applied = absl::InfiniteFuture();
+  std::map<int64_t, size_t> pull_of;  // event → the pull that brought it
+  // Applying event 1 (which caught up with the head) appends 2..6: they are
+  // committed before the linger starts.
+  Consumer consumer(*consumer_pool_, options, [&](sql::Connection& conn, const v1::Event& event) -> absl::Status {
+    if (event.sequence() == 1 && !appended) {
+      for (int i = 2; i <= 6; ++i) RETURN_IF_ERROR(PlaceOrder(*producer_pool_, absl::StrCat("o", i)).status());
+      appended = true;
+      first_applied = absl::Now();
+    }
+    pull_of[event.sequence()] = clock.starts().size();
+    return RecordEffect(conn, event);
+  });
+  consumer.Start();
+  ASSERT_TRUE(consumer.WaitForCursor(6, kWait));
+  consumer.Stop();
+  const std::vector<absl::Time> starts = clock.starts();
+  ASSERT_GE(starts.size(), 2u);
+  EXPECT_GE(starts[1] - first_applied, options.linger);
+  const std::map<int64_t, size_t> expected = {{1, 1}, {2, 2}, {3, 2}, {4, 2}, {5, 2}, {6, 2}};
+  EXPECT_EQ(pull_of, expected);
+  ExpectEachAppliedOnce(6);
+}
+
+TEST_F(EventsIntegrationTest, ABacklogIsReadWithoutLingeringAndStopEndsALinger) {
+  for (int i = 1; i <= 60; ++i) ASSERT_THAT(PlaceOrder(*producer_pool_, absl::StrCat("o", i)), IsOk());
+  ConsumerOptions options = Options();  // pages of 25: 1–25 and 26–50 end short of the head
+  options.linger = absl::Hours(1);
+  PullClock clock;
+  options.token_source = clock.TokenSource();
+  Consumer consumer(*consumer_pool_, options, RecordEffect);
+  consumer.Start();
+  ASSERT_TRUE(consumer.WaitForCursor(60, kWait));  // an hour's linger after a page would fail this
+  ExpectEachAppliedOnce(60);
+  EXPECT_EQ(clock.starts().size(), 3u);
+  const absl::Time start = absl::Now();
+  consumer.Stop();  // lingering now, after 51–60 reached the head
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
 TEST_F(EventsIntegrationTest, ConsumerStopReturnsPromptlyDuringALongPoll) {
