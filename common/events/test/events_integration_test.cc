@@ -383,11 +383,6 @@ class PullClock {
       return MintToken(auth::Role::kService);
     };
   }
-  bool WaitForPulls(size_t n) {
-    absl::MutexLock lock(&mu_);
-    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return starts_.size() >= n; };
-    return mu_.AwaitWithTimeout(absl::Condition(&enough), kWait);
-  }
   std::vector<absl::Time> starts() const {
     absl::MutexLock lock(&mu_);
     return starts_;
