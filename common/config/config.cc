@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "absl/flags/commandlineflag.h"
+#include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
@@ -21,6 +22,14 @@ void Die(absl::string_view message) {
   std::fprintf(stderr, "configuration error: %.*s\n", static_cast<int>(message.size()),
                message.data());
   std::exit(2);
+}
+
+std::string HostPortOrDie(const absl::Flag<std::string>& flag) {
+  std::string address = absl::GetFlag(flag);
+  if (address.find(':') == std::string::npos) {
+    Die(absl::StrCat("--", absl::GetFlagReflectionHandle(flag).Name(), ": expected host:port"));
+  }
+  return address;
 }
 
 std::vector<char*> ParseFlagsWithEnv(int argc, char** argv, absl::string_view usage) {

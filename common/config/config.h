@@ -4,10 +4,11 @@
 // Bad values end the process at start-up with a clear message (exit 2).
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/flags/declare.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace crm::config {
@@ -21,5 +22,9 @@ std::string EnvNameForFlag(absl::string_view flag_name);
 
 // Prints "configuration error: <message>" and exits 2. For start-up only.
 [[noreturn]] void Die(absl::string_view message);
+
+// The value of a host:port flag (another service's address); without a
+// colon it ends the process ("--customers_address: expected host:port").
+std::string HostPortOrDie(const absl::Flag<std::string>& flag);
 
 }  // namespace crm::config

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/auth/secret_file.h"
+#include "common/auth/service_token.h"
 #include "common/client/client.h"
 #include "common/config/config.h"
 #include "common/util/log.h"
@@ -215,6 +216,32 @@ void WritePortFile(const std::string& path, int port) {
     out << port << "\n";
   }
   std::filesystem::rename(tmp, path);
+}
+
+std::unique_ptr<auth::TokenVerifier> TokenVerifierOrDie(const ServiceConfig& config, const Clock& clock) {
+  absl::StatusOr<std::unique_ptr<auth::TokenVerifier>> verifier = auth::TokenVerifier::Create(config.auth, clock);
+  if (!verifier.ok()) config::Die(verifier.status().message());
+  return *std::move(verifier);
+}
+
+std::function<std::string()> ServiceTokenSourceOrDie(const ServiceConfig& config, const std::string& token_file,
+                                                     const std::string& subject, const Clock& clock) {
+  absl::StatusOr<std::function<std::string()>> source =
+      auth::ServiceTokenSource(config.auth, token_file, subject, clock);
+  if (!source.ok()) config::Die(absl::StrCat("--service_token_file: ", source.status().message()));
+  return *std::move(source);
+}
+
+std::optional<int> ExitCodeAfterMigrations(const absl::Status& migrated, const ServiceConfig& config) {
+  if (!migrated.ok()) {
+    log::Error("migrations failed", {{"error", migrated.ToString()}});
+    return 1;
+  }
+  if (config.migrate_only) {
+    log::Info("migrations applied; exiting (--migrate_only)");
+    return 0;
+  }
+  return std::nullopt;
 }
 
 }  // namespace crm::server

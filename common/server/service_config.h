@@ -4,8 +4,12 @@
 // fallbacks. LoadServiceConfig() validates it and ends the process with a
 // clear message when something is wrong.
 
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 
+#include "absl/status/status.h"
 #include "common/auth/token_verifier.h"
 #include "common/db/pool.h"
 #include "common/server/server.h"
@@ -41,5 +45,22 @@ absl::Status DatabaseReadiness(db::ConnectionPool& pool);
 
 // Writes `port` to `path` atomically (tests and scripts use port 0).
 void WritePortFile(const std::string& path, int port);
+
+// Start-up steps every main() takes the same way; each ends the process
+// with a clear message (config::Die, exit 2) where it cannot go on.
+
+// The verifier of callers' bearer tokens (config.auth).
+std::unique_ptr<auth::TokenVerifier> TokenVerifierOrDie(const ServiceConfig& config, const Clock& clock);
+
+// The token this service presents when it calls others on its own behalf
+// (auth/service_token.h): from `token_file`, the --service_token_file flag's
+// value, or minted for `subject`.
+std::function<std::string()> ServiceTokenSourceOrDie(const ServiceConfig& config, const std::string& token_file,
+                                                     const std::string& subject, const Clock& clock);
+
+// What main() returns once the start-up migrations have run: 1 (logged)
+// when they failed, 0 (logged) under --migrate_only; nullopt to go on and
+// serve.
+std::optional<int> ExitCodeAfterMigrations(const absl::Status& migrated, const ServiceConfig& config);
 
 }  // namespace crm::server

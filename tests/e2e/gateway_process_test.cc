@@ -14,6 +14,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -105,6 +107,37 @@ class GatewayProcessTest : public ::testing::Test {
   std::unique_ptr<ServiceProcess> customers_, complaints_, gateway_;
   std::unique_ptr<cpb::CustomerService::Stub> customers_stub_;
 };
+
+// The start-up checks every service's main() shares (common/config,
+// common/server/service_config.h): a peer address without a port names its
+// flag, and a key the token verifier refuses ends start-up too, both with
+// exit 2.
+TEST_F(GatewayProcessTest, BadStartUpConfigurationNamesTheFlagAndExits) {
+  gateway_ = Create("gateway", CRM_GATEWAY_BINARY);
+  ASSERT_NE(gateway_, nullptr);
+  gateway_->env()["CRM_SCHEDULING_ADDRESS"] = "scheduling.internal";
+  std::optional<int> status = gateway_->RunToExit();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 2) << gateway_->Log();
+  EXPECT_NE(gateway_->Log().find("configuration error: --scheduling_address: expected host:port"), std::string::npos)
+      << gateway_->Log();
+
+  // A PEM document where the HS256 secret belongs: TokenVerifier refuses it.
+  const std::string pem_path = absl::StrCat(::testing::TempDir(), "/gateway-hs256-is-a-pem.key");
+  {
+    std::ofstream pem(pem_path);
+    pem << "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n";
+  }
+  gateway_->env()["CRM_SCHEDULING_ADDRESS"] = "127.0.0.1:1";
+  gateway_->env()["CRM_JWT_HS256_KEY_FILE"] = pem_path;
+  status = gateway_->RunToExit();
+  std::remove(pem_path.c_str());
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(WEXITSTATUS(*status), 2) << gateway_->Log();
+  EXPECT_NE(gateway_->Log().find("configuration error: hs256_key is a PEM document"), std::string::npos)
+      << gateway_->Log();
+}
 
 TEST_F(GatewayProcessTest, ForwardsCallsWithTheCallersIdentity) {
   ASSERT_NO_FATAL_FAILURE(StartSuite());

@@ -2,7 +2,6 @@
 // environment variables (see ../README.md and the top-level README).
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
-#include "common/auth/service_token.h"
 #include "common/auth/token_verifier.h"
 #include "common/calendar/calendar_flags.h"
 #include "common/client/client.h"
@@ -56,19 +55,16 @@ int main(int argc, char** argv) {
   const crm::server::ServiceConfig config = crm::server::LoadServiceConfig();
   const crm::calendar::WorkingCalendar calendar = crm::calendar::CalendarFromFlagsOrDie();
   const crm::complaints::ServiceSettings settings = LoadSettingsOrDie();
-  const std::string customers_address = absl::GetFlag(FLAGS_customers_address);
-  if (customers_address.find(':') == std::string::npos) crm::config::Die("--customers_address: expected host:port");
+  const std::string customers_address = crm::config::HostPortOrDie(FLAGS_customers_address);
   const absl::Duration sweep_interval = absl::GetFlag(FLAGS_breach_sweep_interval);
   if (sweep_interval < absl::Milliseconds(10) || sweep_interval > absl::Hours(1)) {
     crm::config::Die("--breach_sweep_interval: between 10ms and 1h");
   }
 
   crm::Clock& clock = crm::RealClock::Get();
-  auto verifier = crm::auth::TokenVerifier::Create(config.auth, clock);
-  if (!verifier.ok()) crm::config::Die(verifier.status().message());
-  auto service_token =
-      crm::auth::ServiceTokenSource(config.auth, absl::GetFlag(FLAGS_service_token_file), "crm-complaints", clock);
-  if (!service_token.ok()) crm::config::Die(absl::StrCat("--service_token_file: ", service_token.status().message()));
+  const std::unique_ptr<crm::auth::TokenVerifier> verifier = crm::server::TokenVerifierOrDie(config, clock);
+  const std::function<std::string()> service_token = crm::server::ServiceTokenSourceOrDie(
+      config, absl::GetFlag(FLAGS_service_token_file), "crm-complaints", clock);
 
   crm::db::ConnectionPool pool(config.db);
   absl::Status migrated = crm::db::ApplyMigrations(
@@ -77,23 +73,16 @@ int main(int argc, char** argv) {
   if (migrated.ok()) {
     migrated = repository.SeedPolicies(absl::Now() + absl::Seconds(30), crm::complaints::DefaultPolicies());
   }
-  if (!migrated.ok()) {
-    crm::log::Error("migrations failed", {{"error", migrated.ToString()}});
-    return 1;
-  }
-  if (config.migrate_only) {
-    crm::log::Info("migrations applied; exiting (--migrate_only)");
-    return 0;
-  }
+  if (std::optional<int> exit_code = crm::server::ExitCodeAfterMigrations(migrated, config)) return *exit_code;
 
   auto customers = crm::complaints::NewGrpcCustomerStandings(crm::client::MakeChannel(customers_address));
   crm::PageTokenCodec page_tokens(config.page_token_key);
   crm::complaints::ComplaintService service(repository, *customers, clock, page_tokens, calendar, settings);
-  crm::complaints::ComplaintHandler handler(service, **verifier);
-  crm::events::EventFeedService feed(pool, **verifier, {.producer = "complaints"});
+  crm::complaints::ComplaintHandler handler(service, *verifier);
+  crm::events::EventFeedService feed(pool, *verifier, {.producer = "complaints"});
   crm::events::EventPruner pruner(pool, {.retention = config.event_retention});
   crm::complaints::BreachJob breach_job(repository, service,
-                                        {.interval = sweep_interval, .service_token = *service_token});
+                                        {.interval = sweep_interval, .service_token = service_token});
 
   crm::server::GrpcServer server(config.server, {&handler, &feed},
                                  {"crm.complaints.v1.ComplaintService", crm::events::EventFeedService::kServiceName},

@@ -37,30 +37,22 @@ int main(int argc, char** argv) {
   }
 
   crm::Clock& clock = crm::RealClock::Get();
-  auto verifier = crm::auth::TokenVerifier::Create(config.auth, clock);
-  if (!verifier.ok()) crm::config::Die(verifier.status().message());
+  const std::unique_ptr<crm::auth::TokenVerifier> verifier = crm::server::TokenVerifierOrDie(config, clock);
 
   crm::db::ConnectionPool pool(config.db);
   // Wait for the database at start-up (it may still be starting), but do
   // not serve against an unmigrated schema.
   absl::Status migrated = crm::db::ApplyMigrations(pool, crm::events::WithEventTables(crm::customers::Migrations()),
                                                    absl::Now() + absl::Seconds(60));
-  if (!migrated.ok()) {
-    crm::log::Error("migrations failed", {{"error", migrated.ToString()}});
-    return 1;
-  }
-  if (config.migrate_only) {
-    crm::log::Info("migrations applied; exiting (--migrate_only)");
-    return 0;
-  }
+  if (std::optional<int> exit_code = crm::server::ExitCodeAfterMigrations(migrated, config)) return *exit_code;
 
   crm::customers::MysqlCustomerRepository repository(pool);
   crm::PageTokenCodec page_tokens(config.page_token_key);
   crm::customers::CustomerService service(repository, clock, page_tokens);
-  crm::customers::CustomerHandler handler(service, **verifier);
+  crm::customers::CustomerHandler handler(service, *verifier);
 
   // Other services follow this one's events (GW-5) through its feed.
-  crm::events::EventFeedService feed(pool, **verifier, {.producer = "customers"});
+  crm::events::EventFeedService feed(pool, *verifier, {.producer = "customers"});
   crm::events::EventPruner pruner(pool, {.retention = config.event_retention});
   crm::customers::StaleDataJob stale_job(service, {.interval = stale_sweep_interval});
 

@@ -36,12 +36,6 @@ ABSL_FLAG(absl::Duration, max_call_duration, absl::Seconds(30),
 
 namespace {
 
-std::string AddressOrDie(const absl::Flag<std::string>& flag, const char* name) {
-  std::string address = absl::GetFlag(flag);
-  if (address.find(':') == std::string::npos) crm::config::Die(absl::StrCat("--", name, ": expected host:port"));
-  return address;
-}
-
 crm::gateway::DoorOptions DoorOptionsOrDie() {
   crm::gateway::DoorOptions o;
   o.rate_limit_per_second = absl::GetFlag(FLAGS_rate_limit_per_second);
@@ -61,16 +55,15 @@ int main(int argc, char** argv) {
   const crm::server::ServiceConfig config = crm::server::LoadServiceConfig(crm::server::DatabaseUse::kNone);
   const crm::gateway::DoorOptions door_options = DoorOptionsOrDie();
   crm::gateway::BackendAddresses addresses;
-  addresses.customers = AddressOrDie(FLAGS_customers_address, "customers_address");
-  addresses.opportunities = AddressOrDie(FLAGS_opportunities_address, "opportunities_address");
-  addresses.complaints = AddressOrDie(FLAGS_complaints_address, "complaints_address");
-  addresses.scheduling = AddressOrDie(FLAGS_scheduling_address, "scheduling_address");
+  addresses.customers = crm::config::HostPortOrDie(FLAGS_customers_address);
+  addresses.opportunities = crm::config::HostPortOrDie(FLAGS_opportunities_address);
+  addresses.complaints = crm::config::HostPortOrDie(FLAGS_complaints_address);
+  addresses.scheduling = crm::config::HostPortOrDie(FLAGS_scheduling_address);
 
   crm::Clock& clock = crm::RealClock::Get();
-  auto verifier = crm::auth::TokenVerifier::Create(config.auth, clock);
-  if (!verifier.ok()) crm::config::Die(verifier.status().message());
+  const std::unique_ptr<crm::auth::TokenVerifier> verifier = crm::server::TokenVerifierOrDie(config, clock);
   const crm::gateway::Backends backends = crm::gateway::Backends::Connect(addresses);
-  crm::gateway::Door door(**verifier, door_options, clock);
+  crm::gateway::Door door(*verifier, door_options, clock);
   const absl::Duration max_call_duration = absl::GetFlag(FLAGS_max_call_duration);
   if (max_call_duration <= absl::ZeroDuration() || max_call_duration > absl::Minutes(10)) {
     crm::config::Die("--max_call_duration: more than 0 and at most 10m");

@@ -2,7 +2,6 @@
 // environment variables (see ../README.md and the top-level README).
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
-#include "common/auth/service_token.h"
 #include "common/auth/token_verifier.h"
 #include "common/calendar/calendar_flags.h"
 #include "common/client/client.h"
@@ -46,13 +45,6 @@ crm::opportunities::DeadlinePolicy LoadPolicyOrDie() {
   return policy;
 }
 
-std::function<std::string()> ServiceTokenSourceOrDie(const crm::auth::AuthConfig& auth, crm::Clock& clock) {
-  auto source = crm::auth::ServiceTokenSource(auth, absl::GetFlag(FLAGS_service_token_file),
-                                              "crm-opportunities", clock);
-  if (!source.ok()) crm::config::Die(absl::StrCat("--follow_customer_events: ", source.status().message()));
-  return *std::move(source);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -61,39 +53,30 @@ int main(int argc, char** argv) {
   const crm::server::ServiceConfig config = crm::server::LoadServiceConfig();
   const crm::calendar::WorkingCalendar calendar = crm::calendar::CalendarFromFlagsOrDie();
   const crm::opportunities::DeadlinePolicy policy = LoadPolicyOrDie();
-  const std::string customers_address = absl::GetFlag(FLAGS_customers_address);
-  if (customers_address.find(':') == std::string::npos) {
-    crm::config::Die("--customers_address: expected host:port");
-  }
+  const std::string customers_address = crm::config::HostPortOrDie(FLAGS_customers_address);
 
   crm::Clock& clock = crm::RealClock::Get();
-  auto verifier = crm::auth::TokenVerifier::Create(config.auth, clock);
-  if (!verifier.ok()) crm::config::Die(verifier.status().message());
+  const std::unique_ptr<crm::auth::TokenVerifier> verifier = crm::server::TokenVerifierOrDie(config, clock);
 
   crm::db::ConnectionPool pool(config.db);
   absl::Status migrated = crm::db::ApplyMigrations(
       pool, crm::events::WithEventTables(crm::opportunities::Migrations()), absl::Now() + absl::Seconds(60));
-  if (!migrated.ok()) {
-    crm::log::Error("migrations failed", {{"error", migrated.ToString()}});
-    return 1;
-  }
-  if (config.migrate_only) {
-    crm::log::Info("migrations applied; exiting (--migrate_only)");
-    return 0;
-  }
+  if (std::optional<int> exit_code = crm::server::ExitCodeAfterMigrations(migrated, config)) return *exit_code;
 
   auto customers_channel = crm::client::MakeChannel(customers_address);
   auto customers = crm::opportunities::NewGrpcCustomerDirectory(customers_channel);
   crm::opportunities::MysqlOpportunityRepository repository(pool);
   std::unique_ptr<crm::events::Consumer> customer_events;
   if (absl::GetFlag(FLAGS_follow_customer_events)) {
-    customer_events = crm::opportunities::NewCustomerEventsConsumer(
-        pool, repository, clock, customers_channel, ServiceTokenSourceOrDie(config.auth, clock));
+    std::function<std::string()> service_token = crm::server::ServiceTokenSourceOrDie(
+        config, absl::GetFlag(FLAGS_service_token_file), "crm-opportunities", clock);
+    customer_events = crm::opportunities::NewCustomerEventsConsumer(pool, repository, clock, customers_channel,
+                                                                    std::move(service_token));
   }
   crm::PageTokenCodec page_tokens(config.page_token_key);
   crm::opportunities::OpportunityService service(repository, *customers, clock, page_tokens, calendar, policy);
-  crm::opportunities::OpportunityHandler handler(service, **verifier);
-  crm::events::EventFeedService feed(pool, **verifier, {.producer = "opportunities"});
+  crm::opportunities::OpportunityHandler handler(service, *verifier);
+  crm::events::EventFeedService feed(pool, *verifier, {.producer = "opportunities"});
   crm::events::EventPruner pruner(pool, {.retention = config.event_retention});
 
   crm::server::GrpcServer server(config.server, {&handler, &feed},

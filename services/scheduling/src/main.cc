@@ -3,7 +3,6 @@
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
-#include "common/auth/service_token.h"
 #include "common/auth/token_verifier.h"
 #include "common/calendar/calendar_flags.h"
 #include "common/client/client.h"
@@ -62,12 +61,6 @@ crm::scheduling::ServiceSettings LoadSettingsOrDie() {
   return s;
 }
 
-std::string AddressOrDie(const absl::Flag<std::string>& flag, const char* name) {
-  std::string address = absl::GetFlag(flag);
-  if (address.find(':') == std::string::npos) crm::config::Die(absl::StrCat("--", name, ": expected host:port"));
-  return address;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -76,20 +69,18 @@ int main(int argc, char** argv) {
   const crm::server::ServiceConfig config = crm::server::LoadServiceConfig();
   const crm::calendar::WorkingCalendar calendar = crm::calendar::CalendarFromFlagsOrDie();
   const crm::scheduling::ServiceSettings settings = LoadSettingsOrDie();
-  const std::string customers_address = AddressOrDie(FLAGS_customers_address, "customers_address");
-  const std::string opportunities_address = AddressOrDie(FLAGS_opportunities_address, "opportunities_address");
-  const std::string complaints_address = AddressOrDie(FLAGS_complaints_address, "complaints_address");
+  const std::string customers_address = crm::config::HostPortOrDie(FLAGS_customers_address);
+  const std::string opportunities_address = crm::config::HostPortOrDie(FLAGS_opportunities_address);
+  const std::string complaints_address = crm::config::HostPortOrDie(FLAGS_complaints_address);
   const absl::Duration lookup_timeout = absl::GetFlag(FLAGS_customers_lookup_timeout);
   if (lookup_timeout <= absl::ZeroDuration() || lookup_timeout > absl::Seconds(20)) {
     crm::config::Die("--customers_lookup_timeout: more than 0 and at most 20s");
   }
 
   crm::Clock& clock = crm::RealClock::Get();
-  auto verifier = crm::auth::TokenVerifier::Create(config.auth, clock);
-  if (!verifier.ok()) crm::config::Die(verifier.status().message());
-  auto service_token =
-      crm::auth::ServiceTokenSource(config.auth, absl::GetFlag(FLAGS_service_token_file), "crm-scheduling", clock);
-  if (!service_token.ok()) crm::config::Die(absl::StrCat("--service_token_file: ", service_token.status().message()));
+  const std::unique_ptr<crm::auth::TokenVerifier> verifier = crm::server::TokenVerifierOrDie(config, clock);
+  const std::function<std::string()> service_token = crm::server::ServiceTokenSourceOrDie(
+      config, absl::GetFlag(FLAGS_service_token_file), "crm-scheduling", clock);
 
   crm::db::ConnectionPool pool(config.db);
   absl::Status migrated = crm::db::ApplyMigrations(
@@ -100,26 +91,19 @@ int main(int argc, char** argv) {
   crm::PageTokenCodec page_tokens(config.page_token_key);
   crm::scheduling::SchedulingService service(store, *customers, clock, page_tokens, calendar, settings);
   if (migrated.ok()) migrated = service.SeedCarePolicies(absl::Now() + absl::Seconds(30));
-  if (!migrated.ok()) {
-    crm::log::Error("migrations failed", {{"error", migrated.ToString()}});
-    return 1;
-  }
-  if (config.migrate_only) {
-    crm::log::Info("migrations applied; exiting (--migrate_only)");
-    return 0;
-  }
+  if (std::optional<int> exit_code = crm::server::ExitCodeAfterMigrations(migrated, config)) return *exit_code;
 
   std::vector<std::unique_ptr<crm::events::Consumer>> consumers;
   if (absl::GetFlag(FLAGS_follow_events)) {
-    consumers.push_back(crm::scheduling::NewEventConsumer(pool, "customers", customers_channel, *service_token,
+    consumers.push_back(crm::scheduling::NewEventConsumer(pool, "customers", customers_channel, service_token,
                                                           calendar, clock));
     consumers.push_back(crm::scheduling::NewEventConsumer(
-        pool, "opportunities", crm::client::MakeChannel(opportunities_address), *service_token, calendar, clock));
+        pool, "opportunities", crm::client::MakeChannel(opportunities_address), service_token, calendar, clock));
     consumers.push_back(crm::scheduling::NewEventConsumer(
-        pool, "complaints", crm::client::MakeChannel(complaints_address), *service_token, calendar, clock));
+        pool, "complaints", crm::client::MakeChannel(complaints_address), service_token, calendar, clock));
   }
-  crm::scheduling::SchedulingHandler handler(service, **verifier);
-  crm::events::EventFeedService feed(pool, **verifier, {.producer = "scheduling"});
+  crm::scheduling::SchedulingHandler handler(service, *verifier);
+  crm::events::EventFeedService feed(pool, *verifier, {.producer = "scheduling"});
   crm::events::EventPruner pruner(pool, {.retention = config.event_retention});
 
   crm::server::GrpcServer server(config.server, {&handler, &feed},
