@@ -8,6 +8,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -818,34 +819,12 @@ int HttpStatusForCode(grpc::StatusCode code) {
   }
 }
 
-std::string_view CodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::OK: return "OK";
-    case grpc::CANCELLED: return "CANCELLED";
-    case grpc::UNKNOWN: return "UNKNOWN";
-    case grpc::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::NOT_FOUND: return "NOT_FOUND";
-    case grpc::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case grpc::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case grpc::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    case grpc::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case grpc::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case grpc::ABORTED: return "ABORTED";
-    case grpc::OUT_OF_RANGE: return "OUT_OF_RANGE";
-    case grpc::UNIMPLEMENTED: return "UNIMPLEMENTED";
-    case grpc::INTERNAL: return "INTERNAL";
-    case grpc::UNAVAILABLE: return "UNAVAILABLE";
-    case grpc::DATA_LOSS: return "DATA_LOSS";
-    default: return "UNKNOWN";
-  }
-}
 
 JsonReply ErrorReply(const grpc::Status& status) {
   gpb::Struct error;
   auto& fields = *error.mutable_fields();
   fields["code"].set_number_value(static_cast<int>(status.error_code()));
-  fields["status"].set_string_value(std::string(CodeName(status.error_code())));
+  fields["status"].set_string_value(absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())));
   // Messages may quote the request (an unrouted path): JSON must be UTF-8.
   fields["message"].set_string_value(ValidUtf8(status.error_message()));
   gpb::ListValue* details = fields["details"].mutable_list_value();

@@ -77,8 +77,6 @@ std::string MessageToJson(const google::protobuf::Message& message);
 
 // grpc-gateway's mapping of gRPC codes to HTTP statuses.
 int HttpStatusForCode(grpc::StatusCode code);
-// "INVALID_ARGUMENT" for grpc::INVALID_ARGUMENT, ...
-std::string_view CodeName(grpc::StatusCode code);
 
 // {"code": 3, "status": "INVALID_ARGUMENT", "message": "...", "details": [...]}
 // with the HTTP status of the code. Details are the google.rpc.Status details

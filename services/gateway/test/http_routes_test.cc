@@ -282,6 +282,7 @@ TEST(HttpRoutesTest, ErrorsCarryCodeStatusMessageAndFieldViolations) {
 
   JsonReply not_found = ErrorReply(grpc::Status(grpc::NOT_FOUND, "no customer"));
   EXPECT_EQ(not_found.http_status, 404);
+  EXPECT_EQ(ParseJson(not_found.body).fields().at("status").string_value(), "NOT_FOUND");
   EXPECT_EQ(ParseJson(not_found.body).fields().at("details").list_value().values_size(), 0);
 }
 
@@ -298,7 +299,6 @@ TEST(HttpRoutesTest, GrpcGatewayStatusMapping) {
   EXPECT_EQ(HttpStatusForCode(grpc::DEADLINE_EXCEEDED), 504);
   EXPECT_EQ(HttpStatusForCode(grpc::UNIMPLEMENTED), 501);
   EXPECT_EQ(HttpStatusForCode(grpc::INTERNAL), 500);
-  EXPECT_EQ(CodeName(grpc::RESOURCE_EXHAUSTED), "RESOURCE_EXHAUSTED");
 }
 
 TEST(HttpRoutesTest, OpenApiDescribesEveryRoute) {
