@@ -6,39 +6,18 @@
 
 namespace crm::customers {
 
-// Each unary RPC: authenticate, call the service method of the same name,
-// store its result in the response.
-#define CRM_UNARY(Rpc, Request, Response)                                                   \
+// Each sync unary RPC: authenticate, call the service method of the same
+// name, store its result in the response.
+#define CRM_DEFINE(Rpc, Request, Response)                                                  \
   grpc::Status CustomerHandler::Rpc(grpc::ServerContext* ctx, const pb::Request* req,       \
-                                    Response* resp) {                                       \
+                                    pb::Response* resp) {                                   \
     return server::Serve(verifier_, ctx, #Rpc, [&](const Call& call) -> absl::Status {      \
       ASSIGN_OR_RETURN(*resp, service_.Rpc(call, *req));                                    \
       return absl::OkStatus();                                                              \
     });                                                                                     \
   }
-CRM_UNARY(UpdateCustomer, UpdateCustomerRequest, pb::Customer)
-CRM_UNARY(ListCustomers, ListCustomersRequest, pb::ListCustomersResponse)
-CRM_UNARY(ArchiveCustomer, ArchiveCustomerRequest, pb::Customer)
-CRM_UNARY(VerifyCustomer, VerifyCustomerRequest, pb::Customer)
-CRM_UNARY(ListCustomerChanges, ListCustomerChangesRequest, pb::ListCustomerChangesResponse)
-CRM_UNARY(CreateContact, CreateContactRequest, pb::Contact)
-CRM_UNARY(GetContact, GetContactRequest, pb::Contact)
-CRM_UNARY(UpdateContact, UpdateContactRequest, pb::Contact)
-CRM_UNARY(ListContacts, ListContactsRequest, pb::ListContactsResponse)
-CRM_UNARY(ListMembers, ListMembersRequest, pb::ListMembersResponse)
-CRM_UNARY(GetValueModel, GetValueModelRequest, pb::ValueModel)
-CRM_UNARY(UpdateValueModel, UpdateValueModelRequest, pb::ValueModel)
-CRM_UNARY(RecomputeTiers, RecomputeTiersRequest, pb::RecomputeTiersResponse)
-CRM_UNARY(ListTierChanges, ListTierChangesRequest, pb::ListTierChangesResponse)
-CRM_UNARY(ListStaleCustomers, ListStaleCustomersRequest, pb::ListStaleCustomersResponse)
-CRM_UNARY(GetDataQualityReport, GetDataQualityReportRequest, pb::DataQualityReport)
-CRM_UNARY(RecordChurnSignal, RecordChurnSignalRequest, pb::ChurnSignal)
-CRM_UNARY(ListChurnSignals, ListChurnSignalsRequest, pb::ListChurnSignalsResponse)
-CRM_UNARY(SetRetentionStage, SetRetentionStageRequest, pb::Customer)
-CRM_UNARY(CreateCompetitiveReport, CreateCompetitiveReportRequest, pb::CompetitiveReport)
-CRM_UNARY(ListCompetitiveReports, ListCompetitiveReportsRequest, pb::ListCompetitiveReportsResponse)
-CRM_UNARY(AssessRiskTolerance, AssessRiskToleranceRequest, pb::Customer)
-#undef CRM_UNARY
+CRM_CUSTOMER_SYNC_RPCS(CRM_DEFINE)
+#undef CRM_DEFINE
 
 // The two hot calls, on the callback API: answered from their batch's
 // runner thread (see db::GroupCommit).

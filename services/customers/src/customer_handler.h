@@ -8,6 +8,32 @@
 #include "crm/customers/v1/customers.grpc.pb.h"
 #include "services/customers/src/customer_service.h"
 
+// The unary RPCs on the sync API that forward to the CustomerService method
+// of the same name: X(Rpc, Request, Response).
+#define CRM_CUSTOMER_SYNC_RPCS(X) \
+  X(UpdateCustomer, UpdateCustomerRequest, Customer)                                       \
+  X(ListCustomers, ListCustomersRequest, ListCustomersResponse)                            \
+  X(ArchiveCustomer, ArchiveCustomerRequest, Customer)                                     \
+  X(VerifyCustomer, VerifyCustomerRequest, Customer)                                       \
+  X(ListCustomerChanges, ListCustomerChangesRequest, ListCustomerChangesResponse)          \
+  X(CreateContact, CreateContactRequest, Contact)                                          \
+  X(GetContact, GetContactRequest, Contact)                                                \
+  X(UpdateContact, UpdateContactRequest, Contact)                                          \
+  X(ListContacts, ListContactsRequest, ListContactsResponse)                               \
+  X(ListMembers, ListMembersRequest, ListMembersResponse)                                  \
+  X(GetValueModel, GetValueModelRequest, ValueModel)                                       \
+  X(UpdateValueModel, UpdateValueModelRequest, ValueModel)                                 \
+  X(RecomputeTiers, RecomputeTiersRequest, RecomputeTiersResponse)                         \
+  X(ListTierChanges, ListTierChangesRequest, ListTierChangesResponse)                      \
+  X(ListStaleCustomers, ListStaleCustomersRequest, ListStaleCustomersResponse)             \
+  X(GetDataQualityReport, GetDataQualityReportRequest, DataQualityReport)                  \
+  X(RecordChurnSignal, RecordChurnSignalRequest, ChurnSignal)                              \
+  X(ListChurnSignals, ListChurnSignalsRequest, ListChurnSignalsResponse)                   \
+  X(SetRetentionStage, SetRetentionStageRequest, Customer)                                 \
+  X(CreateCompetitiveReport, CreateCompetitiveReportRequest, CompetitiveReport)            \
+  X(ListCompetitiveReports, ListCompetitiveReportsRequest, ListCompetitiveReportsResponse) \
+  X(AssessRiskTolerance, AssessRiskToleranceRequest, Customer)
+
 namespace crm::customers {
 
 class CustomerHandler final
@@ -17,36 +43,16 @@ class CustomerHandler final
   CustomerHandler(CustomerService& service, const auth::TokenVerifier& verifier)
       : service_(service), verifier_(verifier) {}
 
-#define CRM_UNARY(Rpc, Request, Response)                                              \
-  grpc::Status Rpc(grpc::ServerContext* ctx, const pb::Request* req, Response* resp) override;
+#define CRM_DECLARE(Rpc, Request, Response) \
+  grpc::Status Rpc(grpc::ServerContext* ctx, const pb::Request* req, pb::Response* resp) override;
+  CRM_CUSTOMER_SYNC_RPCS(CRM_DECLARE)
+#undef CRM_DECLARE
   grpc::ServerUnaryReactor* CreateCustomer(grpc::CallbackServerContext* ctx, const pb::CreateCustomerRequest* req,
                                            pb::Customer* resp) override;
   grpc::ServerUnaryReactor* GetCustomer(grpc::CallbackServerContext* ctx, const pb::GetCustomerRequest* req,
                                         pb::Customer* resp) override;
-  CRM_UNARY(UpdateCustomer, UpdateCustomerRequest, pb::Customer)
-  CRM_UNARY(ListCustomers, ListCustomersRequest, pb::ListCustomersResponse)
-  CRM_UNARY(ArchiveCustomer, ArchiveCustomerRequest, pb::Customer)
-  CRM_UNARY(VerifyCustomer, VerifyCustomerRequest, pb::Customer)
-  CRM_UNARY(ListCustomerChanges, ListCustomerChangesRequest, pb::ListCustomerChangesResponse)
-  CRM_UNARY(CreateContact, CreateContactRequest, pb::Contact)
-  CRM_UNARY(GetContact, GetContactRequest, pb::Contact)
-  CRM_UNARY(UpdateContact, UpdateContactRequest, pb::Contact)
-  CRM_UNARY(ListContacts, ListContactsRequest, pb::ListContactsResponse)
-  CRM_UNARY(DeleteContact, DeleteContactRequest, google::protobuf::Empty)
-  CRM_UNARY(ListMembers, ListMembersRequest, pb::ListMembersResponse)
-  CRM_UNARY(GetValueModel, GetValueModelRequest, pb::ValueModel)
-  CRM_UNARY(UpdateValueModel, UpdateValueModelRequest, pb::ValueModel)
-  CRM_UNARY(RecomputeTiers, RecomputeTiersRequest, pb::RecomputeTiersResponse)
-  CRM_UNARY(ListTierChanges, ListTierChangesRequest, pb::ListTierChangesResponse)
-  CRM_UNARY(ListStaleCustomers, ListStaleCustomersRequest, pb::ListStaleCustomersResponse)
-  CRM_UNARY(GetDataQualityReport, GetDataQualityReportRequest, pb::DataQualityReport)
-  CRM_UNARY(RecordChurnSignal, RecordChurnSignalRequest, pb::ChurnSignal)
-  CRM_UNARY(ListChurnSignals, ListChurnSignalsRequest, pb::ListChurnSignalsResponse)
-  CRM_UNARY(SetRetentionStage, SetRetentionStageRequest, pb::Customer)
-  CRM_UNARY(CreateCompetitiveReport, CreateCompetitiveReportRequest, pb::CompetitiveReport)
-  CRM_UNARY(ListCompetitiveReports, ListCompetitiveReportsRequest, pb::ListCompetitiveReportsResponse)
-  CRM_UNARY(AssessRiskTolerance, AssessRiskToleranceRequest, pb::Customer)
-#undef CRM_UNARY
+  grpc::Status DeleteContact(grpc::ServerContext* ctx, const pb::DeleteContactRequest* req,
+                             google::protobuf::Empty* resp) override;
 
   grpc::Status ImportMembers(grpc::ServerContext* ctx,
                              grpc::ServerReader<pb::ImportMembersRequest>* reader,
