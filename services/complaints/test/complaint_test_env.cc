@@ -56,19 +56,13 @@ std::unique_ptr<ComplaintsServer> ComplaintsServer::Start(const db::DbConfig& db
   s->handler_ = std::make_unique<ComplaintHandler>(*s->service_, *s->verifier_);
   s->feed_ = std::make_unique<events::EventFeedService>(*s->pool_, *s->verifier_,
                                                         events::EventFeedOptions{.producer = "complaints"});
-  const server::ServerOptions options = ctest::TestServerOptions();
-  s->server_ = std::make_unique<server::GrpcServer>(
-      options, std::vector<grpc::Service*>{s->handler_.get(), s->feed_.get()},
-      std::vector<std::string>{"crm.complaints.v1.ComplaintService"}, [] { return absl::OkStatus(); });
-  auto port = s->server_->Start();
-  if (!port.ok()) {
-    ADD_FAILURE() << port.status();
-    return nullptr;
-  }
-  auto channel_to_us = grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port), grpc::InsecureChannelCredentials());
-  s->channel_ = channel_to_us;
-  s->stub_ = pb::ComplaintService::NewStub(channel_to_us);
-  s->feed_stub_ = events::v1::EventFeed::NewStub(channel_to_us);
+  ctest::StartedServer started =
+      ctest::StartTestServer({s->handler_.get(), s->feed_.get()}, {"crm.complaints.v1.ComplaintService"});
+  if (started.server == nullptr) return nullptr;
+  s->server_ = std::move(started.server);
+  s->channel_ = started.channel;
+  s->stub_ = pb::ComplaintService::NewStub(s->channel_);
+  s->feed_stub_ = events::v1::EventFeed::NewStub(s->channel_);
   return s;
 }
 

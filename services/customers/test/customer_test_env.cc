@@ -33,6 +33,22 @@ server::ServerOptions TestServerOptions() {
   return options;
 }
 
+StartedServer StartTestServer(std::vector<grpc::Service*> services, std::vector<std::string> health_names,
+                              std::function<absl::Status()> readiness) {
+  StartedServer started;
+  started.server = std::make_unique<server::GrpcServer>(TestServerOptions(), std::move(services),
+                                                        std::move(health_names), std::move(readiness));
+  absl::StatusOr<int> port = started.server->Start();
+  if (!port.ok()) {
+    ADD_FAILURE() << port.status();
+    started.server.reset();
+    return started;
+  }
+  started.port = *port;
+  started.channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port), grpc::InsecureChannelCredentials());
+  return started;
+}
+
 std::unique_ptr<CustomersServer> CustomersServer::Start(const db::DbConfig& db) {
   std::unique_ptr<CustomersServer> s(new CustomersServer());
   s->pool_ = std::make_unique<db::ConnectionPool>(db);
@@ -49,23 +65,17 @@ std::unique_ptr<CustomersServer> CustomersServer::Start(const db::DbConfig& db) 
   s->handler_ = std::make_unique<CustomerHandler>(*s->service_, *s->verifier_);
   s->feed_ = std::make_unique<events::EventFeedService>(*s->pool_, *s->verifier_,
                                                          events::EventFeedOptions{.producer = "customers"});
-  const server::ServerOptions options = TestServerOptions();
   db::ConnectionPool* pool = s->pool_.get();
-  s->server_ = std::make_unique<server::GrpcServer>(
-      options, std::vector<grpc::Service*>{s->handler_.get(), s->feed_.get()},
-      std::vector<std::string>{"crm.customers.v1.CustomerService",
-                               events::EventFeedService::kServiceName},
+  StartedServer started = StartTestServer(
+      {s->handler_.get(), s->feed_.get()}, {"crm.customers.v1.CustomerService", events::EventFeedService::kServiceName},
       [pool] {
         absl::Status st = pool->Ping(absl::Now() + absl::Seconds(1));
         return st.code() == absl::StatusCode::kDeadlineExceeded ? absl::OkStatus() : st;
       });
-  auto port = s->server_->Start();
-  if (!port.ok()) {
-    ADD_FAILURE() << port.status();
-    return nullptr;
-  }
-  s->port_ = *port;
-  s->channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port), grpc::InsecureChannelCredentials());
+  if (started.server == nullptr) return nullptr;
+  s->server_ = std::move(started.server);
+  s->port_ = started.port;
+  s->channel_ = started.channel;
   s->stub_ = pb::CustomerService::NewStub(s->channel_);
   return s;
 }

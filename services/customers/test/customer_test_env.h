@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,6 +75,17 @@ class CustomersServer {
 // 127.0.0.1 on a free port with fast health probes and a short grace.
 std::unique_ptr<auth::TokenVerifier> NewTestVerifier(const Clock& clock);
 server::ServerOptions TestServerOptions();
+
+// A test server started with TestServerOptions(), and a channel to it.
+struct StartedServer {
+  std::unique_ptr<server::GrpcServer> server;  // null when it did not start (a test failure is recorded)
+  std::shared_ptr<grpc::Channel> channel;
+  int port = 0;
+};
+// Serves `services`; health reports `health_names` SERVING while
+// `readiness` holds (always, by default).
+StartedServer StartTestServer(std::vector<grpc::Service*> services, std::vector<std::string> health_names,
+                              std::function<absl::Status()> readiness = [] { return absl::OkStatus(); });
 
 // A valid enterprise with a unique, valid credit code for sequence `n`.
 pb::Customer Enterprise(const std::string& display_name, int n);

@@ -37,19 +37,13 @@ std::unique_ptr<OpportunitiesServer> OpportunitiesServer::Start(const db::DbConf
   s->handler_ = std::make_unique<OpportunityHandler>(*s->service_, *s->verifier_);
   s->feed_ = std::make_unique<events::EventFeedService>(*s->pool_, *s->verifier_,
                                                         events::EventFeedOptions{.producer = "opportunities"});
-  const server::ServerOptions options = ctest::TestServerOptions();
-  s->server_ = std::make_unique<server::GrpcServer>(
-      options, std::vector<grpc::Service*>{s->handler_.get(), s->feed_.get()},
-      std::vector<std::string>{"crm.opportunities.v1.OpportunityService"}, [] { return absl::OkStatus(); });
-  auto port = s->server_->Start();
-  if (!port.ok()) {
-    ADD_FAILURE() << port.status();
-    return nullptr;
-  }
-  auto channel_to_us = grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port), grpc::InsecureChannelCredentials());
-  s->channel_ = channel_to_us;
-  s->stub_ = pb::OpportunityService::NewStub(channel_to_us);
-  s->feed_stub_ = events::v1::EventFeed::NewStub(channel_to_us);
+  ctest::StartedServer started =
+      ctest::StartTestServer({s->handler_.get(), s->feed_.get()}, {"crm.opportunities.v1.OpportunityService"});
+  if (started.server == nullptr) return nullptr;
+  s->server_ = std::move(started.server);
+  s->channel_ = started.channel;
+  s->stub_ = pb::OpportunityService::NewStub(s->channel_);
+  s->feed_stub_ = events::v1::EventFeed::NewStub(s->channel_);
   return s;
 }
 

@@ -1,6 +1,5 @@
 #include "services/scheduling/test/scheduling_test_env.h"
 
-#include "absl/strings/str_cat.h"
 #include "common/db/migrations.h"
 #include "common/events/outbox.h"
 #include "gtest/gtest.h"
@@ -31,16 +30,11 @@ std::unique_ptr<SchedulingServer> SchedulingServer::Start(const db::DbConfig& db
     return nullptr;
   }
   s->handler_ = std::make_unique<SchedulingHandler>(*s->service_, *s->verifier_);
-  s->server_ = std::make_unique<server::GrpcServer>(customers::testing::TestServerOptions(),
-                                                    std::vector<grpc::Service*>{s->handler_.get()},
-                                                    std::vector<std::string>{"crm.scheduling.v1.SchedulingService"},
-                                                    [] { return absl::OkStatus(); });
-  auto port = s->server_->Start();
-  if (!port.ok()) {
-    ADD_FAILURE() << port.status();
-    return nullptr;
-  }
-  s->channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port), grpc::InsecureChannelCredentials());
+  customers::testing::StartedServer started =
+      customers::testing::StartTestServer({s->handler_.get()}, {"crm.scheduling.v1.SchedulingService"});
+  if (started.server == nullptr) return nullptr;
+  s->server_ = std::move(started.server);
+  s->channel_ = started.channel;
   s->stub_ = pb::SchedulingService::NewStub(s->channel_);
   return s;
 }
