@@ -244,4 +244,14 @@ std::optional<int> ExitCodeAfterMigrations(const absl::Status& migrated, const S
   return std::nullopt;
 }
 
+bool StartServing(GrpcServer& server, const ServiceConfig& config) {
+  absl::StatusOr<int> port = server.Start();
+  if (!port.ok()) {
+    log::Error("cannot start", {{"error", port.status().ToString()}});
+    return false;
+  }
+  WritePortFile(config.port_file, *port);
+  return true;
+}
+
 }  // namespace crm::server

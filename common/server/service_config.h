@@ -63,4 +63,8 @@ std::function<std::string()> ServiceTokenSourceOrDie(const ServiceConfig& config
 // serve.
 std::optional<int> ExitCodeAfterMigrations(const absl::Status& migrated, const ServiceConfig& config);
 
+// Starts `server` and writes the port it listens on to --port_file; false
+// (logged) when it cannot listen.
+bool StartServing(GrpcServer& server, const ServiceConfig& config);
+
 }  // namespace crm::server

@@ -36,10 +36,7 @@ int Main(int argc, char** argv) {
 
   db::ConnectionPool pool(config.db);
   absl::Status migrated = db::ApplyMigrations(pool, ConsumerMigrations(), absl::Now() + absl::Seconds(60));
-  if (!migrated.ok()) {
-    log::Error("migrations failed", {{"error", migrated.ToString()}});
-    return 1;
-  }
+  if (std::optional<int> exit_code = server::ExitCodeAfterMigrations(migrated, config)) return *exit_code;
 
   ConsumerOptions options;
   options.producer = kProducer;

@@ -40,24 +40,15 @@ int Main(int argc, char** argv) {
   server::BlockTerminationSignals();
   config::ParseFlagsWithEnv(argc, argv, "crm_events_test_producer: event feed test producer");
   const server::ServiceConfig config = server::LoadServiceConfig();
-  auto verifier = auth::TokenVerifier::Create(config.auth, RealClock::Get());
-  if (!verifier.ok()) config::Die(verifier.status().message());
+  const std::unique_ptr<auth::TokenVerifier> verifier = server::TokenVerifierOrDie(config, RealClock::Get());
 
   db::ConnectionPool pool(config.db);
   absl::Status migrated = db::ApplyMigrations(pool, ProducerMigrations(), absl::Now() + absl::Seconds(60));
-  if (!migrated.ok()) {
-    log::Error("migrations failed", {{"error", migrated.ToString()}});
-    return 1;
-  }
-  EventFeedService feed(pool, **verifier, {.producer = kProducer, .poll_interval = absl::Milliseconds(20)});
+  if (std::optional<int> exit_code = server::ExitCodeAfterMigrations(migrated, config)) return *exit_code;
+  EventFeedService feed(pool, *verifier, {.producer = kProducer, .poll_interval = absl::Milliseconds(20)});
   server::GrpcServer server(config.server, {&feed}, {EventFeedService::kServiceName},
                             [&pool] { return server::DatabaseReadiness(pool); });
-  auto port = server.Start();
-  if (!port.ok()) {
-    log::Error("cannot start", {{"error", port.status().ToString()}});
-    return 1;
-  }
-  server::WritePortFile(config.port_file, *port);
+  if (!server::StartServing(server, config)) return 1;
 
   absl::Notification stopping;
   std::thread appender([&] {

@@ -76,12 +76,7 @@ int main(int argc, char** argv) {
   // health is the suite's (GatewayService.GetSuiteHealth).
   crm::server::GrpcServer server(config.server, {&gateway_service}, {"crm.gateway.v1.GatewayService"}, nullptr);
   server.SetGenericService(&proxy);
-  auto port = server.Start();
-  if (!port.ok()) {
-    crm::log::Error("cannot start", {{"error", port.status().ToString()}});
-    return 1;
-  }
-  crm::server::WritePortFile(config.port_file, *port);
+  if (!crm::server::StartServing(server, config)) return 1;
 
   // The HTTP/JSON front: the services whose RPCs carry HTTP annotations.
   std::unique_ptr<crm::gateway::HttpRoutes> routes;

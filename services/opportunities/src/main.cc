@@ -83,12 +83,7 @@ int main(int argc, char** argv) {
                                  {"crm.opportunities.v1.OpportunityService",
                                   crm::events::EventFeedService::kServiceName},
                                  [&pool] { return crm::server::DatabaseReadiness(pool); });
-  auto port = server.Start();
-  if (!port.ok()) {
-    crm::log::Error("cannot start", {{"error", port.status().ToString()}});
-    return 1;
-  }
-  crm::server::WritePortFile(config.port_file, *port);
+  if (!crm::server::StartServing(server, config)) return 1;
   pruner.Start();
   if (customer_events) customer_events->Start();
 

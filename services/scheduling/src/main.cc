@@ -109,12 +109,7 @@ int main(int argc, char** argv) {
   crm::server::GrpcServer server(config.server, {&handler, &feed},
                                  {"crm.scheduling.v1.SchedulingService", crm::events::EventFeedService::kServiceName},
                                  [&pool] { return crm::server::DatabaseReadiness(pool); });
-  auto port = server.Start();
-  if (!port.ok()) {
-    crm::log::Error("cannot start", {{"error", port.status().ToString()}});
-    return 1;
-  }
-  crm::server::WritePortFile(config.port_file, *port);
+  if (!crm::server::StartServing(server, config)) return 1;
   pruner.Start();
   for (auto& c : consumers) c->Start();
 
