@@ -68,6 +68,16 @@ std::string CodeName(grpc::StatusCode code) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
+// "<what> in 12.3 s (CPU s: MariaDB 8.1 crm_bench 0.4)": how long seeding
+// took and what it cost the processes watched, the called server aside.
+std::string SeedNote(const std::string& what, absl::Duration elapsed, const CpuUsage& cpu) {
+  std::string note = absl::StrFormat("%s in %.1f s (CPU s:", what, absl::ToDoubleSeconds(elapsed));
+  for (const auto& [label, seconds] : cpu.seconds) {
+    if (label != "server") absl::StrAppend(&note, absl::StrFormat(" %s %.1f", label, seconds));
+  }
+  return note + ")";
+}
+
 absl::Status ToAbsl(const grpc::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
@@ -1140,6 +1150,34 @@ void SeedComplaints(sql::Connection& conn, int64_t first_id, int64_t end_id, abs
 
 }  // namespace
 
+absl::Status Bench::SeedInParallel(const db::DbConfig& db, int64_t items, absl::string_view what,
+                                   const std::function<void(sql::Connection&, int64_t, std::mt19937_64&)>& seed) const {
+  std::atomic<int64_t> next_item{0};
+  std::mutex mu;
+  absl::Status first_failure = absl::OkStatus();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kSeedThreads; ++t) {
+    threads.emplace_back([&, t] {
+      absl::Status s = [&]() -> absl::Status {
+        auto conn = Connect(db);
+        if (!conn.ok()) return conn.status();
+        std::mt19937_64 rng(static_cast<uint64_t>(t) + 1);
+        try {
+          for (int64_t item = next_item++; item < items; item = next_item++) seed(**conn, item, rng);
+        } catch (const sql::SQLException& e) {
+          next_item = items;  // the others stop too
+          return SqlError(e, what);
+        }
+        return absl::OkStatus();
+      }();
+      std::lock_guard<std::mutex> lock(mu);
+      if (first_failure.ok()) first_failure = s;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  return first_failure;
+}
+
 std::vector<ScenarioResult> Bench::BreachSweep() {
   // The breach job's own batch (500 clocks per transaction).
   const int batch = crm::complaints::BreachJobOptions().batch_size;
@@ -1186,40 +1224,15 @@ std::vector<ScenarioResult> Bench::BreachSweep() {
     }
   }
   const int64_t chunks = (total + kSeedRowsPerInsert - 1) / kSeedRowsPerInsert;
-  std::atomic<int64_t> next_chunk{0};
-  std::mutex mu;
-  absl::Status seed_status = absl::OkStatus();
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kSeedThreads; ++t) {
-    threads.emplace_back([&] {
-      absl::Status s = [&]() -> absl::Status {
-        auto conn = Connect(config_.complaints_db);
-        if (!conn.ok()) return conn.status();
-        try {
-          for (int64_t chunk = next_chunk++; chunk < chunks; chunk = next_chunk++) {
-            SeedComplaints(**conn, 1 + chunk * kSeedRowsPerInsert,
-                           1 + std::min(total, (chunk + 1) * kSeedRowsPerInsert), now);
-          }
-        } catch (const sql::SQLException& e) {
-          next_chunk = chunks;  // the others stop too
-          return SqlError(e, "seed complaints");
-        }
-        return absl::OkStatus();
-      }();
-      std::lock_guard<std::mutex> lock(mu);
-      if (seed_status.ok()) seed_status = s;
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  if (!seed_status.ok()) return fail(seed_status);
-  const absl::Duration seed_time = Since(seed_start);
-  const CpuUsage seed_cpu = CpuUsed(watch, seed_cpu_before, TakeCpuSnapshot(watch));
-  std::string seed_note = absl::StrFormat("seeded %d complaints + %d clocks in %.1f s (CPU s:", total, 2 * total,
-                                          absl::ToDoubleSeconds(seed_time));
-  for (const auto& [label, seconds] : seed_cpu.seconds) {
-    absl::StrAppend(&seed_note, absl::StrFormat(" %s %.1f", label, seconds));
-  }
-  absl::StrAppend(&seed_note, ")");
+  absl::Status seeded = SeedInParallel(config_.complaints_db, chunks, "seed complaints",
+                                       [&](sql::Connection& conn, int64_t chunk, std::mt19937_64&) {
+                                         SeedComplaints(conn, 1 + chunk * kSeedRowsPerInsert,
+                                                        1 + std::min(total, (chunk + 1) * kSeedRowsPerInsert), now);
+                                       });
+  if (!seeded.ok()) return fail(seeded);
+  const std::string seed_note =
+      SeedNote(absl::StrFormat("seeded %d complaints + %d clocks", total, 2 * total), Since(seed_start),
+               CpuUsed(watch, seed_cpu_before, TakeCpuSnapshot(watch)));
 
   crm::complaints::MysqlComplaintRepository repository(pool);
   auto run = [&](ScenarioResult& r, int64_t expected) {
@@ -1563,40 +1576,15 @@ std::vector<ScenarioResult> Bench::ConflictCheck() {
       return fail(SqlError(e, "delete earlier seed visits"));
     }
   }
-  std::atomic<int> next_manager{0};
-  std::mutex mu;
-  absl::Status seed_status = absl::OkStatus();
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kSeedThreads; ++t) {
-    threads.emplace_back([&, t] {
-      absl::Status s = [&]() -> absl::Status {
-        auto conn = Connect(config_.scheduling_db);
-        if (!conn.ok()) return conn.status();
-        std::mt19937_64 rng(static_cast<uint64_t>(t) + 1);
-        try {
-          for (int m = next_manager++; m < managers; m = next_manager++) {
-            SeedVisits(**conn, absl::StrCat(kSeedOwnerPrefix, m), per_manager, first_day, now, rng);
-          }
-        } catch (const sql::SQLException& e) {
-          next_manager = managers;  // the others stop too
-          return SqlError(e, "seed visits");
-        }
-        return absl::OkStatus();
-      }();
-      std::lock_guard<std::mutex> lock(mu);
-      if (seed_status.ok()) seed_status = s;
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  if (!seed_status.ok()) return fail(seed_status);
-  const absl::Duration seed_time = Since(seed_start);
-  const CpuUsage seed_cpu = CpuUsed(watch, seed_cpu_before, TakeCpuSnapshot(watch));
-  std::string seed_note = absl::StrFormat("seeded %d visits of %d managers in %.1f s (CPU s:",
-                                          managers * per_manager, managers, absl::ToDoubleSeconds(seed_time));
-  for (const auto& [label, seconds] : seed_cpu.seconds) {
-    if (label != "server") absl::StrAppend(&seed_note, absl::StrFormat(" %s %.1f", label, seconds));
-  }
-  absl::StrAppend(&seed_note, ")");
+  absl::Status seeded = SeedInParallel(config_.scheduling_db, managers, "seed visits",
+                                       [&](sql::Connection& conn, int64_t m, std::mt19937_64& rng) {
+                                         SeedVisits(conn, absl::StrCat(kSeedOwnerPrefix, m), per_manager, first_day,
+                                                    now, rng);
+                                       });
+  if (!seeded.ok()) return fail(seeded);
+  const std::string seed_note =
+      SeedNote(absl::StrFormat("seeded %d visits of %d managers", managers * per_manager, managers),
+               Since(seed_start), CpuUsed(watch, seed_cpu_before, TakeCpuSnapshot(watch)));
 
   // Alternate: a seeded manager, then a manager with nothing booked, at the
   // same time of day (15:00-16:00 Beijing time, between that day's seeded

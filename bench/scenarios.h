@@ -219,6 +219,11 @@ class Bench {
   std::string CallWithToken(Stub& stub,
                             grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
                             const Request& request, const std::string& token, Response& response) const;
+  // Runs seed(connection, item, rng) for items 0 .. items-1 spread over
+  // kSeedThreads connections to `db`, each with its own rng; the first
+  // failure (named after `what`) stops the others and is returned.
+  absl::Status SeedInParallel(const db::DbConfig& db, int64_t items, absl::string_view what,
+                              const std::function<void(sql::Connection&, int64_t, std::mt19937_64&)>& seed) const;
   absl::StatusOr<std::unique_ptr<sql::Connection>> Connect() const;  // config_.db
   absl::StatusOr<std::unique_ptr<sql::Connection>> Connect(const db::DbConfig& db) const;
   // Creates customer_set enterprises through the service (once).
