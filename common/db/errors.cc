@@ -12,9 +12,10 @@ bool IsRetryableTransactionError(int mysql_error) {
 }
 
 bool IsConnectionError(int mysql_error) {
-  return mysql_error == kErrServerGone || mysql_error == kErrLostConnection ||
-         mysql_error == kErrCantConnect || mysql_error == kErrCantConnectTcp ||
-         // 2000-2099 are client errors; most mean the connection is unusable.
+  return mysql_error == kErrTooManyConnections || mysql_error == kErrServerShutdown ||
+         mysql_error == kErrConnectionKilled ||
+         // 2000-2099 are client errors (server gone, lost connection, cannot
+         // connect …); most mean the connection is unusable.
          (mysql_error >= 2000 && mysql_error < 2100);
 }
 

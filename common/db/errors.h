@@ -18,8 +18,10 @@ inline constexpr int kErrLockWaitTimeout = 1205;
 inline constexpr int kErrDeadlock = 1213;
 inline constexpr int kErrServerGone = 2006;
 inline constexpr int kErrLostConnection = 2013;
-inline constexpr int kErrCantConnect = 2002;
-inline constexpr int kErrCantConnectTcp = 2003;
+// Server-side errors that end the session.
+inline constexpr int kErrTooManyConnections = 1040;
+inline constexpr int kErrServerShutdown = 1053;
+inline constexpr int kErrConnectionKilled = 1927;
 
 // duplicate key → ALREADY_EXISTS, deadlock/lock wait → ABORTED, lost or
 // refused connection → UNAVAILABLE, anything else → INTERNAL. The message

@@ -14,6 +14,10 @@ TEST(ErrorsTest, MapsMysqlErrorsToCanonicalCodes) {
   EXPECT_THAT(ErrorCodeToStatus(kErrLockWaitTimeout, "x"), StatusIs(absl::StatusCode::kAborted));
   EXPECT_THAT(ErrorCodeToStatus(kErrServerGone, "x"), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(ErrorCodeToStatus(kErrLostConnection, "x"), StatusIs(absl::StatusCode::kUnavailable));
+  // A server shutting down, a killed session, a full server: clients may retry.
+  EXPECT_THAT(ErrorCodeToStatus(kErrServerShutdown, "x"), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(ErrorCodeToStatus(kErrConnectionKilled, "x"), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(ErrorCodeToStatus(kErrTooManyConnections, "x"), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(ErrorCodeToStatus(1064, "x"), StatusIs(absl::StatusCode::kInternal));
 }
 

@@ -21,6 +21,14 @@ struct ThreadGuard {
 
 int Seconds(absl::Duration d) { return static_cast<int>(absl::ToInt64Seconds(d)); }
 
+bool Alive(sql::Connection& conn) {
+  try {
+    return conn.isValid();
+  } catch (const sql::SQLException&) {
+    return false;
+  }
+}
+
 }  // namespace
 
 void EnsureThreadInit(sql::Driver* driver) {
@@ -93,6 +101,7 @@ absl::StatusOr<std::unique_ptr<PooledConnection>> ConnectionPool::Connect() {
 
 absl::StatusOr<Lease> ConnectionPool::Acquire(absl::Time deadline) {
   EnsureThreadInit(driver_);
+  std::unique_ptr<PooledConnection> idle;
   {
     absl::MutexLock lock(&mu_);
     auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -103,10 +112,19 @@ absl::StatusOr<Lease> ConnectionPool::Acquire(absl::Time deadline) {
     }
     ++leased_;
     if (!idle_.empty()) {
-      std::unique_ptr<PooledConnection> conn = std::move(idle_.front());
+      idle = std::move(idle_.front());
       idle_.pop_front();
-      return Lease(this, std::move(conn));
     }
+  }
+  if (idle != nullptr) {
+    // A connection that sat idle may have outlived the server (a restart
+    // while no call ran): one ping, outside the lock, finds out before the
+    // caller's statement does. Busy connections are lent without it.
+    if (absl::Now() - idle->returned_at() < config_.ping_after_idle || Alive(idle->connection())) {
+      return Lease(this, std::move(idle));
+    }
+    idle.reset();
+    DropIdle();  // as old as this one
   }
   // Connect outside the lock: it can take up to connect_timeout.
   auto conn = Connect();
@@ -119,14 +137,25 @@ absl::StatusOr<Lease> ConnectionPool::Acquire(absl::Time deadline) {
 }
 
 void ConnectionPool::Return(std::unique_ptr<PooledConnection> conn, bool broken) {
+  {
+    absl::MutexLock lock(&mu_);
+    --leased_;
+    if (!broken) {
+      if (conn != nullptr) {
+        conn->set_returned_at(absl::Now());
+        idle_.push_back(std::move(conn));
+      }
+      return;
+    }
+  }
+  conn.reset();
+  DropIdle();
+}
+
+void ConnectionPool::DropIdle() {
   std::deque<std::unique_ptr<PooledConnection>> dropped;
   absl::MutexLock lock(&mu_);
-  --leased_;
-  if (broken) {
-    dropped.swap(idle_);  // closed when this scope ends
-    return;
-  }
-  if (conn != nullptr) idle_.push_back(std::move(conn));
+  dropped.swap(idle_);  // closed when this scope ends, after the unlock
 }
 
 absl::Status ConnectionPool::Ping(absl::Time deadline) {

@@ -3,7 +3,9 @@
 // never shared between threads: a caller leases one, uses it, and the lease
 // returns it on destruction. Connections that hit a connection-level error
 // are discarded, and the idle ones are dropped with them (after a server
-// restart they are all dead), so the next lease reconnects. Each pooled
+// restart they are all dead), so the next lease reconnects. A connection
+// idle for more than `ping_after_idle` is pinged before it is lent again, so
+// a restart that no call saw does not fail the first calls after it. Each pooled
 // connection carries a cache of its prepared statements (statement_cache.h),
 // so a hot query is prepared once per connection, not once per call.
 // Health pings use one more connection of their own (see Ping).
@@ -37,6 +39,8 @@ struct DbConfig {
   // Connect, read and write timeout of the health probe's own connection
   // (whole seconds, at least 1): a hung link fails the probe within this.
   absl::Duration probe_timeout = absl::Seconds(2);
+  // A connection idle for longer than this is pinged before it is lent.
+  absl::Duration ping_after_idle = absl::Seconds(1);
 };
 
 class ConnectionPool;
@@ -91,6 +95,7 @@ class ConnectionPool {
  private:
   friend class Lease;
   void Return(std::unique_ptr<PooledConnection> conn, bool broken);
+  void DropIdle();
   absl::StatusOr<std::unique_ptr<PooledConnection>> Connect();
 
   const DbConfig config_;

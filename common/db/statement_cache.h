@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace sql {
 class Connection;
@@ -62,8 +63,14 @@ class PooledConnection {
 
   sql::Connection& connection() const { return *conn_; }
 
+  // When the pool last took it back (the pool checks a connection that sat
+  // idle for a while before lending it again).
+  absl::Time returned_at() const { return returned_at_; }
+  void set_returned_at(absl::Time t) { returned_at_ = t; }
+
  private:
   std::unique_ptr<sql::Connection> conn_;
+  absl::Time returned_at_ = absl::InfiniteFuture();
   std::unique_ptr<StatementCache> cache_;
 };
 

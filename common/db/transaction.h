@@ -62,6 +62,11 @@ auto RunInTransaction(ConnectionPool& pool, absl::Time deadline, Fn&& fn,
       }
       last_error = ToStatus(e, options.context);
       if (!IsRetryableTransactionError(code) || absl::Now() >= deadline) break;
+    } catch (...) {
+      // The transaction is still open: back in the pool, the connection's
+      // next START TRANSACTION would commit its half-done writes.
+      lease->MarkBroken();
+      throw;
     }
   }
   return Result(last_error);
@@ -80,6 +85,9 @@ auto WithConnection(ConnectionPool& pool, absl::Time deadline, Fn&& fn,
   } catch (const sql::SQLException& e) {
     if (IsConnectionError(e.getErrorCode())) lease->MarkBroken();
     return Result(ToStatus(e, context));
+  } catch (...) {
+    lease->MarkBroken();  // its session state is unknown
+    throw;
   }
 }
 
