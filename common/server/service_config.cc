@@ -98,6 +98,9 @@ ServiceConfig LoadServiceConfig(DatabaseUse database) {
   c.server.max_threads = absl::GetFlag(FLAGS_max_threads);
   c.server.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   c.server.shutdown_grace = absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds));
+  if (c.server.shutdown_grace < absl::ZeroDuration() || c.server.shutdown_grace > absl::Minutes(5)) {
+    config::Die("--shutdown_grace_seconds: 0 to 300");
+  }
   c.server.shutdown_drain = absl::Seconds(absl::GetFlag(FLAGS_shutdown_drain_seconds));
   if (c.server.shutdown_drain < absl::ZeroDuration() || c.server.shutdown_drain > absl::Minutes(5)) {
     config::Die("--shutdown_drain_seconds: 0 to 300");
@@ -195,10 +198,13 @@ ServiceConfig LoadServiceConfig(DatabaseUse database) {
   const std::string page_key_file = absl::GetFlag(FLAGS_page_token_key_file);
   if (!page_key_file.empty()) {
     c.page_token_key = ReadSecretOrDie("page_token_key_file", page_key_file);
+  } else if (!c.auth.hs256_key.empty()) {
+    // A secret already shared by every replica that takes the same tokens.
+    log::Warning("no --page_token_key_file: page tokens are signed with a key derived from the HS256 key");
+    c.page_token_key = absl::StrCat("page-token:", c.auth.hs256_key);
   } else {
-    // Tokens then only work against this process: fine for one replica.
-    log::Warning("no --page_token_key_file: page tokens are signed with the JWT key material");
-    c.page_token_key = absl::StrCat("page-token:", c.auth.hs256_key, c.auth.rs256_public_key_pem);
+    // An RS256 public key is public: tokens signed with it could be forged.
+    config::Die("--page_token_key_file: required with --jwt_rs256_public_key_file (a public key cannot sign)");
   }
   return c;
 }
@@ -215,7 +221,9 @@ void WritePortFile(const std::string& path, int port) {
     std::ofstream out(tmp);
     out << port << "\n";
   }
-  std::filesystem::rename(tmp, path);
+  std::error_code error;
+  std::filesystem::rename(tmp, path, error);
+  if (error) config::Die(absl::StrCat("--port_file: cannot write ", path, ": ", error.message()));
 }
 
 std::unique_ptr<auth::TokenVerifier> TokenVerifierOrDie(const ServiceConfig& config, const Clock& clock) {

@@ -137,6 +137,23 @@ TEST_F(GatewayProcessTest, BadStartUpConfigurationNamesTheFlagAndExits) {
   EXPECT_EQ(WEXITSTATUS(*status), 2) << gateway_->Log();
   EXPECT_NE(gateway_->Log().find("configuration error: hs256_key is a PEM document"), std::string::npos)
       << gateway_->Log();
+
+  // RS256 with no page-token key: the public key must not sign page tokens
+  // (anyone holding it could forge one).
+  gateway_->env().erase("CRM_JWT_HS256_KEY_FILE");
+  gateway_->env()["CRM_JWT_RS256_PUBLIC_KEY_FILE"] = pem_path;
+  {
+    std::ofstream pem(pem_path);
+    pem << "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n";
+  }
+  status = gateway_->RunToExit();
+  std::remove(pem_path.c_str());
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(WEXITSTATUS(*status), 2) << gateway_->Log();
+  EXPECT_NE(gateway_->Log().find("configuration error: --page_token_key_file: required with "
+                                 "--jwt_rs256_public_key_file"),
+            std::string::npos)
+      << gateway_->Log();
 }
 
 TEST_F(GatewayProcessTest, ForwardsCallsWithTheCallersIdentity) {
