@@ -186,7 +186,7 @@ void ValidateCustomer(const pb::Customer& c, const std::vector<std::string>& pat
   if (Covers(paths, "aml_rating") && !pb::AmlRating_IsValid(c.aml_rating())) {
     v.Add(F(prefix, "aml_rating"), "unknown rating");
   }
-  if (creating && c.kind() == pb::ENTERPRISE && c.aml_rating() != pb::AML_RATING_UNSPECIFIED) {
+  if (Covers(paths, "aml_rating") && c.kind() == pb::ENTERPRISE && c.aml_rating() != pb::AML_RATING_UNSPECIFIED) {
     v.Add(F(prefix, "aml_rating"), "only individuals have an AML rating");
   }
   if (!pb::CustomerKind_IsValid(c.kind())) v.Add(F(prefix, "kind"), "unknown kind");
@@ -451,11 +451,16 @@ AccessScope ScopeFor(const auth::Principal& p) {
     case auth::Role::kAdmin:
     case auth::Role::kService:
       return {AccessScope::Kind::kAll, p.subject, p.team};
+    // A token may carry no team. A team-less supervisor sees what they own
+    // (as auth::ScopeWhere has it for the other services) and a team-less
+    // phone manager nothing: "team = ''" must never match a team-less row.
     case auth::Role::kSupervisor:
+      if (p.team.empty()) return {AccessScope::Kind::kOwner, p.subject, p.team};
       return {AccessScope::Kind::kTeam, p.subject, p.team};
     case auth::Role::kManager:
       return {AccessScope::Kind::kOwner, p.subject, p.team};
     case auth::Role::kPhoneManager:
+      if (p.team.empty()) return {AccessScope::Kind::kNone, p.subject, p.team};
       return {AccessScope::Kind::kTeamOrdinaryC, p.subject, p.team};
   }
   return {};

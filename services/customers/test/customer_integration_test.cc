@@ -5,6 +5,7 @@
 #include <thread>
 
 #include <cppconn/statement.h>
+#include <google/protobuf/empty.pb.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <mysql_driver.h>
 
@@ -113,9 +114,10 @@ class CustomersIntegrationTest : public ::testing::Test {
 
   absl::StatusOr<pb::ListCustomersResponse> List(pb::ListCustomersRequest req,
                                                  Role role = Role::kManager,
-                                                 const std::string& subject = "mgr-li") {
+                                                 const std::string& subject = "mgr-li",
+                                                 const std::string& team = "east") {
     pb::ListCustomersResponse out;
-    grpc::Status s = stub().ListCustomers(server_->As(role, subject).get(), req, &out);
+    grpc::Status s = stub().ListCustomers(server_->As(role, subject, team).get(), req, &out);
     if (!s.ok()) return FromGrpcStatus(s);
     return out;
   }
@@ -543,6 +545,157 @@ TEST_F(CustomersIntegrationTest, ImportRefusesAMessageWithInvalidUtf8) {
   pb::ListMembersResponse page;
   ASSERT_TRUE(stub().ListMembers(server_->As(Role::kManager, "mgr-li").get(), list, &page).ok());
   EXPECT_EQ(page.members_size(), 1000) << "the batch flushed before the bad message stays, nothing after it";
+}
+
+// Every call that names a customer answers NOT_FOUND to a manager who does
+// not own it, whatever the call would do (GW-2: existence hidden).
+TEST_F(CustomersIntegrationTest, EveryCallOnAnotherManagersCustomerIsNotFound) {
+  auto company = Create(Enterprise("李的企业客户", 600), Role::kManager, "mgr-li");
+  ASSERT_TRUE(company.ok()) << company.status();
+  pb::Customer individual;
+  individual.set_kind(pb::INDIVIDUAL);
+  individual.set_display_name("李的个人客户");
+  individual.set_phone("13700002222");
+  individual.set_aml_rating(pb::AML_LOW);
+  auto person = Create(individual, Role::kManager, "mgr-li");
+  ASSERT_TRUE(person.ok()) << person.status();
+  pb::CreateContactRequest create_contact;
+  create_contact.set_parent(company->name());
+  create_contact.mutable_contact()->set_display_name("李的联系人");
+  create_contact.mutable_contact()->set_role(pb::CONTACT);
+  create_contact.mutable_contact()->set_phone("13800138001");
+  pb::Contact contact;
+  ASSERT_TRUE(stub().CreateContact(server_->As(Role::kManager, "mgr-li").get(), create_contact, &contact).ok());
+
+  auto wang = [&] { return server_->As(Role::kManager, "mgr-wang"); };
+  auto expect_not_found = [](const char* rpc, const grpc::Status& s) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << rpc << ": " << s.error_message();
+  };
+  pb::Customer customer;
+  pb::Contact contact_out;
+  google::protobuf::Empty empty;
+  {
+    pb::ArchiveCustomerRequest req;
+    req.set_name(company->name());
+    expect_not_found("ArchiveCustomer", stub().ArchiveCustomer(wang().get(), req, &customer));
+  }
+  {
+    pb::VerifyCustomerRequest req;
+    req.set_name(company->name());
+    req.set_fields_checked(10);
+    expect_not_found("VerifyCustomer", stub().VerifyCustomer(wang().get(), req, &customer));
+  }
+  {
+    pb::ListCustomerChangesRequest req;
+    req.set_customer(company->name());
+    pb::ListCustomerChangesResponse out;
+    expect_not_found("ListCustomerChanges", stub().ListCustomerChanges(wang().get(), req, &out));
+  }
+  {
+    pb::ListTierChangesRequest req;
+    req.set_customer(company->name());
+    pb::ListTierChangesResponse out;
+    expect_not_found("ListTierChanges", stub().ListTierChanges(wang().get(), req, &out));
+  }
+  {
+    pb::GetContactRequest req;
+    req.set_name(contact.name());
+    expect_not_found("GetContact", stub().GetContact(wang().get(), req, &contact_out));
+  }
+  {
+    pb::UpdateContactRequest req;
+    req.mutable_contact()->set_name(contact.name());
+    req.mutable_contact()->set_title("总经理");
+    req.mutable_update_mask()->add_paths("title");
+    expect_not_found("UpdateContact", stub().UpdateContact(wang().get(), req, &contact_out));
+  }
+  {
+    pb::ListContactsRequest req;
+    req.set_parent(company->name());
+    pb::ListContactsResponse out;
+    expect_not_found("ListContacts", stub().ListContacts(wang().get(), req, &out));
+  }
+  {
+    pb::DeleteContactRequest req;
+    req.set_name(contact.name());
+    expect_not_found("DeleteContact", stub().DeleteContact(wang().get(), req, &empty));
+  }
+  {
+    auto ctx = wang();
+    pb::ImportMembersResponse out;
+    auto writer = stub().ImportMembers(ctx.get(), &out);
+    writer->Write(MembersFor(company->name(), 2));  // may fail once the server has answered
+    writer->WritesDone();
+    expect_not_found("ImportMembers", writer->Finish());
+  }
+  {
+    pb::ListMembersRequest req;
+    req.set_parent(company->name());
+    pb::ListMembersResponse out;
+    expect_not_found("ListMembers", stub().ListMembers(wang().get(), req, &out));
+  }
+  {
+    pb::RecordChurnSignalRequest req;
+    req.set_parent(company->name());
+    req.set_request_id("churn-wang");
+    req.mutable_signal()->set_kind(pb::MEMBERS_LEAVING);
+    req.mutable_signal()->set_magnitude(10);
+    req.mutable_signal()->set_note("10 名员工离网");
+    pb::ChurnSignal out;
+    expect_not_found("RecordChurnSignal", stub().RecordChurnSignal(wang().get(), req, &out));
+  }
+  {
+    pb::ListChurnSignalsRequest req;
+    req.set_parent(company->name());
+    pb::ListChurnSignalsResponse out;
+    expect_not_found("ListChurnSignals", stub().ListChurnSignals(wang().get(), req, &out));
+  }
+  {
+    pb::SetRetentionStageRequest req;
+    req.set_name(company->name());
+    req.set_stage(pb::RETAINED);
+    expect_not_found("SetRetentionStage", stub().SetRetentionStage(wang().get(), req, &customer));
+  }
+  {
+    pb::AssessRiskToleranceRequest req;
+    req.set_name(person->name());
+    for (int a : {3, 3, 3, 3, 3}) req.add_answer_scores(a);
+    expect_not_found("AssessRiskTolerance", stub().AssessRiskTolerance(wang().get(), req, &customer));
+  }
+  // Nothing was changed by any of them.
+  auto still = Get(company->name());
+  ASSERT_TRUE(still.ok()) << still.status();
+  EXPECT_EQ(still->etag(), company->etag());
+  EXPECT_TRUE(stub().GetContact(server_->As(Role::kManager, "mgr-li").get(),
+                                [&] { pb::GetContactRequest r; r.set_name(contact.name()); return r; }(),
+                                &contact_out).ok());
+}
+
+// A token may carry no team. A team-less supervisor or phone manager must not
+// see every customer whose team is empty (here: one an admin created for a
+// manager outside any team); the supervisor sees what they own.
+TEST_F(CustomersIntegrationTest, TeamLessSupervisorsAndPhoneManagersSeeNoTeamLessCustomers) {
+  pb::Customer unteamed = Enterprise("无团队客户", 601);
+  unteamed.set_owner("mgr-solo");
+  auto created = Create(unteamed, Role::kAdmin, "admin");
+  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_EQ(created->team(), "");
+  EXPECT_THAT(List({}, Role::kAdmin, "admin", "")->customers(), SizeIs(1));
+
+  EXPECT_THAT(List({}, Role::kSupervisor, "sup-none", "")->customers(), IsEmpty());
+  EXPECT_THAT(Get(created->name(), Role::kSupervisor, "sup-none", ""), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(List({}, Role::kPhoneManager, "pm-none", "")->customers(), IsEmpty());
+  EXPECT_THAT(Get(created->name(), Role::kPhoneManager, "pm-none", ""), StatusIs(absl::StatusCode::kNotFound));
+
+  pb::Customer own = Enterprise("主管自己的客户", 602);
+  own.set_owner("sup-none");
+  auto owned = Create(own, Role::kAdmin, "admin");
+  ASSERT_TRUE(owned.ok()) << owned.status();
+  auto listed = List({}, Role::kSupervisor, "sup-none", "");
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_THAT(listed->customers(), SizeIs(1));
+  EXPECT_EQ(listed->customers(0).name(), owned->name());
+  EXPECT_TRUE(Get(owned->name(), Role::kSupervisor, "sup-none", "").ok());
 }
 
 TEST_F(CustomersIntegrationTest, ContactsLifecycleAndAudit) {
@@ -1194,7 +1347,11 @@ TEST(CustomersDatabaseRestartTest, HealthFollowsTheDatabaseAndCallsRecover) {
   auto mariadb = crm::testing::PrivateMariaDb::Start();
   ASSERT_TRUE(mariadb.ok()) << mariadb.status();
   ASSERT_TRUE((*mariadb)->CreateDatabase("crm_customers").ok());
-  auto server = CustomersServer::Start((*mariadb)->Config("crm_customers"));
+  db::DbConfig config = (*mariadb)->Config("crm_customers");
+  // Every idle connection is pinged before it is lent (a second by default):
+  // the second restart below must not depend on how long a restart takes.
+  config.ping_after_idle = absl::ZeroDuration();
+  auto server = CustomersServer::Start(config);
   ASSERT_NE(server, nullptr);
 
   auto health = grpc::health::v1::Health::NewStub(server->channel());
@@ -1233,6 +1390,20 @@ TEST(CustomersDatabaseRestartTest, HealthFollowsTheDatabaseAndCallsRecover) {
   grpc::Status after = server->stub().GetCustomer(server->As(Role::kManager, "mgr-li").get(), get, &out);
   EXPECT_TRUE(after.ok()) << after.error_message();
   EXPECT_EQ(out.display_name(), "重启前");
+
+  // Again, but with no call while the database is down: the pool's idle
+  // connections died unseen, and the first calls afterwards must not fail
+  // on them.
+  ASSERT_TRUE((*mariadb)->Kill().ok());
+  EXPECT_EQ(next_status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  ASSERT_TRUE((*mariadb)->Restart().ok());
+  EXPECT_EQ(next_status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  after = server->stub().GetCustomer(server->As(Role::kManager, "mgr-li").get(), get, &out);
+  EXPECT_TRUE(after.ok()) << after.error_message();
+  *create.mutable_customer() = Enterprise("重启后", 501);
+  pb::Customer created_after;
+  after = server->stub().CreateCustomer(server->As(Role::kManager, "mgr-li").get(), create, &created_after);
+  EXPECT_TRUE(after.ok()) << after.error_message();
   watch_ctx.TryCancel();
 }
 

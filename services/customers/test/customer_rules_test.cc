@@ -125,6 +125,29 @@ TEST(ValidateCustomerTest, EnterpriseNeedsCreditCodeIndividualMustNotHaveOne) {
   EXPECT_THAT(v2.ToStatus(), HasFieldViolation("customer.credit_code"));
 }
 
+// CUS-10: an AML rating is for individuals, on create and on update alike.
+TEST(ValidateCustomerTest, OnlyIndividualsHaveAnAmlRating) {
+  pb::Customer e;
+  e.set_kind(pb::ENTERPRISE);
+  e.set_display_name("福州某某科技有限公司");
+  e.set_credit_code("91350100M000100Y43");
+  e.set_aml_rating(pb::AML_HIGH);
+  Violations created;
+  ValidateCustomer(e, {}, "customer.", created);
+  EXPECT_THAT(created.ToStatus(), HasFieldViolation("customer.aml_rating"));
+  Violations updated;
+  ValidateCustomer(e, {"aml_rating"}, "customer.", updated);
+  EXPECT_THAT(updated.ToStatus(), HasFieldViolation("customer.aml_rating"));
+
+  pb::Customer i;
+  i.set_kind(pb::INDIVIDUAL);
+  i.set_display_name("王先生");
+  i.set_aml_rating(pb::AML_HIGH);
+  Violations individual;
+  ValidateCustomer(i, {"aml_rating"}, "customer.", individual);
+  EXPECT_TRUE(individual.empty());
+}
+
 TEST(ValidateCustomerTest, UpdateChecksOnlyMaskedFields) {
   pb::Customer c;
   c.set_kind(pb::ENTERPRISE);
