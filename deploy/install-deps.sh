@@ -12,8 +12,10 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   # abseil (status, flags, strings, time, synchronization)
   libabsl-dev
-  # MySQL Connector/C++ 1.1 (JDBC-style cppconn API) and the MariaDB server
-  libmysqlcppconn-dev mariadb-server mariadb-client
+  # MySQL Connector/C++ 1.1 (JDBC-style cppconn API); the MariaDB server
+  # binaries only (mariadb-server would also enable and start Debian's system
+  # MariaDB service) and the client tools the scripts use
+  libmysqlcppconn-dev mariadb-server-core mariadb-client
   # JWT verification and signing
   libjwt-dev libssl-dev
   # HTTP server and client of the gateway's HTTP/JSON front
@@ -21,8 +23,8 @@ PACKAGES=(
   # tests and benchmarks (curl: an e2e test reads one HTTP route with it;
   # openssl: dev-certs.sh makes the TLS tests' certificates)
   libgtest-dev libgmock-dev libbenchmark-dev python3-icalendar curl openssl
-  # process helpers used by the scripts
-  procps iproute2
+  # ss: the scripts check whether a port is taken
+  iproute2
 )
 
 missing=()

@@ -23,6 +23,8 @@ token() {
   "$CRMCTL" token --key-file "$KEY_FILE" --issuer crm-local --audience crm \
     --subject "$1" --role "$2" --team "$3"
 }
+# Each call gets its token through CRM_TOKEN (crmctl's default for --token),
+# not on the command line, where ps would show it.
 LI=$(token mgr-li MANAGER east)
 WANG=$(token mgr-wang MANAGER east)
 ADMIN=$(token crm-admin ADMIN east)
@@ -35,7 +37,7 @@ request_id() { printf 'de000000-0000-4000-8000-%012x' "$1"; }
 # customer. Args: token, request number, Customer JSON.
 customer() {
   local out name
-  out=$("$CRMCTL" --address "$ADDRESS" --token "$1" customers create \
+  out=$(CRM_TOKEN=$1 "$CRMCTL" --address "$ADDRESS" customers create \
           --json "$3" --request-id "$(request_id $((0xc000 + $2)))") \
     || die "customers create #$2 failed"
   # The Customer's only "name" field is its resource name.
@@ -46,7 +48,7 @@ customer() {
 
 # Args: token, parent, request number, Contact JSON.
 contact() {
-  "$CRMCTL" --address "$ADDRESS" --token "$1" contacts create --parent "$2" \
+  CRM_TOKEN=$1 "$CRMCTL" --address "$ADDRESS" contacts create --parent "$2" \
       --json "$4" --request-id "$(request_id $((0xd000 + $3)))" >/dev/null \
     || die "contacts create #$3 under $2 failed"
 }
@@ -101,6 +103,6 @@ contact "$LI" "$c" 13 '{"displayName":"李强","role":"CONTACT","familyNotes":"�
 c=$(customer "$WANG" 10 '{"kind":"INDIVIDUAL","displayName":"陈明","address":"浙江省杭州市上城区解放路55号","phone":"13800138013","status":"ACTIVE","owner":"mgr-wang"}')
 contact "$WANG" "$c" 14 '{"displayName":"陈晓燕","role":"CONTACT","familyNotes":"陈明的女儿","phone":"13800138015"}'
 
-"$CRMCTL" --address "$ADDRESS" --token "$ADMIN" tiers recompute >/dev/null \
+CRM_TOKEN=$ADMIN "$CRMCTL" --address "$ADDRESS" tiers recompute >/dev/null \
   || die "tiers recompute failed"
 echo "demo-data.sh: 10 customers, 14 contacts loaded; tiers recomputed"

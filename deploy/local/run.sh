@@ -9,6 +9,9 @@
 #   CRM_GATEWAY_HTTP_PORT   HTTP port of the gateway (8080)
 #   CRM_DB_HOST, CRM_DB_PORT, CRM_DB_USER, CRM_DB_NAME, CRM_DB_PASSWORD_FILE
 #                           use this MySQL instead of the private MariaDB
+#   CRM_DB_PASSWORD         external database only, when CRM_DB_PASSWORD_FILE is
+#                           unset: the services read it from the environment they
+#                           inherit (it is never put on a command line)
 #   CRM_SKIP_BUILD=1        use build/ as it is
 #   CRM_DEMO_DATA=0         do not load the demo data
 #   CRM_TLS=1               TLS on every listener (gRPC and the gateway's HTTPS) and
@@ -139,8 +142,15 @@ start_service() {
   elif $EXTERNAL_DB; then
     db_user=${CRM_DB_USER:-crm_$svc}
     db_name=${CRM_DB_NAME:-crm_$svc}
-    password_file=$(realpath -m -- "${CRM_DB_PASSWORD_FILE:-$SECRETS/db-$svc.password}")
-    [[ -r $password_file ]] || die "$svc: database password file $password_file is not readable (set CRM_DB_PASSWORD_FILE)"
+    if [[ -z ${CRM_DB_PASSWORD_FILE:-} && -n ${CRM_DB_PASSWORD:-} ]]; then
+      # No file: the service reads CRM_DB_PASSWORD from the environment it
+      # inherits from this script (never from a command line).
+      password_file=
+    else
+      password_file=$(realpath -m -- "${CRM_DB_PASSWORD_FILE:-$SECRETS/db-$svc.password}")
+      [[ -r $password_file ]] ||
+        die "$svc: database password file $password_file is not readable (set CRM_DB_PASSWORD_FILE, or export CRM_DB_PASSWORD)"
+    fi
   else
     bash "$MARIADB_SH" provision "$MARIADB_ROOT" "$svc" >/dev/null
     db_user=crm_$svc
@@ -151,8 +161,9 @@ start_service() {
     db_env=(
       "CRM_DB_HOST=$DB_HOST" "CRM_DB_PORT=$DB_PORT"
       "CRM_DB_USER=$db_user" "CRM_DB_NAME=$db_name"
-      "CRM_DB_PASSWORD_FILE=$password_file"        # the password itself never goes on a command line
     )
+    # The password itself never goes on a command line.
+    [[ -z $password_file ]] || db_env+=("CRM_DB_PASSWORD_FILE=$password_file")
   fi
 
   if pid=$(service_pid "$svc"); then
@@ -241,12 +252,13 @@ else
 fi
 cat <<EOF
 
-Mint a token (valid for the local services):
+Mint a token (valid for the local services); crmctl reads it from CRM_TOKEN, kept off its command line:
   TOKEN=\$(build/services/crmctl/crmctl token --key-file .local/secrets/jwt-hs256.key \\
       --issuer crm-local --audience crm --subject mgr-li --role MANAGER --team east)
+  export CRM_TOKEN=\$TOKEN
 Call the suite through the gateway (gRPC 127.0.0.1:$(port_of gateway), HTTP/JSON 127.0.0.1:${CRM_GATEWAY_HTTP_PORT:-$DEFAULT_GATEWAY_HTTP_PORT}$tls_note):
-  build/services/crmctl/crmctl --address 127.0.0.1:$(port_of gateway)$crmctl_tls --token "\$TOKEN" suite health
-  build/services/crmctl/crmctl --address 127.0.0.1:$(port_of gateway)$crmctl_tls --token "\$TOKEN" customer360 customers/1
+  build/services/crmctl/crmctl --address 127.0.0.1:$(port_of gateway)$crmctl_tls suite health
+  build/services/crmctl/crmctl --address 127.0.0.1:$(port_of gateway)$crmctl_tls customer360 customers/1
   curl$curl_tls -H "Authorization: Bearer \$TOKEN" $http_scheme://127.0.0.1:${CRM_GATEWAY_HTTP_PORT:-$DEFAULT_GATEWAY_HTTP_PORT}/v1/customers/1
 Stop everything:
   deploy/local/stop.sh
