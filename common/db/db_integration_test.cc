@@ -200,6 +200,32 @@ TEST_F(DbIntegrationTest, PingHasItsOwnConnectionSoABusyPoolStillAnswers) {
   EXPECT_THAT(pool.Ping(Soon()), IsOk());  // the same connection, kept
 }
 
+// A process may start before its database: the migrations wait for it (up
+// to their deadline) instead of failing at once.
+TEST(DbUnavailableTest, MigrationsWaitForADatabaseThatIsStillStarting) {
+  auto mariadb = crm::testing::PrivateMariaDb::Start();
+  ASSERT_TRUE(mariadb.ok()) << mariadb.status();
+  ASSERT_THAT((*mariadb)->CreateDatabase("crm_late"), IsOk());
+  ASSERT_THAT((*mariadb)->Kill(), IsOk());
+  ConnectionPool pool((*mariadb)->Config("crm_late"));
+  ASSERT_THAT(pool.Ping(Soon()), StatusIs(absl::StatusCode::kUnavailable));  // down as the migrations start
+
+  absl::Status migrated;
+  std::thread migrations([&] {
+    migrated = ApplyMigrations(pool, {{"V001__late.sql", "CREATE TABLE late (id INT PRIMARY KEY) ENGINE=InnoDB;"}},
+                               absl::Now() + absl::Seconds(60));
+  });
+  EXPECT_THAT((*mariadb)->Restart(), IsOk());
+  migrations.join();
+  EXPECT_THAT(migrated, IsOk());
+  auto rows = WithConnection(pool, Soon(), [](sql::Connection& c) -> absl::StatusOr<int64_t> {
+    auto rs = Query(c, "SELECT COUNT(*) FROM late");
+    rs->next();
+    return rs->getInt64(1);
+  });
+  EXPECT_THAT(rows, IsOk());
+}
+
 // A peer that accepts TCP connections (the kernel's backlog does) and never
 // says a word, like a hung server or a stalled link.
 TEST(DbUnavailableTest, SilentServerFailsThePingWithinTheProbeTimeout) {

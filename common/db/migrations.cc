@@ -43,12 +43,9 @@ std::vector<std::string> SplitStatements(const std::string& sql) {
   return statements;
 }
 
-absl::Status ApplyMigrations(ConnectionPool& pool, const std::vector<Migration>& migrations,
-                             absl::Time deadline) {
-  std::vector<Migration> ordered = migrations;
-  std::sort(ordered.begin(), ordered.end(),
-            [](const Migration& a, const Migration& b) { return a.name < b.name; });
+namespace {
 
+absl::Status ApplyOnce(ConnectionPool& pool, const std::vector<Migration>& ordered, absl::Time deadline) {
   return WithConnection(pool, deadline, [&](sql::Connection& conn) -> absl::Status {
     std::unique_ptr<sql::Statement> stmt(conn.createStatement());
     const int64_t lock_seconds = std::max<int64_t>(1, absl::ToInt64Seconds(deadline - absl::Now()));
@@ -99,6 +96,25 @@ absl::Status ApplyMigrations(ConnectionPool& pool, const std::vector<Migration>&
     }
     return absl::OkStatus();
   }, "migrations");
+}
+
+}  // namespace
+
+absl::Status ApplyMigrations(ConnectionPool& pool, const std::vector<Migration>& migrations,
+                             absl::Time deadline) {
+  std::vector<Migration> ordered = migrations;
+  std::sort(ordered.begin(), ordered.end(),
+            [](const Migration& a, const Migration& b) { return a.name < b.name; });
+  // A process and its database often start together: an unreachable
+  // database is tried again until the deadline; any other error is final.
+  absl::Duration pause = absl::Milliseconds(100);
+  for (bool first = true;; first = false) {
+    absl::Status applied = ApplyOnce(pool, ordered, deadline);
+    if (!absl::IsUnavailable(applied) || absl::Now() + pause >= deadline) return applied;
+    if (first) log::Info("database unreachable; retrying the migrations", {{"status", applied.ToString()}});
+    absl::SleepFor(pause);
+    pause = std::min(2 * pause, absl::Seconds(2));
+  }
 }
 
 }  // namespace crm::db

@@ -19,6 +19,7 @@ struct Migration {
 };
 
 // Serialised across replicas with GET_LOCK, so several pods may start at once.
+// An unreachable database (still starting) is tried again until `deadline`.
 absl::Status ApplyMigrations(ConnectionPool& pool, const std::vector<Migration>& migrations,
                              absl::Time deadline);
 
