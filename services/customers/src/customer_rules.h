@@ -75,12 +75,13 @@ double QualificationScore(absl::string_view rating);
 std::vector<double> ValueScores(const std::vector<RankingInput>& inputs, const pb::ValueModel& model);
 
 // Tier cut. Ranked by score descending: the top 10 % are A (the top 30 % of
-// A are A1), the next 20 % are B (top 30 % of B are B1), the rest C.
-// Rounding: a share of n is floor(share × n) — a tier is only granted to a
-// customer that is wholly inside it, so with fewer than 10 customers nobody
-// is A. Ties: customers with equal scores always get the same tier; a cut
-// that would split a tie moves up to just above the tied group (the quota
-// is a maximum, never exceeded).
+// A are A1), B runs from A's cut to the top 30 % (top 30 % of B are B1), the
+// rest C. Rounding: a share of n is floor(share × n) — a tier is only
+// granted to a customer that is wholly inside it, so with fewer than 10
+// customers nobody is A. Ties: customers with equal scores always get the
+// same tier; a cut that would split a tie moves up to just above the tied
+// group (A, A1, A + B and B1 are maxima, never exceeded; when A's cut moves
+// up, B takes the places A gave up).
 std::vector<RankingResult> AssignTiers(const std::vector<RankingInput>& inputs,
                                        const pb::ValueModel& model);
 

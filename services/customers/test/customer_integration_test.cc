@@ -547,6 +547,38 @@ TEST_F(CustomersIntegrationTest, ImportRefusesAMessageWithInvalidUtf8) {
   EXPECT_EQ(page.members_size(), 1000) << "the batch flushed before the bad message stays, nothing after it";
 }
 
+// The owner and status filters of ListCustomers, as a supervisor who sees
+// both managers' customers.
+TEST_F(CustomersIntegrationTest, ListFiltersByOwnerAndStatus) {
+  auto li = Create(Enterprise("李的活跃客户", 603), Role::kManager, "mgr-li");
+  auto li_dormant = Create(Enterprise("李的休眠客户", 604), Role::kManager, "mgr-li");
+  auto wang = Create(Enterprise("王的客户", 605), Role::kManager, "mgr-wang");
+  ASSERT_TRUE(li.ok() && li_dormant.ok() && wang.ok());
+  pb::Customer dormant;
+  dormant.set_name(li_dormant->name());
+  dormant.set_etag(li_dormant->etag());
+  dormant.set_status(pb::DORMANT);
+  ASSERT_TRUE(Update(dormant, {"status"}).ok());
+
+  auto names = [](const absl::StatusOr<pb::ListCustomersResponse>& r) {
+    std::set<std::string> out;
+    if (r.ok()) for (const pb::Customer& c : r->customers()) out.insert(c.name());
+    return out;
+  };
+  pb::ListCustomersRequest by_owner;
+  by_owner.set_owner("mgr-wang");
+  EXPECT_EQ(names(List(by_owner, Role::kSupervisor, "sup-zhang")), std::set<std::string>{wang->name()});
+  by_owner.set_owner("mgr-li");
+  EXPECT_EQ(names(List(by_owner, Role::kSupervisor, "sup-zhang")),
+            (std::set<std::string>{li->name(), li_dormant->name()}));
+  pb::ListCustomersRequest by_status;
+  by_status.set_status(pb::DORMANT);
+  EXPECT_EQ(names(List(by_status, Role::kSupervisor, "sup-zhang")), std::set<std::string>{li_dormant->name()});
+  by_status.set_status(pb::ACTIVE);
+  by_status.set_owner("mgr-li");
+  EXPECT_EQ(names(List(by_status, Role::kSupervisor, "sup-zhang")), std::set<std::string>{li->name()});
+}
+
 // Every call that names a customer answers NOT_FOUND to a manager who does
 // not own it, whatever the call would do (GW-2: existence hidden).
 TEST_F(CustomersIntegrationTest, EveryCallOnAnotherManagersCustomerIsNotFound) {

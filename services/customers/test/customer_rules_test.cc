@@ -237,6 +237,27 @@ TEST(AssignTiersTest, TiesAreNeverSplitAndQuotaIsNotExceeded) {
   EXPECT_EQ(by_id[1], pb::A2);
   EXPECT_EQ(by_id[2], by_id[3]);
   EXPECT_EQ(Counts(r)[pb::A1] + Counts(r)[pb::A2], 1);
+  // B runs from A's cut to the top ⌊30 % × 20⌋ = 6: it takes the place A
+  // gave up (5 customers, more than 20 % of 20); A + B never exceeds 6.
+  EXPECT_EQ(Counts(r)[pb::B1] + Counts(r)[pb::B2], 5);
+}
+
+TEST(AssignTiersTest, TiesAtTheA1AndBCutsMoveThoseCutsUp) {
+  // 100 customers: A is ids 1..10, A1 would be ids 1..3, A + B ids 1..30.
+  std::vector<RankingInput> in = Population(100);
+  in[3].revenue = in[2].revenue;    // ids 3 and 4 tie across the A1 cut
+  in[30].revenue = in[29].revenue;  // ids 30 and 31 tie across the B/C cut
+  auto r = AssignTiers(in, RevenueOnly());
+  std::map<int64_t, pb::Tier> by_id;
+  for (const auto& x : r) by_id[x.id] = x.tier;
+  EXPECT_EQ(by_id[2], pb::A1);
+  EXPECT_EQ(by_id[3], pb::A2);
+  EXPECT_EQ(by_id[4], pb::A2);
+  EXPECT_EQ(by_id[29], pb::B2);
+  EXPECT_EQ(by_id[30], pb::C);
+  EXPECT_EQ(by_id[31], pb::C);
+  EXPECT_EQ(Counts(r), (std::map<pb::Tier, int>{
+                           {pb::A1, 2}, {pb::A2, 8}, {pb::B1, 5}, {pb::B2, 14}, {pb::C, 71}}));
 }
 
 TEST(AssignTiersTest, AllEqualScoresAreAllC) {
