@@ -125,6 +125,30 @@ TEST_F(DbIntegrationTest, PoolWaitsThenTimesOutWhenExhausted) {
               StatusIs(absl::StatusCode::kDeadlineExceeded));
 }
 
+// The pool lends the connection returned last, so under light load one
+// connection stays warm and the others age out of use.
+TEST_F(DbIntegrationTest, PoolLendsTheConnectionReturnedLast) {
+  ConnectionPool pool(db_->config());
+  auto id_of = [](Lease& lease) {
+    auto rs = Query(lease.get(), "SELECT CONNECTION_ID()");
+    rs->next();
+    return rs->getInt64(1);
+  };
+  int64_t returned_first = 0, returned_last = 0;
+  {
+    auto a = pool.Acquire(Soon());
+    auto b = pool.Acquire(Soon());
+    ASSERT_TRUE(a.ok() && b.ok());
+    returned_first = id_of(*a);
+    returned_last = id_of(*b);
+    ASSERT_NE(returned_first, returned_last);
+    { Lease gone = std::move(*a); }  // returned now; b when the scope ends
+  }
+  auto again = pool.Acquire(Soon());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(id_of(*again), returned_last);
+}
+
 TEST_F(DbIntegrationTest, StoresChineseText) {
   ASSERT_THAT(RunInTransaction(*pool_, Soon(), [](sql::Connection& c) {
                 Execute(c, "INSERT INTO t VALUES (20, ?)", std::string("福州市鼓楼区 客户经理"));

@@ -112,8 +112,10 @@ absl::StatusOr<Lease> ConnectionPool::Acquire(absl::Time deadline) {
     }
     ++leased_;
     if (!idle_.empty()) {
-      idle = std::move(idle_.front());
-      idle_.pop_front();
+      // Most recently returned first: under light load one connection
+      // stays in use (and needs no ping) while the others age.
+      idle = std::move(idle_.back());
+      idle_.pop_back();
     }
   }
   if (idle != nullptr) {
