@@ -38,7 +38,9 @@ void ExpectRequestIdScopedToCaller(const IdempotentCreate& c, const std::string&
   for (char& ch : other_case) ch = absl::ascii_isupper(ch) ? absl::ascii_tolower(ch) : absl::ascii_toupper(ch);
   ASSERT_NE(other_case, request_id) << "the request id needs a letter";
   const absl::StatusOr<std::string> a_other_case = c.create(first, other_case);
-  if (a_other_case.ok()) EXPECT_NE(*a_other_case, *a) << "\"" << other_case << "\" replayed \"" << request_id << "\"";
+  if (a_other_case.ok()) {
+    EXPECT_NE(*a_other_case, *a) << "\"" << other_case << "\" replayed \"" << request_id << "\"";
+  }
 }
 
 }  // namespace crm::testing
