@@ -149,6 +149,19 @@ TEST_F(DbIntegrationTest, PoolLendsTheConnectionReturnedLast) {
   EXPECT_EQ(id_of(*again), returned_last);
 }
 
+// A statement waits for a row lock no longer than the longest call could
+// (MariaDB's own default is 50 s).
+TEST_F(DbIntegrationTest, SessionsWaitForLocksAtMostTheConfiguredTime) {
+  DbConfig config = db_->config();
+  config.lock_wait_timeout = absl::Seconds(7);
+  ConnectionPool pool(config);
+  auto lease = pool.Acquire(Soon());
+  ASSERT_TRUE(lease.ok());
+  auto rs = Query(lease->get(), "SELECT @@SESSION.innodb_lock_wait_timeout");
+  ASSERT_TRUE(rs->next());
+  EXPECT_EQ(rs->getInt64(1), 7);
+}
+
 TEST_F(DbIntegrationTest, StoresChineseText) {
   ASSERT_THAT(RunInTransaction(*pool_, Soon(), [](sql::Connection& c) {
                 Execute(c, "INSERT INTO t VALUES (20, ?)", std::string("福州市鼓楼区 客户经理"));

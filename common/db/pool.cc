@@ -5,6 +5,8 @@
 #include <cppconn/statement.h>
 #include <mysql_driver.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/db/errors.h"
 #include "common/db/statement_cache.h"
@@ -84,7 +86,8 @@ absl::StatusOr<std::unique_ptr<sql::Connection>> OpenConnection(sql::Driver& dri
     std::unique_ptr<sql::Connection> conn(driver.connect(options));
     std::unique_ptr<sql::Statement> stmt(conn->createStatement());
     // Times are stored as UTC DATETIME(6); READ COMMITTED avoids gap locks.
-    stmt->execute("SET time_zone = '+00:00', NAMES utf8mb4 COLLATE utf8mb4_unicode_ci");
+    stmt->execute(absl::StrCat("SET time_zone = '+00:00', NAMES utf8mb4 COLLATE utf8mb4_unicode_ci, "
+                               "innodb_lock_wait_timeout = ", std::max(1, Seconds(config.lock_wait_timeout))));
     conn->setTransactionIsolation(sql::TRANSACTION_READ_COMMITTED);
     conn->setAutoCommit(true);
     return conn;

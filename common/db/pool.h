@@ -41,6 +41,11 @@ struct DbConfig {
   absl::Duration probe_timeout = absl::Seconds(2);
   // A connection idle for longer than this is pinged before it is lent.
   absl::Duration ping_after_idle = absl::Seconds(1);
+  // The session's innodb_lock_wait_timeout (whole seconds, at least 1). No
+  // call runs longer than 30 s (server::kMaxCallDuration), so a statement
+  // waiting longer for a row lock than that (MariaDB's default: 50 s) would
+  // only hold its connection for a caller that has gone.
+  absl::Duration lock_wait_timeout = absl::Seconds(30);
 };
 
 class ConnectionPool;
