@@ -68,6 +68,17 @@ TEST_F(CustomersProcessTest, ServesAndStopsCleanlyOnSigterm) {
   EXPECT_NE(service_->Log().find("\"msg\":\"stopped\""), std::string::npos);
 }
 
+// Ctrl-C in a terminal: the same graceful stop as SIGTERM.
+TEST_F(CustomersProcessTest, StopsCleanlyOnSigint) {
+  ASSERT_NO_FATAL_FAILURE(StartService());
+  ASSERT_EQ(Health(), grpc::health::v1::HealthCheckResponse::SERVING);
+  auto status = service_->Stop(SIGINT);
+  ASSERT_TRUE(status.has_value()) << "still running 30 s after SIGINT";
+  EXPECT_TRUE(WIFEXITED(*status)) << "raw wait status " << *status;
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
+  EXPECT_NE(service_->Log().find("\"msg\":\"stopped\""), std::string::npos) << service_->Log();
+}
+
 TEST_F(CustomersProcessTest, SigtermReportsNotServingThenDrainsBeforeStopping) {
   service_->env()["CRM_SHUTDOWN_DRAIN_SECONDS"] = "5";
   ASSERT_NO_FATAL_FAILURE(StartService());
