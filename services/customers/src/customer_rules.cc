@@ -154,8 +154,11 @@ void ValidateCustomer(const pb::Customer& c, const std::vector<std::string>& pat
     if (m.units() < 0 || m.nanos() < 0 || m.nanos() > 999999999) {
       v.Add(F(prefix, "annual_revenue"), "must be a non-negative amount");
     }
-    if (m.currency_code().size() != 3 || absl::AsciiStrToUpper(m.currency_code()) != m.currency_code()) {
-      v.Add(F(prefix, "annual_revenue.currency_code"), "must be an ISO 4217 code such as CNY");
+    // The value score (CUS-4) ranks enterprises by revenue, so every revenue
+    // must be in one currency; the handbooks' customers report in yuan.
+    if (m.currency_code() != kRevenueCurrency) {
+      v.Add(F(prefix, "annual_revenue.currency_code"),
+            absl::StrCat("must be ", kRevenueCurrency, ": the value score ranks revenues in yuan"));
     }
   }
   if (Covers(paths, "employee_count") && c.employee_count() < 0) {

@@ -6,11 +6,11 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/auth/principal.h"
 #include "common/status/status.h"
@@ -48,9 +48,13 @@ std::string NameKey(absl::string_view display_name);
 
 // ---- value model and tiers (CUS-4, CUS-5) ----
 
+// The one currency of annual revenues (validated on write), so that the
+// value score compares like with like.
+inline constexpr char kRevenueCurrency[] = "CNY";
+
 struct RankingInput {
   int64_t id = 0;
-  double revenue = 0;        // in currency units
+  double revenue = 0;        // in yuan (kRevenueCurrency)
   double employees = 0;
   double qualification = 0;  // 0..1 from the rating
   double products = 0;

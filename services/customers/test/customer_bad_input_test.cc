@@ -192,6 +192,9 @@ TEST_F(CustomersBadInputTest, EveryMalformedRequestIsRefusedAndChangesNothing) {
   t.Add("revenue currency lower case", "CreateCustomer", create,
         [](Create& r) { r.mutable_customer()->mutable_annual_revenue()->set_currency_code("cny"); },
         "customer.annual_revenue.currency_code");
+  t.Add("revenue in US dollars", "CreateCustomer", create,
+        [](Create& r) { r.mutable_customer()->mutable_annual_revenue()->set_currency_code("USD"); },
+        "customer.annual_revenue.currency_code");
   t.Add("employee_count negative", "CreateCustomer", create,
         [](Create& r) { r.mutable_customer()->set_employee_count(-1); }, "customer.employee_count");
   t.Add("latitude 91", "CreateCustomer", create,
@@ -253,6 +256,14 @@ TEST_F(CustomersBadInputTest, EveryMalformedRequestIsRefusedAndChangesNothing) {
           r.mutable_update_mask()->add_paths("team");
         },
         "customer.team");
+  t.Add("revenue in US dollars", "UpdateCustomer", update,
+        [](Update& r) {
+          auto* revenue = r.mutable_customer()->mutable_annual_revenue();
+          revenue->set_currency_code("USD");
+          revenue->set_units(1000000);
+          r.mutable_update_mask()->add_paths("annual_revenue");
+        },
+        "customer.annual_revenue.currency_code");
   t.Add("employee_count most negative", "UpdateCustomer", update,
         [](Update& r) {
           r.mutable_customer()->set_employee_count(std::numeric_limits<int64_t>::min());

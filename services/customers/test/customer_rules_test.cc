@@ -148,6 +148,23 @@ TEST(ValidateCustomerTest, OnlyIndividualsHaveAnAmlRating) {
   EXPECT_TRUE(individual.empty());
 }
 
+// CUS-4 ranks revenues against each other, so they share one currency.
+TEST(ValidateCustomerTest, RevenueIsInYuan) {
+  pb::Customer c;
+  c.set_kind(pb::ENTERPRISE);
+  c.mutable_annual_revenue()->set_units(5000000);
+  for (const char* currency : {"USD", "HKD", "cny", ""}) {
+    c.mutable_annual_revenue()->set_currency_code(currency);
+    Violations v;
+    ValidateCustomer(c, {"annual_revenue"}, "customer.", v);
+    EXPECT_THAT(v.ToStatus(), HasFieldViolation("customer.annual_revenue.currency_code")) << currency;
+  }
+  c.mutable_annual_revenue()->set_currency_code("CNY");
+  Violations yuan;
+  ValidateCustomer(c, {"annual_revenue"}, "customer.", yuan);
+  EXPECT_TRUE(yuan.empty());
+}
+
 TEST(ValidateCustomerTest, UpdateChecksOnlyMaskedFields) {
   pb::Customer c;
   c.set_kind(pb::ENTERPRISE);
