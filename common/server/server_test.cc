@@ -263,5 +263,102 @@ TEST(GrpcServerHealthPortTest, ReportsNotServingOnTheHealthPortWhileDraining) {
   EXPECT_EQ(CheckError(*probe), grpc::StatusCode::UNAVAILABLE);
 }
 
+// ---- Graceful stop: calls in flight get the grace period, then are cancelled ----
+
+// Echo that holds a call with the payload "block" until the test releases it
+// or the server cancels it.
+class HoldingEchoService final : public bench::v1::Echo::Service {
+ public:
+  absl::Notification entered;
+  absl::Notification release;
+  std::atomic<bool> saw_cancellation{false};
+
+ private:
+  grpc::Status Echo(grpc::ServerContext* context, const bench::v1::EchoRequest* request,
+                    bench::v1::EchoResponse* response) override {
+    if (request->payload() != "block") {
+      response->set_payload(request->payload());
+      return grpc::Status::OK;
+    }
+    entered.Notify();
+    // The sync API has no cancellation callback; a database wait in a real
+    // handler ends by its own deadline instead.
+    while (!release.WaitForNotificationWithTimeout(absl::Milliseconds(5))) {
+      if (context->IsCancelled()) {
+        saw_cancellation = true;
+        return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the server");
+      }
+    }
+    response->set_payload("released");
+    return grpc::Status::OK;
+  }
+};
+
+struct HeldCall {
+  grpc::Status status;
+  std::string payload;
+  absl::Notification done;
+};
+
+// Starts a "block" call with a deadline far beyond the test's waits.
+std::thread StartHeldCall(const std::shared_ptr<grpc::Channel>& channel, HeldCall& call) {
+  return std::thread([channel, &call] {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+    bench::v1::EchoRequest request;
+    request.set_payload("block");
+    bench::v1::EchoResponse response;
+    call.status = bench::v1::Echo::NewStub(channel)->Echo(&ctx, request, &response);
+    call.payload = response.payload();
+    call.done.Notify();
+  });
+}
+
+TEST(GrpcServerShutdownTest, ACallInFlightFinishesWithinTheGrace) {
+  ServerOptions options;
+  options.shutdown_grace = absl::Seconds(60);
+  HoldingEchoService echo;
+  GrpcServer server(options, {&echo}, {}, nullptr);
+  auto port = server.Start();
+  ASSERT_TRUE(port.ok()) << port.status();
+  const std::string address = absl::StrCat("127.0.0.1:", *port);
+  HeldCall call;
+  std::thread caller = StartHeldCall(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()), call);
+  ASSERT_TRUE(echo.entered.WaitForNotificationWithTimeout(absl::Seconds(10)));
+
+  std::thread stopping([&] { server.Shutdown(); });
+  // The listener is closed once the stop has begun: a new connection fails.
+  EXPECT_TRUE(Eventually([&] {
+    return CallEcho(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())).error_code() ==
+           grpc::StatusCode::UNAVAILABLE;
+  }));
+  EXPECT_FALSE(call.done.HasBeenNotified());  // still held, not cut off
+  echo.release.Notify();
+  caller.join();
+  stopping.join();
+  EXPECT_TRUE(call.status.ok()) << call.status.error_message();
+  EXPECT_EQ(call.payload, "released");
+  EXPECT_FALSE(echo.saw_cancellation);
+}
+
+TEST(GrpcServerShutdownTest, CallsStillRunningWhenTheGraceEndsAreCancelled) {
+  ServerOptions options;
+  options.shutdown_grace = absl::Milliseconds(200);
+  HoldingEchoService echo;
+  GrpcServer server(options, {&echo}, {}, nullptr);
+  auto port = server.Start();
+  ASSERT_TRUE(port.ok()) << port.status();
+  HeldCall call;
+  std::thread caller = StartHeldCall(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port), grpc::InsecureChannelCredentials()), call);
+  ASSERT_TRUE(echo.entered.WaitForNotificationWithTimeout(absl::Seconds(10)));
+
+  server.Shutdown();  // returns only once the held call has ended
+  EXPECT_TRUE(echo.saw_cancellation);
+  caller.join();
+  EXPECT_FALSE(call.status.ok());
+  EXPECT_NE(call.payload, "released");
+}
+
 }  // namespace
 }  // namespace crm::server
