@@ -71,6 +71,33 @@ TEST_F(DbIntegrationTest, MigrationsApplyOnceAndRefuseChangedFiles) {
   EXPECT_EQ(Count(), 3);
 }
 
+// The migrations' deadline bounds the wait for the database, not the work:
+// a slow statement runs past the statement limit the pool sets from it.
+TEST_F(DbIntegrationTest, MigrationsMayRunLongerThanTheirDeadline) {
+  DbConfig one = db_->config();
+  one.pool_size = 1;
+  ConnectionPool pool(one);
+  const std::vector<Migration> slow = {
+      {"V001__t.sql",
+       "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(50)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n"
+       "INSERT INTO t VALUES (1, 'a'), (2, 'b');\n"},
+      // SLEEP returns 1 when the statement is cut off, 0 when it ran out.
+      {"V002__slow.sql", "CREATE TABLE slept AS SELECT SLEEP(1.5) AS interrupted;"}};
+  EXPECT_THAT(ApplyMigrations(pool, slow, absl::Now() + absl::Milliseconds(500)), IsOk());
+  auto slept = WithConnection(pool, Soon(), [](sql::Connection& c) -> absl::StatusOr<int> {
+    auto rs = Query(c, "SELECT interrupted FROM slept");
+    return rs->next() ? rs->getInt(1) : -1;
+  });
+  ASSERT_THAT(slept, IsOk());
+  EXPECT_EQ(*slept, 0);
+  // The session's limit is back to what the pool set for that lease.
+  auto lease = pool.Acquire(absl::Now() + absl::Milliseconds(500));
+  ASSERT_TRUE(lease.ok());
+  auto rs = Query(lease->get(), "SELECT @@SESSION.max_statement_time");
+  ASSERT_TRUE(rs->next());
+  EXPECT_EQ(rs->getDouble(1), 1);
+}
+
 TEST_F(DbIntegrationTest, DuplicateKeyIsAlreadyExistsAndRollsBack) {
   absl::Status s = RunInTransaction(*pool_, Soon(), [](sql::Connection& c) {
     Execute(c, "INSERT INTO t VALUES (10, 'x')");
@@ -160,6 +187,41 @@ TEST_F(DbIntegrationTest, SessionsWaitForLocksAtMostTheConfiguredTime) {
   auto rs = Query(lease->get(), "SELECT @@SESSION.innodb_lock_wait_timeout");
   ASSERT_TRUE(rs->next());
   EXPECT_EQ(rs->getInt64(1), 7);
+}
+
+// The session's statement limit follows each lease's deadline, on one and
+// the same connection.
+TEST_F(DbIntegrationTest, StatementLimitFollowsTheLeasesDeadline) {
+  DbConfig one = db_->config();
+  one.pool_size = 1;
+  ConnectionPool pool(one);
+  auto limit_for = [&pool](absl::Time deadline) -> double {
+    auto lease = pool.Acquire(deadline);
+    if (!lease.ok()) return -1;
+    auto rs = Query(lease->get(), "SELECT @@SESSION.max_statement_time");
+    return rs->next() ? rs->getDouble(1) : -1;
+  };
+  EXPECT_EQ(limit_for(absl::Now() + absl::Milliseconds(1500)), 2);
+  EXPECT_EQ(limit_for(absl::Now() + absl::Seconds(20)), 30);
+  EXPECT_EQ(limit_for(absl::InfiniteFuture()), 0);  // jobs: no limit
+  EXPECT_EQ(limit_for(absl::Now() + absl::Milliseconds(300)), 1);
+}
+
+// The caller's deadline reaches MariaDB: a statement waiting for a row lock
+// ends soon after the call's time is up, not at innodb_lock_wait_timeout.
+TEST_F(DbIntegrationTest, AStatementWaitingForALockStopsAtItsCallersDeadline) {
+  auto holder = pool_->Acquire(Soon());
+  ASSERT_TRUE(holder.ok());
+  Execute(holder->get(), "START TRANSACTION");
+  Execute(holder->get(), "UPDATE t SET v = 'held' WHERE id = 1");
+  absl::Status waited = RunInTransaction(*pool_, absl::Now() + absl::Milliseconds(300), [](sql::Connection& c) {
+    Execute(c, "UPDATE t SET v = 'late' WHERE id = 1");
+    return absl::OkStatus();
+  });
+  EXPECT_THAT(waited, StatusIs(absl::StatusCode::kDeadlineExceeded));
+  Execute(holder->get(), "ROLLBACK");
+  // The cut-off connection went back to the pool in working order.
+  EXPECT_EQ(Count(), 2);
 }
 
 TEST_F(DbIntegrationTest, StoresChineseText) {

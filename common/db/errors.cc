@@ -29,12 +29,15 @@ absl::Status ErrorCodeToStatus(int mysql_error, absl::string_view context) {
   if (IsConnectionError(mysql_error)) {
     return absl::UnavailableError(absl::StrCat(context, ": database unavailable"));
   }
+  if (mysql_error == kErrStatementTimeout) {
+    return absl::DeadlineExceededError(absl::StrCat(context, ": deadline passed in the database"));
+  }
   return absl::InternalError(absl::StrCat(context, ": database error ", mysql_error));
 }
 
 absl::Status ToStatus(const sql::SQLException& e, absl::string_view context) {
   const int code = e.getErrorCode();
-  if (code != kErrDuplicateKey && !IsRetryableTransactionError(code)) {
+  if (code != kErrDuplicateKey && !IsRetryableTransactionError(code) && code != kErrStatementTimeout) {
     // Full text for operators only; clients get the canonical message.
     log::Warning("sql error", {{"context", context},
                                {"code", absl::StrCat(code)},

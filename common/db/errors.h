@@ -22,9 +22,12 @@ inline constexpr int kErrLostConnection = 2013;
 inline constexpr int kErrTooManyConnections = 1040;
 inline constexpr int kErrServerShutdown = 1053;
 inline constexpr int kErrConnectionKilled = 1927;
+// max_statement_time passed (the pool sets it from the caller's deadline).
+inline constexpr int kErrStatementTimeout = 1969;
 
 // duplicate key → ALREADY_EXISTS, deadlock/lock wait → ABORTED, lost or
-// refused connection → UNAVAILABLE, anything else → INTERNAL. The message
+// refused connection → UNAVAILABLE, statement past the caller's deadline →
+// DEADLINE_EXCEEDED, anything else → INTERNAL. The message
 // names `context` but never carries SQL text to the client.
 absl::Status ToStatus(const sql::SQLException& e, absl::string_view context);
 absl::Status ErrorCodeToStatus(int mysql_error, absl::string_view context);

@@ -18,6 +18,8 @@ TEST(ErrorsTest, MapsMysqlErrorsToCanonicalCodes) {
   EXPECT_THAT(ErrorCodeToStatus(kErrServerShutdown, "x"), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(ErrorCodeToStatus(kErrConnectionKilled, "x"), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(ErrorCodeToStatus(kErrTooManyConnections, "x"), StatusIs(absl::StatusCode::kUnavailable));
+  // A statement stopped at the caller's deadline (max_statement_time).
+  EXPECT_THAT(ErrorCodeToStatus(kErrStatementTimeout, "x"), StatusIs(absl::StatusCode::kDeadlineExceeded));
   EXPECT_THAT(ErrorCodeToStatus(1064, "x"), StatusIs(absl::StatusCode::kInternal));
 }
 

@@ -64,6 +64,25 @@ absl::Status ApplyOnce(ConnectionPool& pool, const std::vector<Migration>& order
         }
       }
     } unlock{stmt.get()};
+    // The deadline bounds the wait for the database and the lock, not the
+    // work: an ALTER of a big table may take longer than the call's limit
+    // the pool set on this session (restored for the next lease).
+    double statement_limit = 0;
+    {
+      std::unique_ptr<sql::ResultSet> rs(stmt->executeQuery("SELECT @@SESSION.max_statement_time"));
+      if (rs->next()) statement_limit = rs->getDouble(1);
+    }
+    stmt->execute("SET SESSION max_statement_time = 0");
+    struct RestoreLimit {
+      sql::Statement* s;
+      double seconds;
+      ~RestoreLimit() {
+        try {
+          s->execute(absl::StrCat("SET SESSION max_statement_time = ", seconds));
+        } catch (const sql::SQLException&) {
+        }
+      }
+    } restore{stmt.get(), statement_limit};
 
     stmt->execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("

@@ -23,6 +23,18 @@ struct ThreadGuard {
 
 int Seconds(absl::Duration d) { return static_cast<int>(absl::ToInt64Seconds(d)); }
 
+// The statement time limit for a lease whose caller has `left` before its
+// deadline: rounded up to a coarse step, so no statement is cut before its
+// caller's deadline and calls with similar deadlines find the session
+// already set (a change costs a round trip). Beyond the longest call no limit.
+absl::Duration StatementLimitFor(absl::Duration left) {
+  for (absl::Duration step : {absl::Seconds(1), absl::Seconds(2), absl::Seconds(5), absl::Seconds(10),
+                              absl::Seconds(30)}) {
+    if (left <= step) return step;
+  }
+  return absl::ZeroDuration();
+}
+
 bool Alive(sql::Connection& conn) {
   try {
     return conn.isValid();
@@ -126,7 +138,7 @@ absl::StatusOr<Lease> ConnectionPool::Acquire(absl::Time deadline) {
     // while no call ran): one ping, outside the lock, finds out before the
     // caller's statement does. Busy connections are lent without it.
     if (absl::Now() - idle->returned_at() < config_.ping_after_idle || Alive(idle->connection())) {
-      return Lease(this, std::move(idle));
+      return Lend(std::move(idle), deadline);
     }
     idle.reset();
     DropIdle();  // as old as this one
@@ -138,7 +150,25 @@ absl::StatusOr<Lease> ConnectionPool::Acquire(absl::Time deadline) {
     --leased_;
     return conn.status();
   }
-  return Lease(this, std::move(*conn));
+  return Lend(std::move(*conn), deadline);
+}
+
+absl::StatusOr<Lease> ConnectionPool::Lend(std::unique_ptr<PooledConnection> conn, absl::Time deadline) {
+  // The caller's deadline reaches the database: MariaDB stops a statement
+  // (a row-lock wait included) that outruns it, rather than working on for
+  // a caller that has gone.
+  const absl::Duration limit = StatementLimitFor(deadline - absl::Now());
+  Lease lease(this, std::move(conn));
+  if (limit == lease.conn_->statement_limit()) return lease;
+  try {
+    std::unique_ptr<sql::Statement> stmt(lease->createStatement());
+    stmt->execute(absl::StrCat("SET SESSION max_statement_time = ", absl::ToInt64Seconds(limit)));
+    lease.conn_->set_statement_limit(limit);
+    return lease;
+  } catch (const sql::SQLException& e) {
+    if (IsConnectionError(e.getErrorCode())) lease.MarkBroken();
+    return ToStatus(e, "connect");
+  }
 }
 
 void ConnectionPool::Return(std::unique_ptr<PooledConnection> conn, bool broken) {

@@ -85,6 +85,9 @@ class ConnectionPool {
 
   // Waits until a connection is free or `deadline` passes
   // (DEADLINE_EXCEEDED); UNAVAILABLE when the database cannot be reached.
+  // The lease's statements are limited (max_statement_time) to the time
+  // left before `deadline`, rounded up to 1, 2, 5, 10 or 30 s; none when
+  // more than 30 s are left. A statement cut off is DEADLINE_EXCEEDED.
   absl::StatusOr<Lease> Acquire(absl::Time deadline);
 
   // Round trip to the server ("SELECT 1") on a connection kept for pings
@@ -99,6 +102,8 @@ class ConnectionPool {
 
  private:
   friend class Lease;
+  // Wraps `conn` in a lease, its statements limited to `deadline`.
+  absl::StatusOr<Lease> Lend(std::unique_ptr<PooledConnection> conn, absl::Time deadline);
   void Return(std::unique_ptr<PooledConnection> conn, bool broken);
   void DropIdle();
   absl::StatusOr<std::unique_ptr<PooledConnection>> Connect();

@@ -68,9 +68,15 @@ class PooledConnection {
   absl::Time returned_at() const { return returned_at_; }
   void set_returned_at(absl::Time t) { returned_at_ = t; }
 
+  // The session's max_statement_time as last set by the pool (zero: none,
+  // MariaDB's default).
+  absl::Duration statement_limit() const { return statement_limit_; }
+  void set_statement_limit(absl::Duration limit) { statement_limit_ = limit; }
+
  private:
   std::unique_ptr<sql::Connection> conn_;
   absl::Time returned_at_ = absl::InfiniteFuture();
+  absl::Duration statement_limit_ = absl::ZeroDuration();
   std::unique_ptr<StatementCache> cache_;
 };
 
