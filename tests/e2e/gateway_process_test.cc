@@ -294,7 +294,7 @@ class SilentBackend final : public grpc::CallbackGenericService {
  public:
   struct Seen {
     std::chrono::system_clock::time_point deadline;
-    std::string authorization, request_id;
+    std::string method, authorization, request_id;
   };
 
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
@@ -306,7 +306,9 @@ class SilentBackend final : public grpc::CallbackGenericService {
           return it == ctx->client_metadata().end() ? std::string() : std::string(it->second.data(), it->second.size());
         };
         absl::MutexLock lock(&backend_.mu_);
-        if (!backend_.seen_.has_value()) backend_.seen_ = Seen{ctx->deadline(), md("authorization"), md("x-request-id")};
+        if (!backend_.seen_.has_value()) {
+          backend_.seen_ = Seen{ctx->deadline(), ctx->method(), md("authorization"), md("x-request-id")};
+        }
       }
       void OnCancel() override {
         Finish(grpc::Status::CANCELLED);
@@ -391,6 +393,39 @@ TEST_F(GatewayProcessTest, ClientDeadlinePropagates) {
                     });
   ASSERT_TRUE(quick_done.WaitForNotificationWithTimeout(absl::Seconds(20)));
   EXPECT_EQ(quick_status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  gateway_->Stop(SIGTERM);
+  server->Shutdown(std::chrono::system_clock::now());
+}
+
+// A method of a backend newer than this gateway (so not among the unary
+// methods it registers) still reaches the backend that serves its package.
+TEST_F(GatewayProcessTest, ForwardsAMethodNewerThanTheGateway) {
+  SilentBackend silent;
+  int port = 0;
+  std::unique_ptr<grpc::Server> server = Serve(silent, port);
+  ASSERT_NE(server, nullptr);
+  ASSERT_NO_FATAL_FAILURE(StartSuite({{"CRM_SCHEDULING_ADDRESS", absl::StrCat("127.0.0.1:", port)}}));
+
+  constexpr char kNewer[] = "/crm.scheduling.v1.SchedulingService/PlanQuarter";
+  grpc::GenericStub generic(gateway_->channel());
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), response;
+  grpc::Status status;
+  absl::Notification done;
+  auto ctx = E2eContext(kOwner);
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(300)));
+  generic.UnaryCall(ctx.get(), kNewer, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+    status = s;
+    done.Notify();
+  });
+  ASSERT_TRUE(silent.WaitFor([&] { return silent.seen_.has_value(); }));
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);  // the silent backend never answers
+  {
+    absl::MutexLock lock(&silent.mu_);
+    EXPECT_EQ(silent.seen_->method, kNewer);
+    EXPECT_THAT(silent.seen_->authorization, ::testing::StartsWith("Bearer "));
+  }
   gateway_->Stop(SIGTERM);
   server->Shutdown(std::chrono::system_clock::now());
 }
