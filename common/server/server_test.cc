@@ -1,5 +1,6 @@
 #include "common/server/server.h"
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
@@ -9,7 +10,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "common/testing/grpc_reflection.h"
 #include "crm/bench/v1/echo.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
@@ -19,7 +19,6 @@ namespace crm::server {
 namespace {
 
 using HealthStatus = grpc::health::v1::HealthCheckResponse;
-using ::crm::testing::ListServicesByReflection;
 
 HealthStatus::ServingStatus Check(grpc::health::v1::Health::Stub& health, const std::string& service) {
   grpc::ClientContext ctx;
@@ -109,6 +108,31 @@ grpc::Status CallEcho(const std::shared_ptr<grpc::Channel>& channel) {
   request.set_payload("ping");
   bench::v1::EchoResponse response;
   return bench::v1::Echo::NewStub(channel)->Echo(&ctx, request, &response);
+}
+
+// ServerReflectionInfo with one list_services request (field 7, ""), sent
+// as raw bytes: no reflection stubs are installed. `services` gets the
+// response bytes (the service names appear in them as plain strings).
+grpc::Status ListServicesByReflection(const std::shared_ptr<grpc::Channel>& channel, std::string* services) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  grpc::Slice slice(std::string("\x3a\x00", 2));
+  const grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  grpc::Status result;
+  absl::Notification done;
+  stub.UnaryCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", grpc::StubOptions(),
+                 &request, &response, [&](grpc::Status status) {
+                   result = std::move(status);
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  std::vector<grpc::Slice> slices;
+  if (result.ok() && response.Dump(&slices).ok()) {
+    for (const grpc::Slice& s : slices) services->append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return result;
 }
 
 // Polls `check` until it holds or 10 s pass.

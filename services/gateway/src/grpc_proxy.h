@@ -7,22 +7,11 @@
 // access log line and its metrics. Methods no backend serves, and methods
 // this gateway knows to be streaming, get UNIMPLEMENTED. Callback API:
 // nothing here blocks.
-//
-// Two registrations share the forwarding: UnaryForwardingService serves
-// every unary method the gateway was built with as a raw unary method (gRPC
-// reads the request; two reactions a call), and GrpcProxy, the generic
-// service, everything else: refusals, and methods of a backend newer than
-// the gateway, forwarded once the client's stream is seen to end.
 
-#include <google/protobuf/descriptor.h>
 #include <grpcpp/generic/async_generic_service.h>
-#include <grpcpp/impl/service_type.h>
 
-#include <deque>
 #include <map>
-#include <memory>
 #include <string>
-#include <vector>
 
 #include "absl/time/time.h"
 #include "services/gateway/src/backends.h"
@@ -49,25 +38,6 @@ class GrpcProxy final : public grpc::CallbackGenericService {
   const Backends& backends_;
   Door& door_;
   const ProxyOptions options_;
-};
-
-// One backend service's unary methods, registered under that service's
-// name (so server reflection lists it).
-class UnaryForwardingService final : public grpc::Service {
- public:
-  // `backend` and `door` must outlive the service.
-  UnaryForwardingService(const google::protobuf::ServiceDescriptor& service, const Backend& backend, Door& door,
-                         ProxyOptions options);
-
-  // One for each of `services` whose package a backend serves.
-  static std::vector<std::unique_ptr<UnaryForwardingService>> ForServices(
-      const std::vector<const google::protobuf::ServiceDescriptor*>& services, const Backends& backends,
-      Door& door, ProxyOptions options);
-
- private:
-  Door& door_;
-  const ProxyOptions options_;
-  std::deque<std::string> methods_;  // "/package.Service/Method", one per registered method
 };
 
 // The single value of metadata `key`; empty when absent or repeated (a

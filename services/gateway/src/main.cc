@@ -68,25 +68,13 @@ int main(int argc, char** argv) {
   if (max_call_duration <= absl::ZeroDuration() || max_call_duration > absl::Minutes(10)) {
     crm::config::Die("--max_call_duration: more than 0 and at most 10m");
   }
-  // Every public service of the suite.
-  const std::vector<const google::protobuf::ServiceDescriptor*> backend_services = {
-      crm::customers::v1::Customer::descriptor()->file()->FindServiceByName("CustomerService"),
-      crm::opportunities::v1::Opportunity::descriptor()->file()->FindServiceByName("OpportunityService"),
-      crm::complaints::v1::Complaint::descriptor()->file()->FindServiceByName("ComplaintService"),
-      crm::scheduling::v1::Visit::descriptor()->file()->FindServiceByName("SchedulingService"),
-  };
-  const crm::gateway::ProxyOptions proxy_options{.max_call_duration = max_call_duration};
-  const auto unary_forwarding =
-      crm::gateway::UnaryForwardingService::ForServices(backend_services, backends, door, proxy_options);
-  crm::gateway::GrpcProxy proxy(backends, door, proxy_options);
+  crm::gateway::GrpcProxy proxy(backends, door, {.max_call_duration = max_call_duration});
   const crm::gateway::Views views(backends, clock, {.zone = crm::calendar::CalendarFromFlagsOrDie().zone()});
   crm::gateway::GatewayService gateway_service(views, door, max_call_duration);
 
   // No readiness probe: the gateway serves while it runs; the backends'
   // health is the suite's (GatewayService.GetSuiteHealth).
-  std::vector<grpc::Service*> services = {&gateway_service};
-  for (const auto& forwarding : unary_forwarding) services.push_back(forwarding.get());
-  crm::server::GrpcServer server(config.server, services, {"crm.gateway.v1.GatewayService"}, nullptr);
+  crm::server::GrpcServer server(config.server, {&gateway_service}, {"crm.gateway.v1.GatewayService"}, nullptr);
   server.SetGenericService(&proxy);
   if (!crm::server::StartServing(server, config)) return 1;
 
@@ -100,10 +88,14 @@ int main(int argc, char** argv) {
         http_port < 0 || http_port > 65535) {
       crm::config::Die("--http_listen_address: expected host:port");
     }
-    // The backends' services, and the gateway's own views.
-    std::vector<const google::protobuf::ServiceDescriptor*> routed = backend_services;
-    routed.push_back(crm::gateway::v1::Customer360::descriptor()->file()->FindServiceByName("GatewayService"));
-    auto compiled = crm::gateway::HttpRoutes::ForServices(routed);
+    // Every public service of the suite, and the gateway's own views.
+    auto compiled = crm::gateway::HttpRoutes::ForServices({
+        crm::customers::v1::Customer::descriptor()->file()->FindServiceByName("CustomerService"),
+        crm::opportunities::v1::Opportunity::descriptor()->file()->FindServiceByName("OpportunityService"),
+        crm::complaints::v1::Complaint::descriptor()->file()->FindServiceByName("ComplaintService"),
+        crm::scheduling::v1::Visit::descriptor()->file()->FindServiceByName("SchedulingService"),
+        crm::gateway::v1::Customer360::descriptor()->file()->FindServiceByName("GatewayService"),
+    });
     if (!compiled.ok()) crm::config::Die(absl::StrCat("HTTP routes: ", compiled.status().message()));
     routes = *std::move(compiled);
     http = std::make_unique<crm::gateway::HttpFront>(*routes, backends, door, views,
