@@ -167,7 +167,7 @@ absl::StatusOr<Lease> ConnectionPool::Lend(std::unique_ptr<PooledConnection> con
     return lease;
   } catch (const sql::SQLException& e) {
     if (IsConnectionError(e.getErrorCode())) lease.MarkBroken();
-    return ToStatus(e, "connect");
+    return ToStatus(e, "statement limit");
   }
 }
 

@@ -47,8 +47,8 @@ ABSL_FLAG(std::string, tls_client_cert_file, "",
           "PEM certificate chain presented on calls to other services (their --tls_client_ca_file)");
 ABSL_FLAG(std::string, tls_client_key_file, "", "PEM private key of --tls_client_cert_file");
 
-ABSL_FLAG(std::string, db_host, "127.0.0.1", "MySQL/MariaDB host");
-ABSL_FLAG(int, db_port, 3306, "MySQL/MariaDB port");
+ABSL_FLAG(std::string, db_host, "127.0.0.1", "MariaDB host");
+ABSL_FLAG(int, db_port, 3306, "MariaDB port");
 ABSL_FLAG(std::string, db_socket, "", "unix socket (instead of host:port)");
 ABSL_FLAG(std::string, db_user, "", "database user");
 ABSL_FLAG(std::string, db_name, "", "database (schema) name");

@@ -111,7 +111,7 @@ fi
 
 # ---- database ----
 if [[ -n ${CRM_DB_HOST:-} ]]; then
-  # An external MySQL/MariaDB: the caller created the databases and users.
+  # An external MariaDB: the caller created the databases and users.
   readonly EXTERNAL_DB=true
   DB_HOST=$CRM_DB_HOST
   DB_PORT=${CRM_DB_PORT:-3306}
