@@ -314,50 +314,60 @@ std::thread StartHeldCall(const std::shared_ptr<grpc::Channel>& channel, HeldCal
   });
 }
 
-TEST(GrpcServerShutdownTest, ACallInFlightFinishesWithinTheGrace) {
-  ServerOptions options;
-  options.shutdown_grace = absl::Seconds(60);
-  HoldingEchoService echo;
-  GrpcServer server(options, {&echo}, {}, nullptr);
-  auto port = server.Start();
-  ASSERT_TRUE(port.ok()) << port.status();
-  const std::string address = absl::StrCat("127.0.0.1:", *port);
-  HeldCall call;
-  std::thread caller = StartHeldCall(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()), call);
-  ASSERT_TRUE(echo.entered.WaitForNotificationWithTimeout(absl::Seconds(10)));
+class GrpcServerShutdownTest : public ::testing::Test {
+ protected:
+  // Starts a server with `grace` and one call on it that the service holds.
+  void StartWithHeldCall(absl::Duration grace) {
+    ServerOptions options;
+    options.shutdown_grace = grace;
+    server_ = std::make_unique<GrpcServer>(options, std::vector<grpc::Service*>{&echo_},
+                                           std::vector<std::string>{}, nullptr);
+    auto port = server_->Start();
+    ASSERT_TRUE(port.ok()) << port.status();
+    address_ = absl::StrCat("127.0.0.1:", *port);
+    caller_ = StartHeldCall(grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()), call_);
+    ASSERT_TRUE(echo_.entered.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  }
 
-  std::thread stopping([&] { server.Shutdown(); });
+  void TearDown() override {
+    if (!echo_.release.HasBeenNotified()) echo_.release.Notify();
+    if (server_ != nullptr) server_->Shutdown();
+    if (caller_.joinable()) caller_.join();
+  }
+
+  HoldingEchoService echo_;
+  std::unique_ptr<GrpcServer> server_;
+  std::string address_;
+  HeldCall call_;
+  std::thread caller_;
+};
+
+TEST_F(GrpcServerShutdownTest, ACallInFlightFinishesWithinTheGrace) {
+  ASSERT_NO_FATAL_FAILURE(StartWithHeldCall(absl::Seconds(60)));
+
+  std::thread stopping([&] { server_->Shutdown(); });
   // The listener is closed once the stop has begun: a new connection fails.
   EXPECT_TRUE(Eventually([&] {
-    return CallEcho(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())).error_code() ==
+    return CallEcho(grpc::CreateChannel(address_, grpc::InsecureChannelCredentials())).error_code() ==
            grpc::StatusCode::UNAVAILABLE;
   }));
-  EXPECT_FALSE(call.done.HasBeenNotified());  // still held, not cut off
-  echo.release.Notify();
-  caller.join();
+  EXPECT_FALSE(call_.done.HasBeenNotified());  // still held, not cut off
+  echo_.release.Notify();
+  caller_.join();
   stopping.join();
-  EXPECT_TRUE(call.status.ok()) << call.status.error_message();
-  EXPECT_EQ(call.payload, "released");
-  EXPECT_FALSE(echo.saw_cancellation);
+  EXPECT_TRUE(call_.status.ok()) << call_.status.error_message();
+  EXPECT_EQ(call_.payload, "released");
+  EXPECT_FALSE(echo_.saw_cancellation);
 }
 
-TEST(GrpcServerShutdownTest, CallsStillRunningWhenTheGraceEndsAreCancelled) {
-  ServerOptions options;
-  options.shutdown_grace = absl::Milliseconds(200);
-  HoldingEchoService echo;
-  GrpcServer server(options, {&echo}, {}, nullptr);
-  auto port = server.Start();
-  ASSERT_TRUE(port.ok()) << port.status();
-  HeldCall call;
-  std::thread caller = StartHeldCall(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port), grpc::InsecureChannelCredentials()), call);
-  ASSERT_TRUE(echo.entered.WaitForNotificationWithTimeout(absl::Seconds(10)));
+TEST_F(GrpcServerShutdownTest, CallsStillRunningWhenTheGraceEndsAreCancelled) {
+  ASSERT_NO_FATAL_FAILURE(StartWithHeldCall(absl::Milliseconds(200)));
 
-  server.Shutdown();  // returns only once the held call has ended
-  EXPECT_TRUE(echo.saw_cancellation);
-  caller.join();
-  EXPECT_FALSE(call.status.ok());
-  EXPECT_NE(call.payload, "released");
+  server_->Shutdown();  // returns only once the held call has ended
+  EXPECT_TRUE(echo_.saw_cancellation);
+  caller_.join();
+  EXPECT_FALSE(call_.status.ok());
+  EXPECT_NE(call_.payload, "released");
 }
 
 }  // namespace
